@@ -1,0 +1,100 @@
+import { type Commitment, type Connection, type GetProgramAccountsFilter, PublicKey } from "@solana/web3.js";
+import bs58 from "bs58";
+
+/** The bytes of one account as the keeper needs them. */
+export interface RawAccount {
+  owner: PublicKey;
+  data: Buffer;
+  lamports: number;
+}
+
+export type AccountFilter = { memcmp: { offset: number; bytes: Buffer } } | { dataSize: number };
+
+export interface KeyedAccount {
+  pubkey: PublicKey;
+  account: RawAccount;
+}
+
+/**
+ * Where the market reader gets accounts from. Two calls are all it needs, so the same logic runs over
+ * an RPC connection, a LiteSVM instance or a map of bytes in a test. `slot` is the slot the answer is valid at.
+ */
+export interface AccountSource {
+  getMultipleAccounts(keys: PublicKey[]): Promise<{ slot: number; accounts: (RawAccount | null)[] }>;
+  getProgramAccounts(program: PublicKey, filters: AccountFilter[]): Promise<{ slot: number; accounts: KeyedAccount[] }>;
+}
+
+/** getMultipleAccounts takes at most this many keys per call. */
+const MAX_KEYS_PER_CALL = 100;
+
+export class ConnectionAccountSource implements AccountSource {
+  constructor(
+    private readonly connection: Connection,
+    private readonly commitment: Commitment = "confirmed",
+  ) {}
+
+  async getMultipleAccounts(keys: PublicKey[]) {
+    let slot = 0;
+    const accounts: (RawAccount | null)[] = [];
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_CALL) {
+      const res = await this.connection.getMultipleAccountsInfoAndContext(keys.slice(i, i + MAX_KEYS_PER_CALL), {
+        commitment: this.commitment,
+        minContextSlot: slot || undefined,
+      });
+      slot = Math.max(slot, res.context.slot);
+      for (const info of res.value) {
+        accounts.push(info ? { owner: info.owner, data: Buffer.from(info.data), lamports: info.lamports } : null);
+      }
+    }
+    return { slot, accounts };
+  }
+
+  async getProgramAccounts(program: PublicKey, filters: AccountFilter[]) {
+    const rpcFilters: GetProgramAccountsFilter[] = filters.map((f) =>
+      "dataSize" in f ? { dataSize: f.dataSize } : { memcmp: { offset: f.memcmp.offset, bytes: bs58.encode(f.memcmp.bytes) } },
+    );
+    const res = await this.connection.getProgramAccounts(program, {
+      commitment: this.commitment,
+      filters: rpcFilters,
+      withContext: true,
+    });
+    return {
+      slot: res.context.slot,
+      accounts: res.value.map(({ pubkey, account }) => ({
+        pubkey,
+        account: { owner: account.owner, data: Buffer.from(account.data), lamports: account.lamports },
+      })),
+    };
+  }
+}
+
+export function matchesFilters(account: RawAccount, filters: AccountFilter[]): boolean {
+  return filters.every((f) =>
+    "dataSize" in f
+      ? account.data.length === f.dataSize
+      : account.data.subarray(f.memcmp.offset, f.memcmp.offset + f.memcmp.bytes.length).equals(f.memcmp.bytes),
+  );
+}
+
+/** Accounts held in memory: for tests, fixtures and the simulator. Filters behave as the RPC's do. */
+export class MemoryAccountSource implements AccountSource {
+  private readonly accounts = new Map<string, RawAccount>();
+
+  constructor(public slot = 1) {}
+
+  set(address: PublicKey, account: RawAccount): this {
+    this.accounts.set(address.toBase58(), account);
+    return this;
+  }
+
+  async getMultipleAccounts(keys: PublicKey[]) {
+    return { slot: this.slot, accounts: keys.map((k) => this.accounts.get(k.toBase58()) ?? null) };
+  }
+
+  async getProgramAccounts(program: PublicKey, filters: AccountFilter[]) {
+    const accounts = [...this.accounts.entries()]
+      .filter(([, a]) => a.owner.equals(program) && matchesFilters(a, filters))
+      .map(([k, account]) => ({ pubkey: new PublicKey(k), account }));
+    return { slot: this.slot, accounts };
+  }
+}

@@ -1,0 +1,124 @@
+import { BorshAccountsCoder, type Idl } from "@coral-xyz/anchor";
+import type { PublicKey } from "@solana/web3.js";
+import { PROGRAM_IDS } from "./addresses";
+import { fromAnchor, toAnchor } from "./convert";
+import { DOVES_IDL, PERPETUALS_IDL, PYTH_RECEIVER_IDL } from "./idl";
+import type { AccountKind, AccountKinds } from "./types";
+
+export type DecodeFailure = "wrong-owner" | "wrong-discriminator" | "too-short" | "malformed" | "unknown-account";
+
+/** Why a buffer is not the account it was taken for. Returned, never thrown, by the decoders. */
+export class AccountDecodeError extends Error {
+  constructor(
+    readonly account: AccountKind | "unknown",
+    readonly reason: DecodeFailure,
+    readonly detail: string,
+  ) {
+    super(`${account}: ${reason}: ${detail}`);
+    this.name = "AccountDecodeError";
+  }
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: AccountDecodeError };
+
+interface KindSpec {
+  idl: Idl;
+  coder: BorshAccountsCoder;
+  owner: PublicKey;
+}
+
+const perpsCoder = new BorshAccountsCoder(PERPETUALS_IDL);
+const receiverCoder = new BorshAccountsCoder(PYTH_RECEIVER_IDL);
+const dovesCoder = new BorshAccountsCoder(DOVES_IDL);
+
+const SPECS: Record<AccountKind, KindSpec> = {
+  Perpetuals: { idl: PERPETUALS_IDL, coder: perpsCoder, owner: PROGRAM_IDS.perpetuals },
+  Pool: { idl: PERPETUALS_IDL, coder: perpsCoder, owner: PROGRAM_IDS.perpetuals },
+  Custody: { idl: PERPETUALS_IDL, coder: perpsCoder, owner: PROGRAM_IDS.perpetuals },
+  Position: { idl: PERPETUALS_IDL, coder: perpsCoder, owner: PROGRAM_IDS.perpetuals },
+  PositionRequest: { idl: PERPETUALS_IDL, coder: perpsCoder, owner: PROGRAM_IDS.perpetuals },
+  PriceUpdateV2: { idl: PYTH_RECEIVER_IDL, coder: receiverCoder, owner: PROGRAM_IDS.pythReceiver },
+  AgPriceFeed: { idl: DOVES_IDL, coder: dovesCoder, owner: PROGRAM_IDS.doves },
+};
+
+export const ACCOUNT_KINDS = Object.keys(SPECS) as AccountKind[];
+
+/** Fixed byte size of a Position account (discriminator included); used as a getProgramAccounts dataSize filter. */
+export const POSITION_SIZE = 210;
+
+export function accountDiscriminator(kind: AccountKind): Buffer {
+  return SPECS[kind].coder.accountDiscriminator(kind);
+}
+
+export function accountOwner(kind: AccountKind): PublicKey {
+  return SPECS[kind].owner;
+}
+
+function fail<T>(kind: AccountKind | "unknown", reason: DecodeFailure, detail: string): Decoded<T> {
+  return { ok: false, error: new AccountDecodeError(kind, reason, detail) };
+}
+
+/**
+ * Decode `data` as `kind`. Pass `owner` to also check the owning program (always do so for data read from chain).
+ * A short or garbled buffer comes back as an error value; nothing throws.
+ */
+export function decodeAccount<K extends AccountKind>(kind: K, data: Uint8Array, owner?: PublicKey): Decoded<AccountKinds[K]> {
+  const spec = SPECS[kind];
+  if (owner && !owner.equals(spec.owner)) {
+    return fail(kind, "wrong-owner", `owned by ${owner.toBase58()}, expected ${spec.owner.toBase58()}`);
+  }
+  const disc = accountDiscriminator(kind);
+  if (data.length < disc.length) return fail(kind, "too-short", `${data.length} bytes, not even a discriminator`);
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (!buf.subarray(0, disc.length).equals(disc)) {
+    return fail(kind, "wrong-discriminator", `starts with ${buf.subarray(0, 8).toString("hex")}, expected ${disc.toString("hex")}`);
+  }
+  try {
+    const raw = spec.coder.decodeUnchecked(kind, buf);
+    return { ok: true, value: fromAnchor(spec.idl, { defined: { name: kind } }, raw) as AccountKinds[K] };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return e instanceof RangeError
+      ? fail(kind, "too-short", `${data.length} bytes end before the last field (${message})`)
+      : fail(kind, "malformed", message);
+  }
+}
+
+export type DetectedAccount = { [K in AccountKind]: { kind: K; value: AccountKinds[K] } }[AccountKind];
+
+/** Find the account kind from its owner and discriminator, then decode it. */
+export function detectAccount(owner: PublicKey, data: Uint8Array): Decoded<DetectedAccount> {
+  const candidates = ACCOUNT_KINDS.filter((k) => SPECS[k].owner.equals(owner));
+  if (candidates.length === 0) {
+    return fail("unknown", "wrong-owner", `owner ${owner.toBase58()} is not a program gamma-keeper decodes`);
+  }
+  const head = Buffer.from(data.subarray(0, 8));
+  const kind = candidates.find((k) => accountDiscriminator(k).equals(head));
+  if (!kind) {
+    return fail("unknown", "unknown-account", `discriminator ${head.toString("hex")} matches no account of ${owner.toBase58()}`);
+  }
+  const decoded = decodeAccount(kind, data, owner);
+  return decoded.ok ? { ok: true, value: { kind, value: decoded.value } as DetectedAccount } : decoded;
+}
+
+// Anchor's coder encodes into a fixed 1000-byte scratch buffer, too small for a Custody (1117 bytes),
+// so encoding goes through the same layout with room to spare.
+const ENCODE_SCRATCH_BYTES = 10_240;
+interface LayoutHolder {
+  accountLayouts: Map<string, { layout: { encode(v: unknown, b: Buffer): number } }>;
+}
+
+/**
+ * Borsh-encode an account (discriminator first). With `size`, zero-pad to the allocated account size,
+ * as the program does for accounts allocated larger than their struct.
+ */
+export function encodeAccount<K extends AccountKind>(kind: K, value: AccountKinds[K], size?: number): Buffer {
+  const spec = SPECS[kind];
+  const layout = (spec.coder as unknown as LayoutHolder).accountLayouts.get(kind)!.layout;
+  const scratch = Buffer.alloc(ENCODE_SCRATCH_BYTES);
+  const len = layout.encode(toAnchor(spec.idl, { defined: { name: kind } }, value), scratch);
+  const body = Buffer.concat([accountDiscriminator(kind), scratch.subarray(0, len)]);
+  if (size === undefined) return body;
+  if (size < body.length) throw new Error(`${kind} encodes to ${body.length} bytes, more than the ${size} allocated`);
+  return Buffer.concat([body, Buffer.alloc(size - body.length)]);
+}
