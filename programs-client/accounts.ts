@@ -43,6 +43,23 @@ const SPECS: Record<AccountKind, KindSpec> = {
 
 export const ACCOUNT_KINDS = Object.keys(SPECS) as AccountKind[];
 
+interface BorshLayout {
+  getSpan(b: Buffer): number;
+  decode(b: Buffer): unknown;
+  encode(v: unknown, b: Buffer): number;
+}
+
+/**
+ * The Borsh layout Anchor built for `kind`. Reached directly because the coder's own encode writes into a
+ * fixed 1000-byte scratch buffer (too small for a Custody) and its decode does no bounds checks.
+ */
+function layoutOf(kind: AccountKind): BorshLayout {
+  const holder = SPECS[kind].coder as unknown as { accountLayouts: Map<string, { layout: BorshLayout }> };
+  return holder.accountLayouts.get(kind)!.layout;
+}
+
+const ENCODE_SCRATCH_BYTES = 10_240;
+
 /** Fixed byte size of a Position account (discriminator included); used as a getProgramAccounts dataSize filter. */
 export const POSITION_SIZE = 210;
 
@@ -73,14 +90,22 @@ export function decodeAccount<K extends AccountKind>(kind: K, data: Uint8Array, 
   if (!buf.subarray(0, disc.length).equals(disc)) {
     return fail(kind, "wrong-discriminator", `starts with ${buf.subarray(0, 8).toString("hex")}, expected ${disc.toString("hex")}`);
   }
+  const payload = buf.subarray(disc.length);
+  const layout = layoutOf(kind);
+  // buffer-layout reads past the end of a short buffer without complaint, so the length is checked first.
+  let span: number;
   try {
-    const raw = spec.coder.decodeUnchecked(kind, buf);
-    return { ok: true, value: fromAnchor(spec.idl, { defined: { name: kind } }, raw) as AccountKinds[K] };
+    span = layout.getSpan(payload);
+  } catch {
+    span = Number.POSITIVE_INFINITY;
+  }
+  if (span > payload.length) {
+    return fail(kind, "too-short", `${data.length} bytes end before the last field`);
+  }
+  try {
+    return { ok: true, value: fromAnchor(spec.idl, { defined: { name: kind } }, layout.decode(payload)) as AccountKinds[K] };
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    return e instanceof RangeError
-      ? fail(kind, "too-short", `${data.length} bytes end before the last field (${message})`)
-      : fail(kind, "malformed", message);
+    return fail(kind, "malformed", e instanceof Error ? e.message : String(e));
   }
 }
 
@@ -101,20 +126,13 @@ export function detectAccount(owner: PublicKey, data: Uint8Array): Decoded<Detec
   return decoded.ok ? { ok: true, value: { kind, value: decoded.value } as DetectedAccount } : decoded;
 }
 
-// Anchor's coder encodes into a fixed 1000-byte scratch buffer, too small for a Custody (1117 bytes),
-// so encoding goes through the same layout with room to spare.
-const ENCODE_SCRATCH_BYTES = 10_240;
-interface LayoutHolder {
-  accountLayouts: Map<string, { layout: { encode(v: unknown, b: Buffer): number } }>;
-}
-
 /**
  * Borsh-encode an account (discriminator first). With `size`, zero-pad to the allocated account size,
  * as the program does for accounts allocated larger than their struct.
  */
 export function encodeAccount<K extends AccountKind>(kind: K, value: AccountKinds[K], size?: number): Buffer {
   const spec = SPECS[kind];
-  const layout = (spec.coder as unknown as LayoutHolder).accountLayouts.get(kind)!.layout;
+  const layout = layoutOf(kind);
   const scratch = Buffer.alloc(ENCODE_SCRATCH_BYTES);
   const len = layout.encode(toAnchor(spec.idl, { defined: { name: kind } }, value), scratch);
   const body = Buffer.concat([accountDiscriminator(kind), scratch.subarray(0, len)]);

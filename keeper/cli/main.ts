@@ -7,9 +7,13 @@ import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
 
 const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its path and query are never printed`;
 
-export function buildCli(out: (s: string) => void): Command {
+type Print = (s: string) => void;
+
+export function buildCli(out: Print, err: Print): Command {
+  // Output settings first: subcommands copy them when they are created.
   const program = new Command("gamma-keeper")
     .description("Delta-hedging keeper for Jupiter Perpetuals on Solana")
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) })
     .showHelpAfterError()
     .exitOverride();
 
@@ -32,8 +36,8 @@ export function buildCli(out: (s: string) => void): Command {
 }
 
 /** Run the CLI; resolves to the exit code instead of exiting, so tests can call it in-process. */
-export async function main(argv: string[], out = (s: string) => console.log(s), err = (s: string) => console.error(s)): Promise<number> {
-  const program = buildCli(out).configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+export async function main(argv: string[], out: Print = (s) => console.log(s), err: Print = (s) => console.error(s)): Promise<number> {
+  const program = buildCli(out, err);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
