@@ -129,9 +129,6 @@ export const MAINNET = {
   } satisfies Record<CustodySymbol, CustodyAddresses>,
 } as const;
 
-/** The custody a short's collateral sits in: shorts are collateralised in USDC only (USDT is being retired). */
-export const SHORT_COLLATERAL: CustodySymbol = "USDC";
-
 export function isMarketSymbol(s: string): s is MarketSymbol {
   return (MARKET_SYMBOLS as readonly string[]).includes(s);
 }

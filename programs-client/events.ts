@@ -5,7 +5,7 @@ import { PROGRAM_IDS } from "./addresses";
 import { fromAnchor } from "./convert";
 import { PERPETUALS_IDL } from "./idl";
 
-/** Anchor's emit_cpi prefix: sha256("anchor:event")[0..8], reversed as Anchor stores it. */
+/** Anchor's emit_cpi prefix: sha256("anchor:event")[0..8] read as a u64, stored little-endian (so byte-reversed). */
 export const EVENT_IX_TAG = Buffer.from("e445a5512ecb9a1d", "hex");
 
 export type PerpsEventName = "IncreasePositionEvent" | "DecreasePositionEvent" | "ClosePositionRequestEvent";

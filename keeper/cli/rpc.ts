@@ -1,5 +1,5 @@
 import { Connection, PublicKey } from "@solana/web3.js";
-import { redactUrl } from "../ops/redact";
+import { redactUrl, scrubSecrets } from "../ops/redact";
 import { CliError, EXIT_RUNTIME } from "./cli-error";
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8899";
@@ -34,7 +34,7 @@ export async function rpcCall<T>(url: string, what: string, call: () => Promise<
   try {
     return await call();
   } catch (e) {
-    const reason = (e instanceof Error ? e.message : String(e)).split(url).join(redactUrl(url));
+    const reason = scrubSecrets(e instanceof Error ? e.message : String(e), [url]);
     throw new CliError(`${what} failed at ${redactUrl(url)}: ${reason}`, EXIT_RUNTIME);
   }
 }

@@ -12,7 +12,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Replace every occurrence of each secret (and of each URL's secret-bearing form) in `text`. */
+/** Replace every occurrence of each secret in `text`: URLs by their redacted form, anything else by "***". */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {

@@ -4,7 +4,6 @@ import {
   type AccountKinds,
   type CustodyAddresses,
   MAINNET,
-  PROGRAM_IDS,
   accountDiscriminator,
   accountOwner,
   decodeAccount,
@@ -101,5 +100,3 @@ export function makePosition(
     bump: 255,
   };
 }
-
-export const PERPS_OWNER = PROGRAM_IDS.perpetuals;
