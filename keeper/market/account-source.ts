@@ -6,6 +6,7 @@ export interface RawAccount {
   owner: PublicKey;
   data: Buffer;
   lamports: number;
+  executable?: boolean;
 }
 
 export type AccountFilter = { memcmp: { offset: number; bytes: Buffer } } | { dataSize: number };
