@@ -1,4 +1,4 @@
-import { type Commitment, type Connection, type GetProgramAccountsFilter, PublicKey } from "@solana/web3.js";
+import { type AccountInfo, type Commitment, type Connection, type GetProgramAccountsFilter, PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
 
 /** The bytes of one account as the keeper needs them. */
@@ -25,6 +25,10 @@ export interface AccountSource {
   getProgramAccounts(program: PublicKey, filters: AccountFilter[]): Promise<{ slot: number; accounts: KeyedAccount[] }>;
 }
 
+function fromAccountInfo(info: AccountInfo<Buffer>): RawAccount {
+  return { owner: info.owner, data: Buffer.from(info.data), lamports: info.lamports, executable: info.executable };
+}
+
 /** getMultipleAccounts takes at most this many keys per call. */
 const MAX_KEYS_PER_CALL = 100;
 
@@ -44,7 +48,7 @@ export class ConnectionAccountSource implements AccountSource {
       });
       slot = Math.max(slot, res.context.slot);
       for (const info of res.value) {
-        accounts.push(info ? { owner: info.owner, data: Buffer.from(info.data), lamports: info.lamports } : null);
+        accounts.push(info ? fromAccountInfo(info) : null);
       }
     }
     return { slot, accounts };
@@ -61,10 +65,7 @@ export class ConnectionAccountSource implements AccountSource {
     });
     return {
       slot: res.context.slot,
-      accounts: res.value.map(({ pubkey, account }) => ({
-        pubkey,
-        account: { owner: account.owner, data: Buffer.from(account.data), lamports: account.lamports },
-      })),
+      accounts: res.value.map(({ pubkey, account }) => ({ pubkey, account: fromAccountInfo(account) })),
     };
   }
 }

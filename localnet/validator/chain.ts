@@ -2,6 +2,10 @@ import { PublicKey } from "@solana/web3.js";
 import { Account, Clock, LiteSvm } from "litesvm/dist/internal";
 import { type AccountFilter, type KeyedAccount, type RawAccount, matchesFilters } from "../../keeper/market/account-source";
 
+function fromSvm(a: Account): RawAccount {
+  return { owner: new PublicKey(a.owner()), data: Buffer.from(a.data()), lamports: Number(a.lamports()), executable: a.executable() };
+}
+
 export interface ChainOptions {
   /** Wall clock in unix milliseconds; injectable so tests can hold time still. */
   nowMs?: () => number;
@@ -53,8 +57,7 @@ export class LocalChain {
 
   getAccount(address: PublicKey): RawAccount | null {
     const a = this.svm.getAccount(address.toBytes());
-    if (!a) return null;
-    return { owner: new PublicKey(a.owner()), data: Buffer.from(a.data()), lamports: Number(a.lamports()), executable: a.executable() };
+    return a ? fromSvm(a) : null;
   }
 
   setAccount(address: PublicKey, account: RawAccount): void {
@@ -67,11 +70,7 @@ export class LocalChain {
   programAccounts(program: PublicKey, filters: AccountFilter[]): KeyedAccount[] {
     return this.svm
       .getProgramAccounts(program.toBytes())
-      .map((entry) => {
-        const a = entry.account();
-        const account: RawAccount = { owner: program, data: Buffer.from(a.data()), lamports: Number(a.lamports()), executable: a.executable() };
-        return { pubkey: new PublicKey(entry.address), account };
-      })
+      .map((entry) => ({ pubkey: new PublicKey(entry.address), account: fromSvm(entry.account()) }))
       .filter(({ account }) => matchesFilters(account, filters));
   }
 

@@ -32,7 +32,7 @@ function pubkeyParam(value: unknown, what: string): PublicKey {
   }
 }
 
-function encodeAccount(a: RawAccount | null, dataSlice?: { offset: number; length: number }) {
+function toRpcAccount(a: RawAccount | null, dataSlice?: { offset: number; length: number }) {
   if (!a) return null;
   const data = dataSlice ? a.data.subarray(dataSlice.offset, dataSlice.offset + dataSlice.length) : a.data;
   return {
@@ -82,20 +82,20 @@ export class RpcServer {
       getBalance: ([key, config]) => ({ context: context(config), value: chain.getAccount(pubkeyParam(key, "pubkey"))?.lamports ?? 0 }),
       getAccountInfo: ([key, config]) => {
         const cfg = config as { dataSlice?: { offset: number; length: number } } | undefined;
-        return { context: context(cfg), value: encodeAccount(chain.getAccount(pubkeyParam(key, "pubkey")), cfg?.dataSlice) };
+        return { context: context(cfg), value: toRpcAccount(chain.getAccount(pubkeyParam(key, "pubkey")), cfg?.dataSlice) };
       },
       getMultipleAccounts: ([keys, config]) => {
         if (!Array.isArray(keys)) throw new RpcError(INVALID_PARAMS, "Invalid param: expected an array of pubkeys");
         const cfg = config as { dataSlice?: { offset: number; length: number } } | undefined;
         const ctx = context(cfg);
-        return { context: ctx, value: keys.map((k, i) => encodeAccount(chain.getAccount(pubkeyParam(k, `pubkey ${i}`)), cfg?.dataSlice)) };
+        return { context: ctx, value: keys.map((k, i) => toRpcAccount(chain.getAccount(pubkeyParam(k, `pubkey ${i}`)), cfg?.dataSlice)) };
       },
       getProgramAccounts: ([program, config]) => {
         const cfg = (config ?? {}) as { filters?: unknown; withContext?: boolean; dataSlice?: { offset: number; length: number } };
         const ctx = context(cfg);
         const value = chain
           .programAccounts(pubkeyParam(program, "program id"), parseFilters(cfg.filters))
-          .map(({ pubkey, account }) => ({ pubkey: pubkey.toBase58(), account: encodeAccount(account, cfg.dataSlice) }));
+          .map(({ pubkey, account }) => ({ pubkey: pubkey.toBase58(), account: toRpcAccount(account, cfg.dataSlice) }));
         return cfg.withContext ? { context: ctx, value } : value;
       },
       getMinimumBalanceForRentExemption: ([bytes]) => Number(chain.minimumBalanceForRentExemption(Number(bytes))),
@@ -182,7 +182,7 @@ export class RpcServer {
   }
 }
 
-/** A chain and its RPC server, started in-process: what tests and `npm run localnet` use. */
+/** A chain and its RPC server, started in-process (tests use port 0 for a free port). */
 export async function startLocalnet(opts: { port?: number; slotMs?: number } = {}) {
   const chain = new LocalChain();
   const server = new RpcServer(chain);
