@@ -4,7 +4,7 @@ import { MAINNET, PROGRAM_IDS, positionPda } from "../../programs-client";
 import { ConnectionAccountSource, type RawAccount } from "../../keeper/market/account-source";
 import { readMarketSnapshot } from "../../keeper/market/reader";
 import { main } from "../../keeper/cli/main";
-import { startLocalnet } from "../../localnet/validator/rpc-server";
+import { startLocalnet } from "../../localnet/validator/server";
 import { makeAgPriceFeed, makeCustody, makePool, makePosition, makePriceUpdate, raw } from "../helpers/synthetic";
 
 const { SOL, USDC } = MAINNET.custodies;

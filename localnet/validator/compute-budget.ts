@@ -1,0 +1,64 @@
+import { ComputeBudgetProgram, type PublicKey, type VersionedMessage } from "@solana/web3.js";
+
+export const LAMPORTS_PER_SIGNATURE = 5000n;
+const MAX_COMPUTE_UNIT_LIMIT = 1_400_000n;
+const DEFAULT_UNITS_PER_INSTRUCTION = 200_000n;
+const DEFAULT_UNITS_PER_BUILTIN = 3_000n;
+const SET_COMPUTE_UNIT_LIMIT = 2;
+const SET_COMPUTE_UNIT_PRICE = 3;
+
+// Programs whose instructions Agave budgets at 3,000 CU by default instead of 200,000.
+const BUILTINS = new Set([
+  "11111111111111111111111111111111",
+  "ComputeBudget111111111111111111111111111111",
+  "Vote111111111111111111111111111111111111111",
+  "Stake11111111111111111111111111111111111111",
+  "BPFLoader1111111111111111111111111111111111",
+  "BPFLoader2111111111111111111111111111111111",
+  "BPFLoaderUpgradeab1e11111111111111111111111",
+  "AddressLookupTab1e1111111111111111111111111",
+  "Ed25519SigVerify111111111111111111111111111",
+  "KeccakSecp256k11111111111111111111111111111",
+  "Secp256r1SigVerify1111111111111111111111111",
+]);
+
+export interface ComputeBudget {
+  /** The requested compute-unit limit (explicit, or Agave's default for the instructions). */
+  unitLimit: bigint;
+  /** Micro-lamports per compute unit; 0 without a SetComputeUnitPrice instruction. */
+  unitPriceMicroLamports: bigint;
+}
+
+/** The compute budget a message asks for, read from its ComputeBudget instructions as the runtime reads them. */
+export function computeBudgetOf(message: VersionedMessage): ComputeBudget {
+  const keys = message.staticAccountKeys;
+  let explicitLimit: bigint | undefined;
+  let price = 0n;
+  let defaultLimit = 0n;
+  for (const ix of message.compiledInstructions) {
+    const program: PublicKey | undefined = keys[ix.programIdIndex];
+    const data = Buffer.from(ix.data);
+    if (program?.equals(ComputeBudgetProgram.programId)) {
+      if (data[0] === SET_COMPUTE_UNIT_LIMIT && data.length >= 5) explicitLimit = BigInt(data.readUInt32LE(1));
+      if (data[0] === SET_COMPUTE_UNIT_PRICE && data.length >= 9) price = data.readBigUInt64LE(1);
+    }
+    defaultLimit += program && BUILTINS.has(program.toBase58()) ? DEFAULT_UNITS_PER_BUILTIN : DEFAULT_UNITS_PER_INSTRUCTION;
+  }
+  const limit = explicitLimit ?? defaultLimit;
+  return { unitLimit: limit < MAX_COMPUTE_UNIT_LIMIT ? limit : MAX_COMPUTE_UNIT_LIMIT, unitPriceMicroLamports: price };
+}
+
+/** Priority fee in lamports: ceil(price x requested limit / 1e6), charged whether or not the units are used. */
+export function priorityFeeLamports(budget: ComputeBudget): bigint {
+  return (budget.unitPriceMicroLamports * budget.unitLimit + 999_999n) / 1_000_000n;
+}
+
+/** The whole fee a message pays: 5,000 lamports per signature plus its priority fee. */
+export function messageFeeLamports(message: VersionedMessage): bigint {
+  return LAMPORTS_PER_SIGNATURE * BigInt(message.header.numRequiredSignatures) + priorityFeeLamports(computeBudgetOf(message));
+}
+
+/** The writable accounts a message locks (static keys; accounts from lookup tables are not resolved here). */
+export function writableAccounts(message: VersionedMessage): PublicKey[] {
+  return message.staticAccountKeys.filter((_, i) => message.isAccountWritable(i));
+}

@@ -1,0 +1,198 @@
+import type { AddressInfo } from "node:net";
+import type { PublicKey } from "@solana/web3.js";
+import { type WebSocket, WebSocketServer } from "ws";
+import { type AccountFilter, matchesFilters } from "../../keeper/market/account-source";
+import type { LocalChain } from "./chain";
+import type { TxStatus } from "./ledger";
+import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, parseFilters, pubkeyParam, toRpcAccount } from "./rpc-methods";
+
+type Subscription =
+  | { kind: "account"; key: string; last: string }
+  | { kind: "program"; program: string; filters: AccountFilter[] }
+  | { kind: "signature"; signature: string }
+  | { kind: "slot" }
+  | { kind: "root" };
+
+interface Client {
+  socket: WebSocket;
+  subs: Map<number, Subscription>;
+}
+
+const UNSUBSCRIBE: Record<string, Subscription["kind"]> = {
+  accountUnsubscribe: "account",
+  programUnsubscribe: "program",
+  signatureUnsubscribe: "signature",
+  slotUnsubscribe: "slot",
+  rootUnsubscribe: "root",
+};
+
+/**
+ * Solana PubSub over WebSocket for a LocalChain: account, program, signature, slot and root subscriptions with
+ * the notifications web3.js 1.x parses. Everything is final at once, so every commitment level is served alike.
+ */
+export class PubSubServer {
+  private wss?: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  private nextId = 1;
+  private readonly onSlot = (slot: bigint) => this.notifySlot(slot);
+  private readonly onAccounts = (keys: PublicKey[]) => this.notifyAccounts(keys);
+  private readonly onStatus = (signature: string, status: TxStatus) => this.notifySignature(signature, status);
+
+  constructor(private readonly chain: LocalChain) {}
+
+  async listen(port: number): Promise<number> {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port });
+    await new Promise<void>((resolve, reject) => {
+      wss.once("listening", resolve);
+      wss.once("error", reject);
+    });
+    this.wss = wss;
+    wss.on("connection", (socket) => this.accept(socket));
+    this.chain.on("slot", this.onSlot);
+    this.chain.on("accounts", this.onAccounts);
+    this.chain.on("status", this.onStatus);
+    return (wss.address() as AddressInfo).port;
+  }
+
+  /** Cut every client's connection (a fault knob: clients must reconnect and resubscribe). */
+  disconnectAll(): number {
+    const n = this.clients.size;
+    for (const c of this.clients) c.socket.terminate();
+    return n;
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  async close(): Promise<void> {
+    this.chain.off("slot", this.onSlot);
+    this.chain.off("accounts", this.onAccounts);
+    this.chain.off("status", this.onStatus);
+    this.disconnectAll();
+    const wss = this.wss;
+    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+
+  private accept(socket: WebSocket): void {
+    const client: Client = { socket, subs: new Map() };
+    this.clients.add(client);
+    socket.on("close", () => this.clients.delete(client));
+    socket.on("error", () => this.clients.delete(client));
+    socket.on("message", (raw) => {
+      let msg: { id?: unknown; method?: unknown; params?: unknown };
+      try {
+        msg = JSON.parse(raw.toString());
+      } catch {
+        this.send(client, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
+        return;
+      }
+      // web3.js sends an id-less keep-alive ping; it expects no answer.
+      if (msg.id === undefined || msg.id === null) return;
+      try {
+        const params = Array.isArray(msg.params) ? msg.params : [];
+        const { result, after } = this.handle(client, String(msg.method), params);
+        this.send(client, { jsonrpc: "2.0", id: msg.id, result });
+        after?.();
+      } catch (e) {
+        const code = e instanceof RpcError ? e.code : -32603;
+        this.send(client, { jsonrpc: "2.0", id: msg.id, error: { code, message: (e as Error).message } });
+      }
+    });
+  }
+
+  private handle(client: Client, method: string, params: unknown[]): { result: unknown; after?: () => void } {
+    const add = (sub: Subscription) => {
+      const id = this.nextId++;
+      client.subs.set(id, sub);
+      return id;
+    };
+    switch (method) {
+      case "accountSubscribe": {
+        const key = pubkeyParam(params[0], "pubkey").toBase58();
+        return { result: add({ kind: "account", key, last: this.accountJson(key) }) };
+      }
+      case "programSubscribe": {
+        const program = pubkeyParam(params[0], "program id").toBase58();
+        const cfg = (params[1] ?? {}) as { filters?: unknown };
+        return { result: add({ kind: "program", program, filters: parseFilters(cfg.filters) }) };
+      }
+      case "signatureSubscribe": {
+        const signature = String(params[0]);
+        const id = add({ kind: "signature", signature });
+        const known = this.chain.signatureStatus(signature);
+        // A signature that already executed is notified right after the subscription is acknowledged.
+        return { result: id, after: known ? () => this.notifySignature(signature, known) : undefined };
+      }
+      case "slotSubscribe":
+        return { result: add({ kind: "slot" }) };
+      case "rootSubscribe":
+        return { result: add({ kind: "root" }) };
+      default: {
+        const kind = UNSUBSCRIBE[method];
+        if (!kind) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${method}`);
+        const id = Number(params[0]);
+        const sub = client.subs.get(id);
+        if (!sub || sub.kind !== kind) throw new RpcError(INVALID_PARAMS, `Invalid subscription id: ${params[0]}`);
+        client.subs.delete(id);
+        return { result: true };
+      }
+    }
+  }
+
+  private send(client: Client, message: object): void {
+    if (client.socket.readyState === client.socket.OPEN) client.socket.send(JSON.stringify(message));
+  }
+
+  private notify(client: Client, method: string, subscription: number, result: unknown): void {
+    this.send(client, { jsonrpc: "2.0", method, params: { result, subscription } });
+  }
+
+  private context() {
+    return { slot: Number(this.chain.slot) };
+  }
+
+  private accountJson(key: string): string {
+    return JSON.stringify(toRpcAccount(this.chain.getAccount(pubkeyParam(key, "pubkey"))));
+  }
+
+  private notifySlot(slot: bigint): void {
+    for (const c of this.clients) {
+      for (const [id, sub] of c.subs) {
+        if (sub.kind === "slot") this.notify(c, "slotNotification", id, { parent: Number(slot - 1n), root: Number(slot), slot: Number(slot) });
+        if (sub.kind === "root") this.notify(c, "rootNotification", id, Number(slot));
+      }
+    }
+  }
+
+  private notifyAccounts(keys: PublicKey[]): void {
+    if (this.clients.size === 0) return;
+    const changed = new Map(keys.map((k) => [k.toBase58(), k]));
+    for (const c of this.clients) {
+      for (const [id, sub] of c.subs) {
+        if (sub.kind === "account" && changed.has(sub.key)) {
+          const json = this.accountJson(sub.key);
+          if (json === sub.last) continue;
+          sub.last = json;
+          this.notify(c, "accountNotification", id, { context: this.context(), value: JSON.parse(json) });
+        } else if (sub.kind === "program") {
+          for (const [k, key] of changed) {
+            const account = this.chain.getAccount(key);
+            if (!account || account.owner.toBase58() !== sub.program || !matchesFilters(account, sub.filters)) continue;
+            this.notify(c, "programNotification", id, { context: this.context(), value: { pubkey: k, account: toRpcAccount(account) } });
+          }
+        }
+      }
+    }
+  }
+
+  private notifySignature(signature: string, status: TxStatus): void {
+    for (const c of this.clients) {
+      for (const [id, sub] of c.subs) {
+        if (sub.kind !== "signature" || sub.signature !== signature) continue;
+        this.notify(c, "signatureNotification", id, { context: { slot: Number(status.slot) }, value: { err: status.err } });
+        c.subs.delete(id);
+      }
+    }
+  }
+}

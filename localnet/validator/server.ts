@@ -1,0 +1,162 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { LocalChain, type ChainOptions } from "./chain";
+import { FaultInjector, type FaultSettings } from "./faults";
+import { PubSubServer } from "./pubsub";
+import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, type RpcHandler, createRpcMethods } from "./rpc-methods";
+
+interface JsonRpcRequest {
+  id?: unknown;
+  method?: unknown;
+  params?: unknown;
+}
+
+/** How long close() lets web3.js clients drop their idle WebSockets (they do after 500 ms) before cutting them. */
+const CLIENT_DRAIN_MS = 1000;
+
+/**
+ * The localnet validator's network face: Solana JSON-RPC over HTTP on 127.0.0.1:port and PubSub over WebSocket on
+ * port + 1 (where web3.js looks for it), a slot timer, fault knobs, and the test controls.
+ */
+export class LocalnetServer {
+  readonly faults = new FaultInjector();
+  readonly pubsub: PubSubServer;
+  private readonly handlers: Record<string, RpcHandler>;
+  private http?: Server;
+  private slotTimer?: NodeJS.Timeout;
+  httpPort = 0;
+  wsPort = 0;
+
+  constructor(readonly chain: LocalChain) {
+    this.pubsub = new PubSubServer(chain);
+    this.handlers = createRpcMethods(chain);
+  }
+
+  /** Test controls, reachable over RPC and never subject to faults. */
+  private control(method: string, params: unknown[]): unknown {
+    if (method === "localnet_setFaults") {
+      try {
+        return this.faults.configure((params[0] ?? {}) as Partial<FaultSettings>);
+      } catch (e) {
+        throw new RpcError(INVALID_PARAMS, `Invalid param: ${(e as Error).message}`);
+      }
+    }
+    if (method === "localnet_disconnectWebSockets") return this.pubsub.disconnectAll();
+    return undefined;
+  }
+
+  /** Answer one JSON-RPC request object. */
+  dispatch(request: JsonRpcRequest): object {
+    const id = request.id ?? null;
+    const method = typeof request.method === "string" ? request.method : "";
+    const params = Array.isArray(request.params) ? request.params : [];
+    try {
+      if (method.startsWith("localnet_")) {
+        const result = this.control(method, params);
+        if (result === undefined) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${method}`);
+        return { jsonrpc: "2.0", id, result };
+      }
+      const handler = this.handlers[method];
+      if (!handler) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${String(request.method)}`);
+      return { jsonrpc: "2.0", id, result: handler(params) };
+    } catch (e) {
+      const code = e instanceof RpcError ? e.code : -32603;
+      const data = e instanceof RpcError && e.data !== undefined ? { data: e.data } : {};
+      return { jsonrpc: "2.0", id, error: { code, message: e instanceof Error ? e.message : String(e), ...data } };
+    }
+  }
+
+  private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        body = undefined;
+      }
+      const requests = (Array.isArray(body) ? body : [body]) as JsonRpcRequest[];
+      const methods = requests.map((r) => String(r?.method ?? ""));
+      const isControl = methods.every((m) => m.startsWith("localnet_") || m.startsWith("surfnet_"));
+      const fault = isControl ? { kind: "pass" as const, delayMs: 0 } : this.faults.decide(methods);
+      const answer = () => {
+        if (fault.kind === "drop") {
+          req.socket.destroy();
+          return;
+        }
+        if (fault.kind === "fail") {
+          res.writeHead(fault.status, { "content-type": "application/json" });
+          res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32005, message: `injected fault: HTTP ${fault.status}` } }));
+          return;
+        }
+        const reply =
+          body === undefined
+            ? { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }
+            : Array.isArray(body)
+              ? body.map((r) => this.dispatch(r))
+              : this.dispatch(body as JsonRpcRequest);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(reply));
+      };
+      if (fault.delayMs > 0) setTimeout(answer, fault.delayMs).unref();
+      else answer();
+    });
+  }
+
+  /**
+   * Listen on 127.0.0.1 only: HTTP on `port` and WebSocket on `port + 1`. Port 0 picks a free pair. Slots advance
+   * every `slotMs`.
+   */
+  async listen(port = 8899, slotMs = 400): Promise<{ url: string; wsUrl: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const http = createServer((req, res) => this.onHttp(req, res));
+      await new Promise<void>((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(port, "127.0.0.1", resolve);
+      });
+      const httpPort = (http.address() as AddressInfo).port;
+      try {
+        this.wsPort = await this.pubsub.listen(httpPort + 1);
+        this.http = http;
+        this.httpPort = httpPort;
+        break;
+      } catch (e) {
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        // With a fixed port the WebSocket port is fixed too; with an ephemeral one, try another pair.
+        if (port !== 0 || attempt >= 20) throw new Error(`cannot listen for WebSockets on 127.0.0.1:${httpPort + 1}: ${(e as Error).message}`);
+      }
+    }
+    this.slotTimer = setInterval(() => this.chain.advanceSlot(), slotMs);
+    this.slotTimer.unref();
+    return { url: `http://127.0.0.1:${this.httpPort}`, wsUrl: `ws://127.0.0.1:${this.wsPort}` };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.slotTimer);
+    const deadline = Date.now() + CLIENT_DRAIN_MS;
+    while (this.pubsub.clientCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await this.pubsub.close();
+    const http = this.http;
+    if (!http) return;
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  }
+}
+
+export interface LocalnetOptions extends ChainOptions {
+  /** HTTP port; WebSocket is port + 1. 0 picks a free pair (tests). Default 8899. */
+  port?: number;
+  /** Milliseconds per slot. Default 400, as on mainnet. */
+  slotMs?: number;
+}
+
+/** A chain and its RPC and PubSub servers, started in-process. */
+export async function startLocalnet(opts: LocalnetOptions = {}) {
+  const chain = new LocalChain(opts);
+  const server = new LocalnetServer(chain);
+  const { url, wsUrl } = await server.listen(opts.port ?? 8899, opts.slotMs ?? 400);
+  return { chain, server, url, wsUrl, close: () => server.close() };
+}
+
+export type Localnet = Awaited<ReturnType<typeof startLocalnet>>;

@@ -1,0 +1,184 @@
+import { strict as assert } from "node:assert";
+import {
+  ComputeBudgetProgram,
+  Connection,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  PublicKey,
+  SendTransactionError,
+  SystemProgram,
+  Transaction,
+  TransactionMessage,
+  VersionedTransaction,
+  sendAndConfirmTransaction,
+} from "@solana/web3.js";
+import { TOKEN_PROGRAM_ID, createMint, getAccount, getOrCreateAssociatedTokenAccount, mintTo, transfer } from "@solana/spl-token";
+import { type Localnet, startLocalnet } from "../../localnet/validator/server";
+import { fundedKeypair, rpc } from "../helpers/localnet";
+
+describe("localnet validator: transactions and PubSub through an unmodified web3.js Connection", function () {
+  this.timeout(60_000);
+  let net: Localnet;
+  let connection: Connection;
+  let payer: Keypair;
+
+  before(async () => {
+    net = await startLocalnet({ port: 0, slotMs: 100 });
+    connection = new Connection(net.url, "confirmed");
+    payer = await fundedKeypair(connection, 100);
+  });
+  after(async () => net.close());
+
+  it("serves PubSub on the HTTP port + 1, bound to 127.0.0.1", () => {
+    assert.match(net.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(net.wsUrl, `ws://127.0.0.1:${Number(new URL(net.url).port) + 1}`);
+  });
+
+  it("airdrops with a confirmable signature", async () => {
+    assert.equal(await connection.getBalance(payer.publicKey), 100 * LAMPORTS_PER_SOL);
+  });
+
+  it("transfers SOL with sendAndConfirmTransaction and charges a priority fee exactly", async () => {
+    const to = Keypair.generate().publicKey;
+    const before = await connection.getBalance(payer.publicKey);
+    const tx = new Transaction().add(
+      ComputeBudgetProgram.setComputeUnitLimit({ units: 10_000 }),
+      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 50_001 }),
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_000_000 }),
+    );
+    const sig = await sendAndConfirmTransaction(connection, tx, [payer]);
+    // 5,000 per signature + ceil(50,001 x 10,000 / 1e6) = 5,000 + 501
+    assert.equal(before - (await connection.getBalance(payer.publicKey)), 1_000_000 + 5_501);
+    assert.equal(await connection.getBalance(to), 1_000_000);
+    const [status] = (await connection.getSignatureStatuses([sig])).value;
+    assert.equal(status?.err, null);
+    assert.equal(status?.confirmationStatus, "finalized");
+  });
+
+  it("quotes getFeeForMessage as the runtime charges it, with the default compute limit", async () => {
+    const { blockhash } = await connection.getLatestBlockhash();
+    const msg = new TransactionMessage({
+      payerKey: payer.publicKey,
+      recentBlockhash: blockhash,
+      instructions: [
+        ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 3 }),
+        SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 1_000_000 }),
+      ],
+    }).compileToV0Message();
+    const quoted = (await connection.getFeeForMessage(msg)).value;
+    const tx = new VersionedTransaction(msg);
+    tx.sign([payer]);
+    const before = await connection.getBalance(payer.publicKey);
+    const sig = await connection.sendTransaction(tx);
+    await connection.confirmTransaction({ signature: sig, blockhash, lastValidBlockHeight: (await connection.getBlockHeight()) + 150 });
+    assert.equal(before - (await connection.getBalance(payer.publicKey)), 1_000_000 + quoted!);
+    // 2 builtin instructions budget 3,000 CU each: ceil(3 x 6,000 / 1e6) = 1
+    assert.equal(quoted, 5_001);
+  });
+
+  it("mints and transfers an SPL token", async () => {
+    const mint = await createMint(connection, payer, payer.publicKey, null, 6);
+    const from = await getOrCreateAssociatedTokenAccount(connection, payer, mint, payer.publicKey);
+    const other = Keypair.generate().publicKey;
+    const to = await getOrCreateAssociatedTokenAccount(connection, payer, mint, other);
+    await mintTo(connection, payer, mint, from.address, payer, 5_000_000n);
+    await transfer(connection, payer, from.address, to.address, payer, 1_250_000n);
+    assert.equal((await getAccount(connection, from.address)).amount, 3_750_000n);
+    assert.equal((await getAccount(connection, to.address)).amount, 1_250_000n);
+    const tokenAccounts = await connection.getProgramAccounts(TOKEN_PROGRAM_ID, {
+      filters: [{ dataSize: 165 }, { memcmp: { offset: 32, bytes: other.toBase58() } }],
+    });
+    assert.deepEqual(tokenAccounts.map((t) => t.pubkey.toBase58()), [to.address.toBase58()]);
+  });
+
+  it("fails preflight with -32002, the logs and no fee", async () => {
+    const poor = Keypair.generate();
+    await connection.confirmTransaction(await connection.requestAirdrop(poor.publicKey, 1_000_000));
+    const before = await connection.getBalance(poor.publicKey);
+    const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: poor.publicKey, toPubkey: payer.publicKey, lamports: 5_000_000 }));
+    await assert.rejects(sendAndConfirmTransaction(connection, tx, [poor]), (e: unknown) => {
+      assert.ok(e instanceof SendTransactionError);
+      assert.ok(e.logs?.some((l) => l.includes("insufficient lamports")), String(e.logs));
+      return true;
+    });
+    assert.equal(await connection.getBalance(poor.publicKey), before);
+  });
+
+  it("executes with skipPreflight, records the failure and charges the fee", async () => {
+    const poor = Keypair.generate();
+    await connection.confirmTransaction(await connection.requestAirdrop(poor.publicKey, 1_000_000));
+    const latest = await connection.getLatestBlockhash();
+    const tx = new Transaction({ feePayer: poor.publicKey, ...latest }).add(
+      SystemProgram.transfer({ fromPubkey: poor.publicKey, toPubkey: payer.publicKey, lamports: 5_000_000 }),
+    );
+    tx.sign(poor);
+    const sig = await connection.sendRawTransaction(tx.serialize(), { skipPreflight: true });
+    const result = await connection.confirmTransaction({ signature: sig, ...latest });
+    assert.deepEqual(result.value.err, { InstructionError: [0, { Custom: 1 }] });
+    assert.equal(await connection.getBalance(poor.publicKey), 1_000_000 - 5_000);
+  });
+
+  it("simulates an unsigned v0 transaction with replaceRecentBlockhash", async () => {
+    const msg = new TransactionMessage({
+      payerKey: payer.publicKey,
+      recentBlockhash: PublicKey.default.toBase58(),
+      instructions: [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 1_000_000 })],
+    }).compileToV0Message();
+    const sim = await connection.simulateTransaction(new VersionedTransaction(msg), { replaceRecentBlockhash: true, sigVerify: false });
+    assert.equal(sim.value.err, null);
+    assert.equal(sim.value.unitsConsumed, 150);
+    assert.ok(sim.value.logs?.some((l) => l.includes("success")));
+  });
+
+  it("reports prioritization fees per writable account over the last 150 slots", async () => {
+    const hot = Keypair.generate().publicKey;
+    const tx = new Transaction().add(
+      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 777_000 }),
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: hot, lamports: 1_000_000 }),
+    );
+    await sendAndConfirmTransaction(connection, tx, [payer]);
+    const fees = await connection.getRecentPrioritizationFees({ lockedWritableAccounts: [hot] });
+    assert.equal(fees.length, 150);
+    assert.equal(Math.max(...fees.map((f) => f.prioritizationFee)), 777_000);
+    const cold = await connection.getRecentPrioritizationFees({ lockedWritableAccounts: [Keypair.generate().publicKey] });
+    assert.ok(cold.every((f) => f.prioritizationFee < 777_000));
+  });
+
+  it("notifies onAccountChange and onSlotChange", async () => {
+    const watched = Keypair.generate().publicKey;
+    const changed = new Promise<number>((resolve) => {
+      const id = connection.onAccountChange(watched, (info) => {
+        void connection.removeAccountChangeListener(id);
+        resolve(info.lamports);
+      });
+    });
+    const slot = new Promise<number>((resolve) => {
+      const id = connection.onSlotChange((s) => {
+        void connection.removeSlotChangeListener(id);
+        resolve(s.slot);
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await sendAndConfirmTransaction(connection, new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: watched, lamports: 2_000_000 })), [payer]);
+    assert.equal(await changed, 2_000_000);
+    assert.ok((await slot) > 0);
+  });
+
+  it("rejects a blockhash older than 150 blocks, and reports it invalid", async () => {
+    // A Connection of its own: web3.js caches a blockhash for 30 s, and this test ages 151 blocks at once.
+    const own = new Connection(net.url, "confirmed");
+    const old = await own.getLatestBlockhash();
+    net.chain.timeTravel({ slot: net.chain.slot + 151n });
+    assert.equal((await own.isBlockhashValid(old.blockhash)).value, false);
+    const tx = new Transaction({ feePayer: payer.publicKey, ...old }).add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: payer.publicKey, lamports: 1 }));
+    tx.sign(payer);
+    await assert.rejects(own.sendRawTransaction(tx.serialize()), /BlockhashNotFound/);
+    const fresh = await own.getLatestBlockhash();
+    assert.equal((await own.isBlockhashValid(fresh.blockhash)).value, true);
+  });
+
+  it("answers minContextSlot ahead of the chain with -32016", async () => {
+    const r = await rpc(net.url, "getBalance", [payer.publicKey.toBase58(), { minContextSlot: Number(net.chain.slot) + 1000 }]);
+    assert.equal(r.error?.code, -32016);
+  });
+});
