@@ -67,3 +67,34 @@ export function decodeMint(data: Uint8Array): Decoded<Mint> {
     },
   };
 }
+
+function writeOptionKey(buf: Buffer, at: number, key: PublicKey | null): void {
+  buf.writeUInt32LE(key ? 1 : 0, at);
+  if (key) key.toBuffer().copy(buf, at + 4);
+}
+
+/** The 165-byte SPL token account layout (for localnet fixtures and test controls). */
+export function encodeTokenAccount(a: TokenAccount): Buffer {
+  const buf = Buffer.alloc(TOKEN_ACCOUNT_SIZE);
+  a.mint.toBuffer().copy(buf, 0);
+  a.owner.toBuffer().copy(buf, 32);
+  buf.writeBigUInt64LE(a.amount, 64);
+  writeOptionKey(buf, 72, a.delegate);
+  buf[108] = STATES.indexOf(a.state);
+  buf.writeUInt32LE(a.isNative === null ? 0 : 1, 109);
+  buf.writeBigUInt64LE(a.isNative ?? 0n, 113);
+  buf.writeBigUInt64LE(a.delegatedAmount, 121);
+  writeOptionKey(buf, 129, a.closeAuthority);
+  return buf;
+}
+
+/** The 82-byte SPL mint layout. */
+export function encodeMint(m: Mint): Buffer {
+  const buf = Buffer.alloc(MINT_SIZE);
+  writeOptionKey(buf, 0, m.mintAuthority);
+  buf.writeBigUInt64LE(m.supply, 36);
+  buf[44] = m.decimals;
+  buf[45] = m.isInitialized ? 1 : 0;
+  writeOptionKey(buf, 46, m.freezeAuthority);
+  return buf;
+}

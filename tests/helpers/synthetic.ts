@@ -10,6 +10,7 @@ import {
   encodeAccount,
 } from "../../programs-client";
 import type { RawAccount } from "../../keeper/market/account-source";
+import { custodyState } from "../../localnet/fixtures/world";
 
 /** Largest struct among the kinds (Custody, 1117 bytes) with room to spare: zeros decode to a blank account. */
 const BLANK_BYTES = 2_000;
@@ -26,23 +27,7 @@ export function raw<K extends AccountKind>(kind: K, value: AccountKinds[K], size
 }
 
 export function makeCustody(addr: CustodyAddresses, overrides: Partial<AccountKinds["Custody"]> = {}): AccountKinds["Custody"] {
-  const c = blank("Custody");
-  return {
-    ...c,
-    pool: MAINNET.pool,
-    mint: addr.mint,
-    tokenAccount: addr.tokenAccount,
-    decimals: addr.decimals,
-    isStable: addr.symbol === "USDC" || addr.symbol === "USDT",
-    oracle: { ...c.oracle, oracleAccount: addr.pythPriceUpdate, oracleType: "pyth", maxPriceAgeSec: 5 },
-    pricing: { ...c.pricing, tradeImpactFeeScalar: 3_750_000_000_000_000n, maxLeverage: 5_000_000n },
-    increasePositionBps: 6n,
-    decreasePositionBps: 6n,
-    maxPositionSizeUsd: 10_000_000_000_000n,
-    dovesOracle: addr.dovesEdge,
-    dovesAgOracle: addr.dovesAg,
-    ...overrides,
-  };
+  return { ...custodyState(addr), ...overrides };
 }
 
 export function makePool(): AccountKinds["Pool"] {

@@ -1,0 +1,99 @@
+/* Byte offsets of the Jupiter Perpetuals accounts the stand-in reads and writes, as on mainnet
+ * (idl/jupiter_perpetuals.json; checked against real account dumps by the decoder tests). */
+#pragma once
+
+/* Custody (2000 bytes allocated). */
+#define CUSTODY_POOL 8
+#define CUSTODY_MINT 40
+#define CUSTODY_TOKEN_ACCOUNT 72
+#define CUSTODY_DECIMALS 104
+#define CUSTODY_IS_STABLE 105
+#define CUSTODY_PYTH_ORACLE 106
+#define CUSTODY_MAX_PRICE_AGE_SEC 147
+#define CUSTODY_TRADE_IMPACT_FEE_SCALAR 151
+#define CUSTODY_MAX_LEVERAGE 175
+#define CUSTODY_ASSETS_OWNED 222
+#define CUSTODY_INCREASE_POSITION_BPS 296
+#define CUSTODY_DECREASE_POSITION_BPS 304
+#define CUSTODY_DOVES_AG_ORACLE 384
+#define CUSTODY_MIN_SIZE 1085
+
+/* Pool: maxRequestExecutionSec follows the name and custody list, so its offset is computed. */
+#define POOL_NAME 8
+
+/* Position (210 bytes). */
+#define POSITION_SIZE 210
+#define POSITION_OWNER 8
+#define POSITION_POOL 40
+#define POSITION_CUSTODY 72
+#define POSITION_COLLATERAL_CUSTODY 104
+#define POSITION_OPEN_TIME 136
+#define POSITION_UPDATE_TIME 144
+#define POSITION_SIDE 152
+#define POSITION_PRICE 153
+#define POSITION_SIZE_USD 161
+#define POSITION_COLLATERAL_USD 169
+#define POSITION_REALISED_PNL_USD 177
+#define POSITION_BUMP 209
+
+/* PositionRequest: a fixed head, then Borsh Options (1 byte when None); 286 bytes is the largest encoding. */
+#define REQUEST_SIZE 286
+#define REQUEST_OWNER 8
+#define REQUEST_POOL 40
+#define REQUEST_CUSTODY 72
+#define REQUEST_POSITION 104
+#define REQUEST_MINT 136
+#define REQUEST_OPEN_TIME 168
+#define REQUEST_UPDATE_TIME 176
+#define REQUEST_SIZE_USD_DELTA 184
+#define REQUEST_COLLATERAL_DELTA 192
+#define REQUEST_CHANGE 200
+#define REQUEST_TYPE 201
+#define REQUEST_SIDE 202
+#define REQUEST_OPTIONS 203
+
+/* SPL token account. */
+#define TOKEN_ACCOUNT_MINT 0
+#define TOKEN_ACCOUNT_OWNER 32
+#define TOKEN_ACCOUNT_AMOUNT 64
+#define TOKEN_ACCOUNT_SIZE 165
+
+/* Oracles. */
+#define DOVES_AG_PRICE 168
+#define DOVES_AG_EXPO 176
+#define DOVES_AG_TIMESTAMP 177
+#define DOVES_AG_SIZE 185
+#define PYTH_VERIFICATION_LEVEL 40
+
+#define SIDE_LONG 1
+#define SIDE_SHORT 2
+#define CHANGE_INCREASE 1
+#define CHANGE_DECREASE 2
+
+/* Anchor error codes of the real program (6000 + index). */
+#define E_MATH_OVERFLOW 6000
+#define E_INVALID_ORACLE_ACCOUNT 6002
+#define E_STALE_ORACLE_PRICE 6003
+#define E_INVALID_ORACLE_PRICE 6004
+#define E_INVALID_COLLATERAL_ACCOUNT 6006
+#define E_INVALID_COLLATERAL_AMOUNT 6007
+#define E_INVALID_POSITION_STATE 6009
+#define E_INVALID_INSTRUCTION 6012
+#define E_INVALID_ARGUMENT 6015
+#define E_INVALID_POSITION_REQUEST 6016
+#define E_INVALID_POSITION_REQUEST_INPUT_ATA 6017
+#define E_INVALID_MINT 6018
+#define E_MAX_PRICE_SLIPPAGE 6021
+#define E_MAX_LEVERAGE 6022
+#define E_JUPITER_PROGRAM_MISMATCH 6028
+#define E_ADDRESS_MISMATCH 6030
+#define E_INVALID_KEEPER 6034
+#define E_EXCEED_EXECUTION_PERIOD 6035
+/* Anchor's own constraint errors. */
+#define E_INSTRUCTION_FALLBACK_NOT_FOUND 101
+#define E_ACCOUNT_NOT_SIGNER 3010
+#define E_CONSTRAINT_SIGNER 2002
+#define E_CONSTRAINT_SEEDS 2006
+#define E_ACCOUNT_NOT_MUTABLE 2000
+#define E_ACCOUNT_OWNED_BY_WRONG_PROGRAM 3007
+#define E_ACCOUNT_NOT_ENOUGH_KEYS 3005
