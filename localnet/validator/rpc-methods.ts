@@ -1,6 +1,8 @@
 import { PublicKey, VersionedMessage } from "@solana/web3.js";
 import bs58 from "bs58";
 import type { AccountFilter, RawAccount } from "../../keeper/market/account-source";
+import { associatedTokenAddress } from "../../programs-client";
+import { tokenAccount } from "../fixtures/world";
 import { DroppedTransaction, type LocalChain, type TxOutcome } from "./chain";
 import { describeRpcError } from "./tx-error";
 
@@ -220,6 +222,20 @@ export function createRpcMethods(chain: LocalChain): Record<string, RpcHandler> 
         owner: u.owner !== undefined ? pubkeyParam(u.owner, "owner") : current.owner,
         executable: u.executable ?? current.executable,
       });
+      return { context: context(), value: null };
+    },
+    surfnet_setTokenAccount: ([owner, mint, update]) => {
+      const u = (update ?? {}) as { amount?: number | string };
+      let amount: bigint;
+      try {
+        amount = BigInt(u.amount ?? 0);
+      } catch {
+        throw new RpcError(INVALID_PARAMS, "Invalid param: amount must be an integer (base units)");
+      }
+      if (amount < 0n) throw new RpcError(INVALID_PARAMS, "Invalid param: amount must not be negative");
+      const ownerKey = pubkeyParam(owner, "owner");
+      const mintKey = pubkeyParam(mint, "mint");
+      chain.setAccount(associatedTokenAddress(mintKey, ownerKey), tokenAccount(mintKey, ownerKey, amount));
       return { context: context(), value: null };
     },
     surfnet_timeTravel: ([config]) => {

@@ -1,0 +1,51 @@
+import { Connection } from "@solana/web3.js";
+import { type CustodySymbol, PROGRAM_IDS } from "../programs-client";
+import { FillKeeper, type FillKeeperKnobs } from "./fill-keeper/fill-keeper";
+import { loadWorld } from "./fixtures/load";
+import { DEFAULT_PRICES_USD } from "./fixtures/params";
+import { PriceDriver, type PriceDriverOptions, type PriceScenario } from "./fixtures/price-driver";
+import { addPerpsProgram } from "./programs/deploy";
+import { type LocalnetOptions, startLocalnet } from "./validator/server";
+
+export interface LocalWorldOptions extends LocalnetOptions {
+  /** Price scenarios by custody; markets without one stay at their starting price (still restamped). */
+  scenarios?: Partial<Record<CustodySymbol, PriceScenario>>;
+  priceDriver?: PriceDriverOptions;
+  /** Fill-keeper knobs; `false` runs no fill keeper. */
+  fillKeeper?: Partial<FillKeeperKnobs> | false;
+}
+
+/**
+ * The whole localnet: the validator with the fixtures and the stand-in Jupiter Perps program loaded, the price
+ * driver moving the oracles, and the fill keeper filling requests over JSON-RPC.
+ */
+export async function startLocalWorld(opts: LocalWorldOptions = {}) {
+  const net = await startLocalnet(opts);
+  try {
+    const loaded = loadWorld(net.chain);
+    addPerpsProgram(net.chain);
+    const scenarios: Partial<Record<CustodySymbol, PriceScenario>> = {};
+    for (const [symbol, price] of Object.entries(DEFAULT_PRICES_USD) as [CustodySymbol, number][]) {
+      scenarios[symbol] = opts.scenarios?.[symbol] ?? { kind: "constant", priceUsd: price };
+    }
+    const prices = new PriceDriver(net.chain, scenarios, opts.priceDriver);
+    prices.start();
+    const connection = new Connection(net.url, "confirmed");
+    const fills = opts.fillKeeper === false ? undefined : new FillKeeper({ connection, ...opts.fillKeeper });
+    if (fills) {
+      net.chain.airdrop(fills.publicKey, 1_000_000_000_000n);
+      fills.start();
+    }
+    const close = async () => {
+      prices.stop();
+      await fills?.stop();
+      await net.close();
+    };
+    return { ...net, connection, prices, fills, loaded, program: PROGRAM_IDS.perpetuals, close };
+  } catch (e) {
+    await net.close();
+    throw e;
+  }
+}
+
+export type LocalWorld = Awaited<ReturnType<typeof startLocalWorld>>;

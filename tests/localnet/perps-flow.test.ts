@@ -1,0 +1,156 @@
+import { strict as assert } from "node:assert";
+import { ComputeBudgetProgram, Connection, type Keypair, type PublicKey, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
+import { MAINNET, associatedTokenAddress, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount, decodeTokenAccount } from "../../programs-client";
+import type { FillOutcome } from "../../localnet/fill-keeper/fill-keeper";
+import { type LocalWorld, startLocalWorld } from "../../localnet/world";
+import { fundedKeypair, rpc } from "../helpers/localnet";
+
+const { SOL, USDC } = MAINNET.custodies;
+const USD = 1_000_000n;
+
+describe("localnet: a short SOL position opened, decreased and closed through the stand-in program and the fill keeper", function () {
+  this.timeout(60_000);
+  let world: LocalWorld;
+  let connection: Connection;
+  let wallet: Keypair;
+  let counter = 0n;
+
+  before(async () => {
+    world = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: { delayMs: 100 }, priceDriver: { intervalMs: 300 } });
+    connection = new Connection(world.url, "confirmed");
+    wallet = await fundedKeypair(connection, 10);
+    const r = await rpc(world.url, "surfnet_setTokenAccount", [wallet.publicKey.toBase58(), USDC.mint.toBase58(), { amount: 1_000_000_000 }]);
+    assert.equal(r.error, undefined);
+  });
+  after(async () => world.close());
+
+  const usdc = async () => {
+    const a = await connection.getAccountInfo(associatedTokenAddress(USDC.mint, wallet.publicKey));
+    const t = a && decodeTokenAccount(a.data);
+    return t && t.ok ? t.value.amount : 0n;
+  };
+  const position = async (address: PublicKey) => {
+    const a = await connection.getAccountInfo(address);
+    const p = a && decodeAccount("Position", a.data, a.owner);
+    if (!p?.ok) throw new Error(`position ${address.toBase58()} unreadable`);
+    return p.value;
+  };
+  const outcomeFor = (request: PublicKey) =>
+    new Promise<FillOutcome>((resolve) => {
+      const on = (o: FillOutcome) => {
+        if (!o.request.equals(request)) return;
+        world.fills!.off("outcome", on);
+        resolve(o);
+      };
+      world.fills!.on("outcome", on);
+    });
+  const send = (ix: TransactionInstruction) =>
+    sendAndConfirmTransaction(
+      connection,
+      new Transaction().add(ComputeBudgetProgram.setComputeUnitLimit({ units: 200_000 }), ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1_000 }), ix),
+      [wallet],
+    );
+  const increase = (sizeUsd: bigint, collateralUsdc: bigint, minPrice: bigint) =>
+    createIncreasePositionMarketRequest({
+      owner: wallet.publicKey,
+      pool: MAINNET.pool,
+      custody: SOL.custody,
+      collateralCustody: USDC.custody,
+      inputMint: USDC.mint,
+      side: "short",
+      sizeUsdDelta: sizeUsd,
+      collateralTokenDelta: collateralUsdc,
+      priceSlippage: minPrice,
+      jupiterMinimumOut: null,
+      counter: ++counter,
+    });
+  const decrease = (sizeUsd: bigint, collateralUsd: bigint, maxPrice: bigint, entire: boolean) =>
+    createDecreasePositionMarketRequest({
+      owner: wallet.publicKey,
+      pool: MAINNET.pool,
+      custody: SOL.custody,
+      collateralCustody: USDC.custody,
+      side: "short",
+      desiredMint: USDC.mint,
+      collateralUsdDelta: collateralUsd,
+      sizeUsdDelta: sizeUsd,
+      priceSlippage: maxPrice,
+      jupiterMinimumOut: null,
+      entirePosition: entire ? true : null,
+      counter: ++counter,
+    });
+
+  it("opens: $1000 short at $150 with 100 USDC, fee 6 bps + impact taken from the collateral", async () => {
+    const req = increase(1000n * USD, 100n * USD, 140n * USD);
+    const filled = outcomeFor(req.positionRequest);
+    await send(req.instruction);
+    assert.equal(await usdc(), 900n * USD, "collateral moved into the request's token account");
+    assert.equal((await filled).result, "filled");
+    const p = await position(req.position);
+    assert.equal(p.sizeUsd, 1000n * USD);
+    assert.equal(p.price, 150n * USD);
+    // 100 USDC - (1000 x 6 bps = 0.6) - (1000e6)^2 / 3.75e15 = 0.000266
+    assert.equal(p.collateralUsd, 99_399_734n);
+    assert.equal(p.side, "short");
+    assert.equal(await connection.getAccountInfo(req.positionRequest), null, "request closed");
+    assert.equal(await connection.getAccountInfo(req.positionRequestAta), null, "request token account closed");
+  });
+
+  it("decreases by $400 and withdraws $30 of collateral, minus the closing fee", async () => {
+    const before = await usdc();
+    const req = decrease(400n * USD, 30n * USD, 160n * USD, false);
+    const filled = outcomeFor(req.positionRequest);
+    await send(req.instruction);
+    assert.equal((await filled).result, "filled");
+    const p = await position(req.position);
+    assert.equal(p.sizeUsd, 600n * USD);
+    assert.equal(p.collateralUsd, 69_399_734n);
+    // 30 USDC - 400 x 6 bps (0.24) - 400e6^2 / 3.75e15 (0.000042); no PnL at an unchanged price
+    assert.equal((await usdc()) - before, 29_759_958n);
+    assert.equal(await connection.getAccountInfo(req.positionRequest), null);
+  });
+
+  it("closes the entire position and returns the rest of the collateral", async () => {
+    const before = await usdc();
+    const req = decrease(0n, 0n, 160n * USD, true);
+    const filled = outcomeFor(req.positionRequest);
+    await send(req.instruction);
+    assert.equal((await filled).result, "filled");
+    const p = await position(req.position);
+    assert.equal(p.sizeUsd, 0n);
+    assert.equal(p.collateralUsd, 0n);
+    assert.equal((await usdc()) - before, 69_039_638n);
+    // In all: 1,000 USDC in, 998.799596 back; 1.200404 paid in fees.
+    assert.equal(await usdc(), 998_799_596n);
+  });
+
+  it("a fill beyond priceSlippage fails with 6021; the request is closed and the USDC refunded", async () => {
+    const before = await usdc();
+    const req = increase(500n * USD, 50n * USD, 160n * USD); // a short opened no lower than $160, price is $150
+    const outcome = outcomeFor(req.positionRequest);
+    await send(req.instruction);
+    const o = await outcome;
+    assert.equal(o.result, "rejected");
+    assert.equal(o.errorCode, 6021);
+    assert.equal(await usdc(), before);
+    assert.equal(await connection.getAccountInfo(req.positionRequest), null);
+    assert.equal((await position(req.position)).sizeUsd, 0n);
+  });
+
+  it("a request left past pool.maxRequestExecutionSec fails with 6035 and is refunded", async () => {
+    const before = await usdc();
+    world.fills!.setKnobs({ paused: true });
+    const req = increase(500n * USD, 50n * USD, 140n * USD);
+    await send(req.instruction);
+    assert.equal(await usdc(), before - 50n * USD);
+    const outcome = outcomeFor(req.positionRequest);
+    const r = await rpc(world.url, "surfnet_timeTravel", [{ absoluteTimestamp: Date.now() + 60_000 }]);
+    assert.equal(r.error, undefined);
+    world.fills!.setKnobs({ paused: false });
+    const o = await outcome;
+    assert.equal(o.result, "rejected");
+    assert.equal(o.errorCode, 6035);
+    assert.equal(await usdc(), before);
+    assert.equal(await connection.getAccountInfo(req.positionRequest), null);
+  });
+});
