@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { runInspect } from "./inspect";
+import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
 import { runPositions } from "./positions";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
 
@@ -9,7 +10,7 @@ const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its
 
 type Print = (s: string) => void;
 
-export function buildCli(out: Print, err: Print): Command {
+export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = untilSignal): Command {
   // Output settings first: subcommands copy them when they are created.
   const program = new Command("gamma-keeper")
     .description("Delta-hedging keeper for Jupiter Perpetuals on Solana")
@@ -32,12 +33,40 @@ export function buildCli(out: Print, err: Print): Command {
     .option("--json", "print the whole snapshot as JSON instead of a table")
     .action((opts: { owner: string; rpc?: string; json?: boolean }) => runPositions(opts, out));
 
+  program
+    .command("localnet")
+    .description(
+      "Run the local validator (LiteSVM behind JSON-RPC and PubSub on 127.0.0.1) with mainnet-shaped Jupiter Perps " +
+        "fixtures, the stand-in program, moving oracle prices and the fill keeper, until interrupted",
+    )
+    .option("--port <n>", "HTTP JSON-RPC port; WebSocket is port + 1; 0 picks a free pair", "8899")
+    .option("--slot-ms <ms>", "milliseconds per slot", "400")
+    .option("--markets <list>", "markets whose price the scenario drives (SOL,ETH,BTC)", "SOL")
+    .option("--scenario <kind>", "price scenario: constant, gbm, jump or csv", "constant")
+    .option("--vol <annual>", "gbm: annual volatility (0.8 = 80%)", "0.8")
+    .option("--seed <n>", "gbm: seed (each further market adds 1)", "1")
+    .option("--jump-pct <pct>", "jump: size of the jump in percent", "-10")
+    .option("--jump-at-sec <s>", "jump: when, in scenario seconds", "60")
+    .option("--csv <file>", "csv: rows of timestamp,price (unix seconds or ISO dates) replayed step by step")
+    .option("--speed <x>", "scenario seconds per wall second", "1")
+    .option("--price-interval-ms <ms>", "how often the oracle accounts are rewritten", "400")
+    .option("--fill-delay-ms <ms>", "fill keeper: wait before acting on a request", "1000")
+    .option("--reject-rate <p>", "fill keeper: share of requests refunded without a fill (0..1)", "0")
+    .option("--fill-past-expiry", "fill keeper: act only after requests expire, so every fill fails with 6035")
+    .option("--no-fill-keeper", "run no fill keeper")
+    .action((opts: LocalnetCliOptions) => runLocalnet(opts, out, stop()));
+
   return program;
 }
 
 /** Run the CLI; resolves to the exit code instead of exiting, so tests can call it in-process. */
-export async function main(argv: string[], out: Print = (s) => console.log(s), err: Print = (s) => console.error(s)): Promise<number> {
-  const program = buildCli(out, err);
+export async function main(
+  argv: string[],
+  out: Print = (s) => console.log(s),
+  err: Print = (s) => console.error(s),
+  stop?: () => Promise<unknown>,
+): Promise<number> {
+  const program = buildCli(out, err, stop);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -1,0 +1,142 @@
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { type CustodySymbol, MARKET_SYMBOLS, type MarketSymbol, isMarketSymbol } from "../../programs-client";
+import { FILL_KEEPER_KEYPAIR_PATH } from "../../localnet/fill-keeper/key";
+import { FIXTURES_DIR } from "../../localnet/fixtures/generate";
+import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
+import { type PriceScenario, parseCsvPrices } from "../../localnet/fixtures/price-driver";
+import { PERPS_SO_PATH } from "../../localnet/programs/paths";
+import { startLocalWorld } from "../../localnet/world";
+import { CliError, EXIT_USAGE } from "./cli-error";
+
+export interface LocalnetCliOptions {
+  port: string;
+  slotMs: string;
+  markets: string;
+  scenario: string;
+  vol: string;
+  seed: string;
+  jumpPct: string;
+  jumpAtSec: string;
+  csv?: string;
+  speed: string;
+  priceIntervalMs: string;
+  fillDelayMs: string;
+  rejectRate: string;
+  fillPastExpiry?: boolean;
+  fillKeeper: boolean;
+}
+
+function number(value: string, flag: string, check: (n: number) => boolean, rule: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || !check(n)) throw new CliError(`${flag} must be ${rule}, got "${value}"`, EXIT_USAGE);
+  return n;
+}
+
+function scenarioFor(market: MarketSymbol, index: number, o: LocalnetCliOptions): PriceScenario {
+  const startUsd = DEFAULT_PRICES_USD[market];
+  switch (o.scenario) {
+    case "constant":
+      return { kind: "constant", priceUsd: startUsd };
+    case "gbm":
+      return { kind: "gbm", startUsd, volAnnual: number(o.vol, "--vol", (n) => n >= 0, "an annual volatility >= 0 (0.8 = 80%)"), seed: number(o.seed, "--seed", Number.isInteger, "an integer") + index };
+    case "jump":
+      return {
+        kind: "jump",
+        startUsd,
+        jumpPct: number(o.jumpPct, "--jump-pct", (n) => n > -100, "a percentage above -100"),
+        atSec: number(o.jumpAtSec, "--jump-at-sec", (n) => n >= 0, "seconds >= 0"),
+      };
+    case "csv": {
+      if (!o.csv) throw new CliError("--scenario csv needs --csv FILE (rows of timestamp,price)", EXIT_USAGE);
+      let text: string;
+      try {
+        text = readFileSync(o.csv, "utf8");
+      } catch (e) {
+        throw new CliError(`cannot read --csv ${o.csv}: ${(e as Error).message}`, EXIT_USAGE);
+      }
+      try {
+        return { kind: "csv", points: parseCsvPrices(text, o.csv) };
+      } catch (e) {
+        throw new CliError((e as Error).message, EXIT_USAGE);
+      }
+    }
+    default:
+      throw new CliError(`--scenario must be constant, gbm, jump or csv, got "${o.scenario}"`, EXIT_USAGE);
+  }
+}
+
+function describe(s: PriceScenario): string {
+  switch (s.kind) {
+    case "constant":
+      return `constant $${s.priceUsd}`;
+    case "gbm":
+      return `GBM from $${s.startUsd}, vol ${s.volAnnual * 100}%/yr, seed ${s.seed}`;
+    case "jump":
+      return `$${s.startUsd}, jumping ${s.jumpPct}% at ${s.atSec} s`;
+    case "csv":
+      return `CSV replay of ${s.points.length} prices`;
+  }
+}
+
+/**
+ * Run the local world until `stop` resolves (Ctrl-C / SIGTERM from the command line): the validator on
+ * 127.0.0.1, the fixtures, the stand-in Jupiter Perps program, the price driver and the fill keeper.
+ */
+export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => void, stop: Promise<unknown>): Promise<void> {
+  const port = number(o.port, "--port", (n) => Number.isInteger(n) && n >= 0 && n < 65535, "a TCP port (0 picks a free one)");
+  const slotMs = number(o.slotMs, "--slot-ms", (n) => n >= 10, "milliseconds >= 10");
+  const markets = o.markets.split(",").map((m) => m.trim().toUpperCase());
+  const bad = markets.find((m) => !isMarketSymbol(m));
+  if (bad) throw new CliError(`--markets takes ${MARKET_SYMBOLS.join(", ")}, got "${bad}"`, EXIT_USAGE);
+  const scenarios: Partial<Record<CustodySymbol, PriceScenario>> = {};
+  (markets as MarketSymbol[]).forEach((m, i) => (scenarios[m] = scenarioFor(m, i, o)));
+  const speed = number(o.speed, "--speed", (n) => n > 0, "a positive number");
+  const intervalMs = number(o.priceIntervalMs, "--price-interval-ms", (n) => n >= 10, "milliseconds >= 10");
+  const fillKeeper = o.fillKeeper
+    ? {
+        delayMs: number(o.fillDelayMs, "--fill-delay-ms", (n) => n >= 0, "milliseconds >= 0"),
+        rejectRate: number(o.rejectRate, "--reject-rate", (n) => n >= 0 && n <= 1, "between 0 and 1"),
+        delayPastExpiry: o.fillPastExpiry ?? false,
+      }
+    : (false as const);
+
+  const world = await startLocalWorld({ port, slotMs, scenarios, priceDriver: { speed, intervalMs }, fillKeeper });
+  try {
+    const rel = (p: string) => relative(process.cwd(), p) || p;
+    out("gamma-keeper localnet");
+    out(`  RPC          ${world.url}`);
+    out(`  WebSocket    ${world.wsUrl}`);
+    out(`  slots        every ${slotMs} ms; the Clock follows wall time`);
+    out(`  program      ${world.program.toBase58()} (stand-in Jupiter Perpetuals, ${rel(PERPS_SO_PATH)})`);
+    if (world.fills && fillKeeper) {
+      out(`  fill keeper  ${world.fills.publicKey.toBase58()} (keypair ${rel(FILL_KEEPER_KEYPAIR_PATH)})`);
+      out(`               delay ${fillKeeper.delayMs} ms, reject rate ${fillKeeper.rejectRate}${fillKeeper.delayPastExpiry ? ", fills only after expiry" : ""}`);
+    } else out("  fill keeper  off: requests stay open until they expire or are cancelled");
+    for (const [m, s] of Object.entries(scenarios)) out(`  price ${m.padEnd(6)} ${describe(s)}, speed x${speed}, written every ${intervalMs} ms`);
+    out(`  accounts     ${world.loaded.length} loaded from ${rel(FIXTURES_DIR)}:`);
+    for (const a of world.loaded) out(`    ${a.file.padEnd(34)} ${a.address.toBase58()}`);
+    out("Serving until interrupted (Ctrl-C).");
+    world.fills?.on("outcome", (f) =>
+      out(`fill: ${f.change} request ${f.request.toBase58()} of ${f.owner.toBase58()} ${f.result}${f.errorCode ? ` (error ${f.errorCode})` : ""}`),
+    );
+    world.fills?.on("error", (e) => out(`fill keeper error: ${e.message}`));
+    await stop;
+  } finally {
+    await world.close();
+    out("localnet stopped");
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(s);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
