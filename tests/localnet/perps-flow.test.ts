@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { ComputeBudgetProgram, Connection, type Keypair, type PublicKey, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
-import { MAINNET, associatedTokenAddress, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount, decodeTokenAccount } from "../../programs-client";
+import { ComputeBudgetProgram, Connection, type Keypair, type PublicKey, SendTransactionError, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
+import { MAINNET, associatedTokenAddress, closePositionRequest3, customErrorCode, increasePosition4, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount, decodeTokenAccount } from "../../programs-client";
 import type { FillOutcome } from "../../localnet/fill-keeper/fill-keeper";
 import { type LocalWorld, startLocalWorld } from "../../localnet/world";
 import { fundedKeypair, rpc } from "../helpers/localnet";
@@ -135,6 +135,32 @@ describe("localnet: a short SOL position opened, decreased and closed through th
     assert.equal(await usdc(), before);
     assert.equal(await connection.getAccountInfo(req.positionRequest), null);
     assert.equal((await position(req.position)).sizeUsd, 0n);
+  });
+
+  it("the owner cancels an open request with closePositionRequest3 and gets the USDC back; a stranger cannot fill it (6034)", async () => {
+    const before = await usdc();
+    world.fills!.setKnobs({ paused: true });
+    const req = increase(200n * USD, 20n * USD, 140n * USD);
+    await send(req.instruction);
+    const stranger = await fundedKeypair(connection, 1);
+    const fill = increasePosition4({
+      keeper: stranger.publicKey,
+      pool: MAINNET.pool,
+      positionRequest: req.positionRequest,
+      requestMint: USDC.mint,
+      position: req.position,
+      custody: { custody: SOL.custody, dovesPriceAccount: SOL.dovesAg, pythnetPriceAccount: SOL.pythPriceUpdate },
+      collateralCustody: { custody: USDC.custody, dovesPriceAccount: USDC.dovesAg, pythnetPriceAccount: USDC.pythPriceUpdate, tokenAccount: USDC.tokenAccount },
+    });
+    await assert.rejects(sendAndConfirmTransaction(connection, new Transaction().add(fill), [stranger]), (e: unknown) => {
+      assert.ok(e instanceof SendTransactionError);
+      assert.equal(customErrorCode(null, e.logs), 6034);
+      return true;
+    });
+    await send(closePositionRequest3({ owner: wallet.publicKey, pool: MAINNET.pool, position: req.position, positionRequest: req.positionRequest, mint: USDC.mint, custody: SOL.custody }));
+    assert.equal(await usdc(), before);
+    assert.equal(await connection.getAccountInfo(req.positionRequest), null);
+    world.fills!.setKnobs({ paused: false });
   });
 
   it("a request left past pool.maxRequestExecutionSec fails with 6035 and is refunded", async () => {
