@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { type CustodySymbol, MARKET_SYMBOLS, type MarketSymbol, isMarketSymbol } from "../../programs-client";
-import { FILL_KEEPER_KEYPAIR_PATH } from "../../localnet/fill-keeper/key";
+import { FILL_KEEPER_SEED } from "../../localnet/fill-keeper/key";
 import { FIXTURES_DIR } from "../../localnet/fixtures/generate";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import { type PriceScenario, parseCsvPrices } from "../../localnet/fixtures/price-driver";
@@ -110,7 +110,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     out(`  slots        every ${slotMs} ms; the Clock follows wall time`);
     out(`  program      ${world.program.toBase58()} (stand-in Jupiter Perpetuals, ${rel(PERPS_SO_PATH)})`);
     if (world.fills && fillKeeper) {
-      out(`  fill keeper  ${world.fills.publicKey.toBase58()} (keypair ${rel(FILL_KEEPER_KEYPAIR_PATH)})`);
+      out(`  fill keeper  ${world.fills.publicKey.toBase58()} (derived from the public seed "${FILL_KEEPER_SEED}")`);
       out(`               delay ${fillKeeper.delayMs} ms, reject rate ${fillKeeper.rejectRate}${fillKeeper.delayPastExpiry ? ", fills only after expiry" : ""}`);
     } else out("  fill keeper  off: requests stay open until they expire or are cancelled");
     for (const [m, s] of Object.entries(scenarios)) out(`  price ${m.padEnd(6)} ${describe(s)}, speed x${speed}, written every ${intervalMs} ms`);

@@ -15,7 +15,7 @@ import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
 import { PERPETUALS_IDL } from "../../programs-client/idl";
 import { readObject } from "./sbf-linker/elf";
 import { link } from "./sbf-linker/link";
-import { FILL_KEEPER_KEYPAIR_PATH, loadFillKeeper } from "../fill-keeper/key";
+import { loadFillKeeper } from "../fill-keeper/key";
 
 const HERE = __dirname;
 const SRC = join(HERE, "perps", "src");
@@ -113,7 +113,7 @@ function run(dir: string, check: boolean): number {
       return 0;
     }
     writeFileSync(PERPS_SO_PATH, so);
-    process.stdout.write(`wrote ${PERPS_SO_PATH} (${so.length} bytes, sha256 ${sha256(so)}; fill keeper key ${FILL_KEEPER_KEYPAIR_PATH})\n`);
+    process.stdout.write(`wrote ${PERPS_SO_PATH} (${so.length} bytes, sha256 ${sha256(so)}; fill keeper ${loadFillKeeper().publicKey.toBase58()})\n`);
     return 0;
   }
 }

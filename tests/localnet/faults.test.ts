@@ -107,7 +107,7 @@ describe("gamma-keeper localnet", function () {
     const text = lines.join("\n");
     assert.match(text, /RPC\s+http:\/\/127\.0\.0\.1:\d+/);
     assert.match(text, /WebSocket\s+ws:\/\/127\.0\.0\.1:\d+/);
-    assert.match(text, /fill keeper\s+CvBVFi4dJXPd71taUwEcJD4kb9HRAh69uyeN7ZVqWjNH/);
+    assert.match(text, /fill keeper\s+9PMJ8vVpb7vYY8qGf35YUwBdNc1z7yiN6Bf1hewCQFqD/);
     assert.match(text, /28 loaded/);
     assert.match(text, /price BTC\s+GBM from \$60000/);
     assert.match(text, /localnet stopped/);
