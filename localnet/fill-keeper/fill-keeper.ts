@@ -23,6 +23,7 @@ import {
   decreasePosition4,
   increasePosition4,
 } from "../../programs-client";
+import { seededUniform } from "../seeded-random";
 import { loadFillKeeper } from "./key";
 
 /** What happened to one request. */
@@ -83,7 +84,7 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
     super();
     this.knobs = { ...DEFAULT_KNOBS, ...pick(opts) };
     this.keeper = opts.keeper ?? loadFillKeeper();
-    this.random = seeded(this.knobs.seed);
+    this.random = seededUniform(this.knobs.seed);
   }
 
   get publicKey(): PublicKey {
@@ -92,7 +93,7 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
 
   setKnobs(update: Partial<FillKeeperKnobs>): void {
     Object.assign(this.knobs, update);
-    if (update.seed !== undefined) this.random = seeded(update.seed);
+    if (update.seed !== undefined) this.random = seededUniform(update.seed);
   }
 
   start(): void {
@@ -253,15 +254,4 @@ function pick(o: Partial<FillKeeperKnobs>): Partial<FillKeeperKnobs> {
   const out: Partial<FillKeeperKnobs> = {};
   for (const k of Object.keys(DEFAULT_KNOBS) as (keyof FillKeeperKnobs)[]) if (o[k] !== undefined) (out as Record<string, unknown>)[k] = o[k];
   return out;
-}
-
-/** mulberry32, so a seeded reject rate rejects the same requests on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,3 +1,5 @@
+import { seededUniform } from "../seeded-random";
+
 /**
  * Fault knobs for reliability tests: every HTTP request can be delayed, dropped (the connection is cut with no
  * answer) or failed (an HTTP error status, as an overloaded provider answers). Decisions come from a seeded PRNG,
@@ -21,25 +23,13 @@ export const NO_FAULTS: FaultSettings = { latencyMs: 0, dropRate: 0, failRate: 0
 
 export type FaultDecision = { kind: "pass"; delayMs: number } | { kind: "drop"; delayMs: number } | { kind: "fail"; delayMs: number; status: number };
 
-/** mulberry32: small, fast and good enough to pick faults reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function checkRate(name: string, v: number): void {
   if (!(v >= 0 && v <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${v}`);
 }
 
 export class FaultInjector {
   private settings: FaultSettings = NO_FAULTS;
-  private random = prng(NO_FAULTS.seed);
+  private random = seededUniform(NO_FAULTS.seed);
 
   get current(): FaultSettings {
     return this.settings;
@@ -53,7 +43,7 @@ export class FaultInjector {
     if (!(next.latencyMs >= 0)) throw new RangeError(`latencyMs must be >= 0, got ${next.latencyMs}`);
     if (!(next.failStatus >= 400 && next.failStatus <= 599)) throw new RangeError(`failStatus must be an HTTP error status, got ${next.failStatus}`);
     this.settings = next;
-    this.random = prng(next.seed);
+    this.random = seededUniform(next.seed);
     return next;
   }
 
