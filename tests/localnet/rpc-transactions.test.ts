@@ -13,6 +13,7 @@ import {
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 import { TOKEN_PROGRAM_ID, createMint, getAccount, getOrCreateAssociatedTokenAccount, mintTo, transfer } from "@solana/spl-token";
+import { PrioritizationFeeCache } from "../../localnet/validator/ledger";
 import { type Localnet, startLocalnet } from "../../localnet/validator/server";
 import { fundedKeypair, rpc } from "../helpers/localnet";
 
@@ -140,8 +141,20 @@ describe("localnet validator: transactions and PubSub through an unmodified web3
     const fees = await connection.getRecentPrioritizationFees({ lockedWritableAccounts: [hot] });
     assert.equal(fees.length, 150);
     assert.equal(Math.max(...fees.map((f) => f.prioritizationFee)), 777_000);
-    const cold = await connection.getRecentPrioritizationFees({ lockedWritableAccounts: [Keypair.generate().publicKey] });
-    assert.ok(cold.every((f) => f.prioritizationFee < 777_000));
+  });
+
+  it("per slot: the lowest price landed, raised to the given accounts' lowest (Agave's rule)", () => {
+    const cache = new PrioritizationFeeCache();
+    const [a, b, c] = [Keypair.generate().publicKey, Keypair.generate().publicKey, Keypair.generate().publicKey];
+    cache.record(10n, 0n, [a]);
+    cache.record(10n, 777_000n, [b]);
+    cache.record(10n, 900_000n, [b, c]);
+    cache.record(12n, 5n, [c]);
+    const fee = (keys: PublicKey[]) => Object.fromEntries(cache.recent(12n, keys).filter((f) => f.slot >= 10n).map((f) => [String(f.slot), f.prioritizationFee]));
+    assert.deepEqual(fee([]), { "10": 0n, "11": 0n, "12": 5n });
+    assert.deepEqual(fee([b]), { "10": 777_000n, "11": 0n, "12": 5n });
+    assert.deepEqual(fee([a, c]), { "10": 900_000n, "11": 0n, "12": 5n });
+    assert.equal(cache.recent(500n, []).length, 150);
   });
 
   it("notifies onAccountChange and onSlotChange", async () => {
