@@ -4,23 +4,13 @@ import {
   type AccountKinds,
   type CustodyAddresses,
   MAINNET,
-  accountDiscriminator,
   accountOwner,
-  decodeAccount,
   encodeAccount,
 } from "../../programs-client";
 import type { RawAccount } from "../../keeper/market/account-source";
-import { custodyState } from "../../localnet/fixtures/world";
+import { blank, custodyState } from "../../localnet/fixtures/world";
 
-/** Largest struct among the kinds (Custody, 1117 bytes) with room to spare: zeros decode to a blank account. */
-const BLANK_BYTES = 2_000;
-
-/** An account of `kind` with every field zero (enums at their first variant, options None). */
-export function blank<K extends AccountKind>(kind: K): AccountKinds[K] {
-  const d = decodeAccount(kind, Buffer.concat([accountDiscriminator(kind), Buffer.alloc(BLANK_BYTES)]));
-  if (!d.ok) throw d.error;
-  return d.value;
-}
+export { blank };
 
 export function raw<K extends AccountKind>(kind: K, value: AccountKinds[K], size?: number): RawAccount {
   return { owner: accountOwner(kind), data: encodeAccount(kind, value, size), lamports: 1_000_000 };
