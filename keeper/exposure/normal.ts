@@ -35,13 +35,13 @@ const PHI_ASYMPTOTIC_BELOW = -10;
 /** erf for |x| <= 0.46875, Cody's first interval. */
 function erfSmall(x: number): number {
   const z = x * x;
-  let num = A[4] * z;
+  let num = A[4]! * z;
   let den = z;
   for (let i = 0; i < 3; i++) {
-    num = (num + A[i]) * z;
-    den = (den + B[i]) * z;
+    num = (num + A[i]!) * z;
+    den = (den + B[i]!) * z;
   }
-  return (x * (num + A[3])) / (den + B[3]);
+  return (x * (num + A[3]!)) / (den + B[3]!);
 }
 
 /** erfc(y) for y > 0.46875, Cody's second and third intervals. */
@@ -49,22 +49,22 @@ function erfcLarge(y: number): number {
   if (y >= ERFC_UNDERFLOW) return 0;
   let ratio: number;
   if (y <= 4) {
-    let num = C[8] * y;
+    let num = C[8]! * y;
     let den = y;
     for (let i = 0; i < 7; i++) {
-      num = (num + C[i]) * y;
-      den = (den + D[i]) * y;
+      num = (num + C[i]!) * y;
+      den = (den + D[i]!) * y;
     }
-    ratio = (num + C[7]) / (den + D[7]);
+    ratio = (num + C[7]!) / (den + D[7]!);
   } else {
     const z = 1 / (y * y);
-    let num = P[5] * z;
+    let num = P[5]! * z;
     let den = z;
     for (let i = 0; i < 4; i++) {
-      num = (num + P[i]) * z;
-      den = (den + Q[i]) * z;
+      num = (num + P[i]!) * z;
+      den = (den + Q[i]!) * z;
     }
-    ratio = (SQRT_PI_INV - (z * (num + P[4])) / (den + Q[4])) / y;
+    ratio = (SQRT_PI_INV - (z * (num + P[4]!)) / (den + Q[4]!)) / y;
   }
   const t = Math.trunc(y * 16) / 16;
   return Math.exp(-t * t) * Math.exp(-(y - t) * (y + t)) * ratio;

@@ -90,7 +90,7 @@ describe("European greeks", () => {
   }
 
   it("theta = -½ΓS²σ² when r = b = 0 (the gamma-scalping identity)", () => {
-    for (const [s, k, t, v] of [[100, 100, 0.1, 0.8], [150, 200, 7 / 365, 1.2], [60000, 55000, 0.3, 0.5]]) {
+    for (const [s, k, t, v] of [[100, 100, 0.1, 0.8], [150, 200, 7 / 365, 1.2], [60000, 55000, 0.3, 0.5]] as const) {
       const g = europeanGreeks({ kind: "call", spot: s, strike: k, years: t, rate: 0, carry: 0, vol: v });
       close(g.theta, -0.5 * g.gamma * s * s * v * v, 1e-12, `theta ${s}/${k}`);
     }

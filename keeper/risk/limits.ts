@@ -1,0 +1,72 @@
+/** Per-mandate limits on an order, checked before anything is signed. Pure. */
+
+export interface MandateLimits {
+  /** |net delta| after a trade may exceed this only if the trade reduces it (tokens, per market). */
+  maxNetDeltaTokens: number;
+  /** Largest |position size| per market, USD×1e6. */
+  maxNotionalUsd6: bigint;
+  /** Largest leverage of a position after the trade, bps (5x = 50_000). */
+  maxLeverageBps: bigint;
+  maxTradesPerHour: number;
+  /** Trading fees per UTC day, USD×1e6. */
+  dailyFeeBudgetUsd6: bigint;
+  /** Consecutive failed requests that open the circuit breaker. */
+  maxConsecutiveFailures: number;
+  /** How long an open breaker stays open before one trial request, seconds. */
+  breakerCooldownSec: number;
+}
+
+export interface RiskState {
+  killSwitch: boolean;
+  /** Unix seconds of trades sent in the last hour or more. */
+  recentTradeTimesSec: readonly number[];
+  feesTodayUsd6: bigint;
+  consecutiveFailures: number;
+  lastFailureSec: number | null;
+}
+
+export interface OrderRisk {
+  nowSec: number;
+  netDeltaBeforeTokens: number;
+  netDeltaAfterTokens: number;
+  /** The traded side's size and collateral after the fill, USD×1e6. */
+  sizeAfterUsd6: bigint;
+  collateralAfterUsd6: bigint;
+  estimatedFeeUsd6: bigint;
+}
+
+/** Reasons the mandate forbids any new request right now (before an order is even sized). */
+export function mandateVetoes(state: RiskState, limits: MandateLimits, nowSec: number): string[] {
+  const reasons: string[] = [];
+  if (state.killSwitch) reasons.push("kill switch engaged");
+  if (state.consecutiveFailures >= limits.maxConsecutiveFailures) {
+    const reopensAt = (state.lastFailureSec ?? 0) + limits.breakerCooldownSec;
+    if (nowSec < reopensAt) reasons.push(`circuit breaker open after ${state.consecutiveFailures} consecutive failures, until ${reopensAt}`);
+  }
+  const hourAgo = nowSec - 3600;
+  const lastHour = state.recentTradeTimesSec.filter((t) => t > hourAgo).length;
+  if (lastHour >= limits.maxTradesPerHour) reasons.push(`${lastHour} trades in the last hour, limit ${limits.maxTradesPerHour}`);
+  if (state.feesTodayUsd6 >= limits.dailyFeeBudgetUsd6) reasons.push(`daily fee budget spent (${state.feesTodayUsd6} of ${limits.dailyFeeBudgetUsd6} USD×1e6)`);
+  return reasons;
+}
+
+/** Reasons this particular order breaks a limit. */
+export function orderVetoes(o: OrderRisk, state: RiskState, limits: MandateLimits): string[] {
+  const reasons: string[] = [];
+  const after = Math.abs(o.netDeltaAfterTokens);
+  if (after > limits.maxNetDeltaTokens && after > Math.abs(o.netDeltaBeforeTokens)) {
+    reasons.push(`|net delta| after the trade ${after.toFixed(4)} > ${limits.maxNetDeltaTokens} and larger than before`);
+  }
+  if (o.sizeAfterUsd6 > limits.maxNotionalUsd6) reasons.push(`position size after ${o.sizeAfterUsd6} > max notional ${limits.maxNotionalUsd6} (USD×1e6)`);
+  if (o.sizeAfterUsd6 > 0n) {
+    if (o.collateralAfterUsd6 <= 0n) reasons.push("position would have no collateral");
+    else {
+      const lev = (o.sizeAfterUsd6 * 10_000n) / o.collateralAfterUsd6;
+      if (lev > limits.maxLeverageBps) reasons.push(`leverage after ${lev} bps > ${limits.maxLeverageBps} bps`);
+    }
+  }
+  if (state.feesTodayUsd6 + o.estimatedFeeUsd6 > limits.dailyFeeBudgetUsd6) {
+    reasons.push(`fee ${o.estimatedFeeUsd6} would exceed today's budget (${state.feesTodayUsd6} of ${limits.dailyFeeBudgetUsd6} spent, USD×1e6)`);
+  }
+  return reasons;
+}
