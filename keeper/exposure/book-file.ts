@@ -1,0 +1,100 @@
+import { isMarketSymbol } from "../../programs-client";
+import type { OptionLeg } from "./options-book";
+
+/**
+ * Options books from files: a JSON array of legs, or CSV with the header
+ *   underlying,kind,strike,expiry,quantity,impliedVol
+ * where expiry is an ISO-8601 time or unix seconds. Every bad field is reported with its row and column.
+ */
+
+export class BookFileError extends Error {}
+
+export interface RawLeg {
+  underlying: unknown;
+  kind: unknown;
+  strike: unknown;
+  expiry: unknown;
+  quantity: unknown;
+  impliedVol: unknown;
+}
+
+function expirySeconds(v: unknown): number | null {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v !== "string" || v.trim() === "") return null;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+}
+
+/** Validates one leg; `where` prefixes every message (e.g. "book.csv row 3"). */
+export function parseLeg(raw: RawLeg, where: string): OptionLeg {
+  const errors: string[] = [];
+  const underlying = String(raw.underlying ?? "").toUpperCase();
+  if (!isMarketSymbol(underlying)) errors.push(`underlying "${String(raw.underlying)}" is not SOL, ETH or BTC`);
+  const kind = String(raw.kind ?? "").toLowerCase();
+  if (kind !== "call" && kind !== "put") errors.push(`kind "${String(raw.kind)}" must be call or put`);
+  const strike = num(raw.strike);
+  if (!(strike > 0)) errors.push(`strike "${String(raw.strike)}" must be a positive number (USD)`);
+  const expirySec = expirySeconds(raw.expiry);
+  if (expirySec === null) errors.push(`expiry "${String(raw.expiry)}" must be an ISO-8601 time or unix seconds`);
+  const quantity = num(raw.quantity);
+  if (!Number.isFinite(quantity)) errors.push(`quantity "${String(raw.quantity)}" must be a number (+ long, - short)`);
+  const impliedVol = num(raw.impliedVol);
+  if (!(impliedVol > 0 && impliedVol < 20)) errors.push(`impliedVol "${String(raw.impliedVol)}" must be an annual vol like 0.8`);
+  if (errors.length) throw new BookFileError(errors.map((e) => `${where}: ${e}`).join("\n"));
+  return { underlying: underlying as OptionLeg["underlying"], kind: kind as OptionLeg["kind"], strike, expirySec: expirySec!, quantity, impliedVol };
+}
+
+const CSV_COLUMNS = ["underlying", "kind", "strike", "expiry", "quantity", "impliedVol"] as const;
+
+export function parseBookCsv(text: string, name: string): OptionLeg[] {
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  const header = (lines[0] ?? "").split(",").map((h) => h.trim());
+  const index = CSV_COLUMNS.map((c) => header.indexOf(c));
+  const absent = CSV_COLUMNS.filter((_, i) => index[i] === -1);
+  if (absent.length) throw new BookFileError(`${name}: header lacks ${absent.join(", ")}; expected ${CSV_COLUMNS.join(",")}`);
+  const legs: OptionLeg[] = [];
+  const errors: string[] = [];
+  lines.slice(1).forEach((line, i) => {
+    if (line === "" || line.startsWith("#")) return;
+    const cells = line.split(",");
+    const raw = Object.fromEntries(CSV_COLUMNS.map((c, k) => [c, cells[index[k]!]?.trim()])) as unknown as RawLeg;
+    try {
+      legs.push(parseLeg(raw, `${name} row ${i + 2}`));
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  });
+  if (errors.length) throw new BookFileError(errors.join("\n"));
+  return legs;
+}
+
+export function parseBookJson(text: string, name: string): OptionLeg[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new BookFileError(`${name}: not valid JSON (${(e as Error).message})`);
+  }
+  const list = Array.isArray(data) ? data : (data as { legs?: unknown })?.legs;
+  if (!Array.isArray(list)) throw new BookFileError(`${name}: expected an array of legs or {"legs": [...]}`);
+  const errors: string[] = [];
+  const legs: OptionLeg[] = [];
+  list.forEach((raw, i) => {
+    try {
+      legs.push(parseLeg(raw as RawLeg, `${name} leg ${i}`));
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  });
+  if (errors.length) throw new BookFileError(errors.join("\n"));
+  return legs;
+}
+
+export function parseBookFile(text: string, name: string): OptionLeg[] {
+  return name.toLowerCase().endsWith(".csv") ? parseBookCsv(text, name) : parseBookJson(text, name);
+}

@@ -1,0 +1,48 @@
+import type { MarketSymbol } from "../../programs-client";
+import type { ExposureGreeks } from "../strategy/policy";
+import { bookGreeks, type BookGreeks, type OptionLeg } from "./options-book";
+
+/** Everything a mandate hedges on one underlying, valued at one instant. Pure. */
+export interface ExposureInputs {
+  market: MarketSymbol;
+  spotUsd: number;
+  nowSec: number;
+  legs: readonly OptionLeg[];
+  /** Σ watched wallet balances in tokens of the underlying. */
+  walletTokens: number;
+  /** Delta of the JLP holding in tokens of the underlying. */
+  jlpTokens: number;
+  offsetTokens: number;
+  hedgeRatio: number;
+  /** Variance rate of the JLP part's delta (tokens²/yr), for the flow band; 0 when unknown. */
+  jlpDeltaVarianceRate: number;
+}
+
+export interface MarketExposure {
+  options: BookGreeks;
+  walletTokens: number;
+  jlpTokens: number;
+  offsetTokens: number;
+  /** What the strategy sees: everything times the hedge ratio. */
+  greeks: ExposureGreeks;
+}
+
+export function valueExposure(i: ExposureInputs): MarketExposure {
+  const options = bookGreeks(i.legs, i.market, i.spotUsd, i.nowSec);
+  const rest = i.walletTokens + i.jlpTokens + i.offsetTokens;
+  const ratio = i.hedgeRatio;
+  return {
+    options,
+    walletTokens: i.walletTokens,
+    jlpTokens: i.jlpTokens,
+    offsetTokens: i.offsetTokens,
+    greeks: {
+      delta: ratio * (options.delta + rest),
+      gamma: ratio * options.gamma,
+      years: options.years,
+      vol: options.vol,
+      deltaAtVolScale: (scale: number) => ratio * bookGreeks(i.legs, i.market, i.spotUsd, i.nowSec, scale).delta,
+      targetVarianceRate: ratio * ratio * i.jlpDeltaVarianceRate,
+    },
+  };
+}
