@@ -4,6 +4,7 @@ import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { runInspect } from "./inspect";
 import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
 import { runPositions } from "./positions";
+import { runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
 
 const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its path and query are never printed`;
@@ -55,6 +56,28 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--fill-past-expiry", "fill keeper: act only after requests expire, so every fill fails with 6035")
     .option("--no-fill-keeper", "run no fill keeper")
     .action((opts: LocalnetCliOptions) => runLocalnet(opts, out, stop()));
+
+  program
+    .command("run")
+    .description("Run the keeper until interrupted. Without --config: the embedded localnet demo (a long SOL straddle hedged on SOL perps)")
+    .option("--config <file>", "keeper config (YAML or JSON); see config/")
+    .option("--dry-run", "decide and simulate, but sign and send nothing")
+    .option("--duration <sec>", "stop after this many seconds")
+    .action((opts: { config?: string; dryRun?: boolean; duration?: string }) =>
+      runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration } satisfies RunCliOptions, out, stop()),
+    );
+
+  program
+    .command("plan")
+    .description("Run one decision cycle and print it; nothing is sent")
+    .requiredOption("--config <file>", "keeper config (YAML or JSON)")
+    .action((opts: { config: string }) => runPlan(opts, out));
+
+  program
+    .command("status")
+    .description("Per mandate and market: price and age, exposures, perp delta, net delta, band, the request in flight, today's fees")
+    .requiredOption("--config <file>", "keeper config (YAML or JSON)")
+    .action((opts: { config: string }) => runStatus(opts, out));
 
   return program;
 }

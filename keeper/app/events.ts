@@ -1,0 +1,27 @@
+import type { MarketSymbol } from "../../programs-client";
+
+/** Everything the keeper reports: one event per decision, veto, request and fill. */
+export type KeeperEvent =
+  | { kind: "decision"; mandate: string; market: MarketSymbol; action: "hold" | "trade"; reason: string; priceUsd: number; netDelta: number; hedgeTokens: number; bandCenter: number; bandHalfWidth: number; pendingTokens: number }
+  | { kind: "veto"; mandate: string; market: MarketSymbol; reasons: string[] }
+  | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: "intent" | "sent" | "landed" | "adopted" | "resumed"; request: string; detail: string }
+  | { kind: "outcome"; mandate: string; market: MarketSymbol; id: string; request: string; result: string; detail: string }
+  | { kind: "warning"; mandate?: string; market?: MarketSymbol; message: string };
+
+const f = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
+
+/** One human-readable line per event, for the terminal. */
+export function formatEvent(e: KeeperEvent): string {
+  switch (e.kind) {
+    case "decision":
+      return `${e.mandate} ${e.market} ${e.action.toUpperCase()} $${f(e.priceUsd, 2)} net ${f(e.netDelta)} hedge ${f(e.hedgeTokens)} band ${f(e.bandCenter)}±${f(e.bandHalfWidth)}${e.pendingTokens ? ` pending ${f(e.pendingTokens)}` : ""}: ${e.reason}`;
+    case "veto":
+      return `${e.mandate} ${e.market} VETO ${e.reasons.join("; ")}`;
+    case "request":
+      return `${e.mandate} ${e.market} REQUEST ${e.stage} ${e.id} ${e.request} ${e.detail}`;
+    case "outcome":
+      return `${e.mandate} ${e.market} ${e.result.toUpperCase()} ${e.id} ${e.request} ${e.detail}`;
+    case "warning":
+      return `${e.mandate ?? "keeper"}${e.market ? ` ${e.market}` : ""} WARN ${e.message}`;
+  }
+}

@@ -1,0 +1,119 @@
+import { PublicKey } from "@solana/web3.js";
+import {
+  MAINNET,
+  type MarketSymbol,
+  associatedTokenAddress,
+  decodeAccount,
+  decodeMint,
+  decodeOracleAccount,
+  decodeTokenAccount,
+  marketOfCustody,
+  priceUsd6,
+} from "../../programs-client";
+import { jlpExposure, type JlpCustodyInput } from "../exposure/jlp";
+import type { AccountSource } from "../market/account-source";
+import type { MarketSnapshot } from "../market/reader";
+import type { MandateConfig } from "./config";
+
+/** Exposure read from accounts other than the perps: watched vault wallets, a JLP holding, the wallet's collateral. */
+export interface ExternalExposure {
+  walletTokens: Partial<Record<MarketSymbol, number>>;
+  jlpTokens: Partial<Record<MarketSymbol, number>>;
+  jlpAumGapBps: number | null;
+  /** The hedging wallet's balances of collateral mints (base units), keyed by mint. */
+  collateralBalances: Map<string, bigint>;
+  warnings: string[];
+}
+
+const SOL_DECIMALS = 9;
+
+/** One getMultipleAccounts for everything; an unreadable account is a warning and counts as zero, never a crash. */
+export async function readExternalExposure(source: AccountSource, m: MandateConfig, wallet: PublicKey, snap: MarketSnapshot, aumToleranceBps: number): Promise<ExternalExposure> {
+  const out: ExternalExposure = { walletTokens: {}, jlpTokens: {}, jlpAumGapBps: null, collateralBalances: new Map(), warnings: [] };
+  const collateralMints = [MAINNET.custodies.USDC.mint, ...m.markets.map((k) => MAINNET.custodies[k].mint)];
+  const collateralAtas = collateralMints.map((mint) => associatedTokenAddress(mint, wallet));
+  const watched = m.exposures.wallets;
+  const watchedKeys = watched.map((w) => (w.kind === "native" ? w.address : w.tokenAccount));
+  const jlp = m.exposures.jlp;
+  const pool = snap.pool.ok ? snap.pool.value : null;
+  const custodyKeys = jlp && pool ? pool.custodies : [];
+  const keys: PublicKey[] = [...collateralAtas];
+  keys.push(...watchedKeys.map((k) => new PublicKey(k)));
+  if (jlp) keys.push(new PublicKey(jlp.tokenAccount), MAINNET.jlpMint, ...custodyKeys);
+  const { accounts } = await source.getMultipleAccounts(keys);
+
+  collateralMints.forEach((mint, i) => {
+    const a = accounts[i];
+    const t = a ? decodeTokenAccount(a.data) : null;
+    out.collateralBalances.set(mint.toBase58(), t?.ok ? t.value.amount : 0n);
+  });
+
+  let at = collateralAtas.length;
+  for (const w of watched) {
+    const a = accounts[at++];
+    if (!a) {
+      out.warnings.push(`watched ${w.kind === "native" ? w.address : w.tokenAccount} does not exist; counted as 0`);
+      continue;
+    }
+    let tokens: number;
+    if (w.kind === "native") tokens = a.lamports / 10 ** SOL_DECIMALS;
+    else {
+      const t = decodeTokenAccount(a.data);
+      if (!t.ok) {
+        out.warnings.push(`watched token account ${w.tokenAccount}: ${t.error.message}; counted as 0`);
+        continue;
+      }
+      const expected = MAINNET.custodies[w.market].mint;
+      if (!t.value.mint.equals(expected)) {
+        out.warnings.push(`watched token account ${w.tokenAccount} holds mint ${t.value.mint.toBase58()}, not ${w.market} (${expected.toBase58()}); ignored`);
+        continue;
+      }
+      tokens = Number(t.value.amount) / 10 ** MAINNET.custodies[w.market].decimals;
+    }
+    out.walletTokens[w.market] = (out.walletTokens[w.market] ?? 0) + tokens;
+  }
+
+  if (jlp && pool) {
+    const holdingRaw = accounts[at++];
+    const mintRaw = accounts[at++];
+    const holding = holdingRaw ? decodeTokenAccount(holdingRaw.data) : null;
+    const mint = mintRaw ? decodeMint(mintRaw.data) : null;
+    if (!holding?.ok || !mint?.ok) {
+      out.warnings.push(`JLP holding ${jlp.tokenAccount} or the JLP mint is unreadable; JLP delta counted as 0`);
+      return out;
+    }
+    const custodies = new Map<string, JlpCustodyInput>();
+    const oracleKeys: PublicKey[] = [];
+    const decoded = custodyKeys.map((k) => {
+      const raw = accounts[at++];
+      const c = raw ? decodeAccount("Custody", raw.data, raw.owner) : null;
+      if (c?.ok) oracleKeys.push(c.value.dovesAgOracle);
+      return c?.ok ? c.value : null;
+    });
+    const oracles = await source.getMultipleAccounts(oracleKeys);
+    let oi = 0;
+    for (const [i, c] of decoded.entries()) {
+      if (!c) {
+        out.warnings.push(`pool custody ${custodyKeys[i]!.toBase58()} unreadable; JLP delta counted as 0`);
+        return out;
+      }
+      const raw = oracles.accounts[oi++];
+      const price = raw ? decodeOracleAccount(raw.owner, raw.data, oracles.slot) : null;
+      if (!price?.ok) {
+        out.warnings.push(`Doves price of custody ${custodyKeys[i]!.toBase58()} unreadable; JLP delta counted as 0`);
+        return out;
+      }
+      custodies.set(custodyKeys[i]!.toBase58(), { custody: c, priceUsd6: priceUsd6(price.value) });
+    }
+    const e = jlpExposure({ jlpAmount: holding.value.amount, jlpSupply: mint.value.supply }, pool, custodies);
+    out.jlpAumGapBps = e.aumGapBps;
+    if (Math.abs(e.aumGapBps) > aumToleranceBps) {
+      out.warnings.push(`JLP: computed AUM ${e.computedAumUsd6} differs from pool.aumUsd ${pool.aumUsd} by ${e.aumGapBps} bps (> ${aumToleranceBps}); the pool model or its inputs are off`);
+    }
+    for (const [address, tokens] of e.deltaTokens) {
+      const market = marketOfCustody(new PublicKey(address));
+      if (market) out.jlpTokens[market] = tokens;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,382 @@
+import { type Connection, type Keypair, PublicKey } from "@solana/web3.js";
+import { MAINNET, type MarketSymbol } from "../../programs-client";
+import type { OptionLeg } from "../exposure/options-book";
+import { valueExposure } from "../exposure/mandate-exposure";
+import type { AccountSource } from "../market/account-source";
+import { type MarketSnapshot, type MarketView, type PositionView, readMarketSnapshot } from "../market/reader";
+import type { Journal } from "../ops/journal";
+import { mandateVetoes, orderVetoes, type MandateLimits } from "../risk/limits";
+import { oracleVetoes } from "../risk/oracle-guard";
+import { tradeFeeUsd6 } from "../strategy/costs";
+import { orderFor, type OpenPosition, type Order } from "../strategy/orders";
+import { decide, type PolicyConfig } from "../strategy/policy";
+import type { BlockhashCache } from "../execution/blockhash-cache";
+import type { PriorityFeeTracker } from "../execution/priority-fee";
+import { sendUntilSettled, type SendOutcome } from "../execution/sender";
+import { SimulationRejected, simulateAndSign } from "../execution/transaction";
+import { NATIVE_MINT, wrapSolInstructions } from "../execution/token-instructions";
+import type { KeeperConfig, MandateConfig } from "./config";
+import type { KeeperEvent } from "./events";
+import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
+import { buildRequest } from "./request-builder";
+import { readExternalExposure, type ExternalExposure } from "./external-exposure";
+
+export interface RunnerDeps {
+  connection: Connection;
+  source: AccountSource;
+  cfg: KeeperConfig;
+  mandate: MandateConfig;
+  payer: Keypair;
+  journal: Journal<JournalRecord>;
+  journalRecords: readonly JournalRecord[];
+  fees: PriorityFeeTracker;
+  blockhash: BlockhashCache;
+  emit: (e: KeeperEvent) => void;
+  nowMs: () => number;
+  killSwitch: () => boolean;
+  legs: () => readonly OptionLeg[];
+}
+
+/** A request between intent and reconciliation. `phase` says who moves it on: the sender, or the chain. */
+interface InFlight {
+  open: OpenIntent;
+  phase: "sending" | "landed";
+  /** Wall ms when it was seen landed; only a snapshot started later can show the request closed. */
+  landedAtMs: number;
+}
+
+const USD6 = 1_000_000;
+
+function usd6(n: number): bigint {
+  return BigInt(Math.round(n * USD6));
+}
+
+/** One mandate's hedge: reconcile what is in flight, then decide, guard and act per market. */
+export class MandateRunner {
+  private readonly inFlight = new Map<MarketSymbol, InFlight>();
+  private readonly state: RestoredState;
+  private readonly wallet: PublicKey;
+  private readonly limits: MandateLimits;
+  private seq = 0;
+  private readonly sends = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  lastSnapshot: MarketSnapshot | null = null;
+  lastExternal: ExternalExposure | null = null;
+
+  constructor(private readonly d: RunnerDeps) {
+    this.wallet = new PublicKey(d.mandate.wallet);
+    const l = d.mandate.limits;
+    const maxDelta = Math.min(...d.mandate.markets.map((m) => l.maxNetDeltaTokens[m] ?? Infinity));
+    this.limits = {
+      maxNetDeltaTokens: maxDelta,
+      maxNotionalUsd6: usd6(l.maxNotionalUsd),
+      maxLeverageBps: BigInt(Math.round(l.maxLeverage * 10_000)),
+      maxTradesPerHour: l.maxTradesPerHour,
+      dailyFeeBudgetUsd6: usd6(l.dailyFeeBudgetUsd),
+      maxConsecutiveFailures: l.maxConsecutiveFailures,
+      breakerCooldownSec: l.breakerCooldownSec,
+    };
+    this.state = restoreState(d.journalRecords, d.mandate.name);
+  }
+
+  get name() {
+    return this.d.mandate.name;
+  }
+
+  inFlightRequests(): { market: MarketSymbol; id: string; request: string; phase: string; order: Order }[] {
+    return [...this.inFlight.entries()].map(([market, f]) => ({ market, id: f.open.intent.id, request: f.open.intent.request, phase: f.phase, order: f.open.intent.order }));
+  }
+
+  feesTodayUsd6(nowSec: number): bigint {
+    return this.state.feesByDayUsd6.get(Math.floor(nowSec / 86_400)) ?? 0n;
+  }
+
+  private nowSec() {
+    return Math.floor(this.d.nowMs() / 1000);
+  }
+
+  /** Picks up requests a previous run left open: resend their exact bytes until expiry, or follow them on chain. */
+  resume(): void {
+    for (const open of this.state.open) {
+      const market = open.intent.market;
+      if (open.landedSlot !== null) {
+        this.inFlight.set(market, { open, phase: "landed", landedAtMs: 0 });
+        this.emitRequest(open, "resumed", "landed before the restart; following it on chain");
+      } else if (open.sent) {
+        this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0 });
+        this.emitRequest(open, "resumed", "sent before the restart; rebroadcasting the same bytes until it lands or expires");
+        this.track(this.followSend(open, Buffer.from(open.sent.txBase64, "base64"), open.sent.signature, open.sent.lastValidBlockHeight));
+      } else {
+        // Journaled before signing and never broadcast: nothing can land.
+        this.finish(open, "dropped", "intent was never sent (the keeper stopped before broadcasting)", 0n);
+      }
+    }
+  }
+
+  private track(p: Promise<void>) {
+    this.sends.add(p);
+    void p.finally(() => this.sends.delete(p));
+  }
+
+  /** Stop deciding and wait for sends in progress to settle (they stop rebroadcasting once aborted). */
+  async stop(abortSends: boolean): Promise<void> {
+    if (abortSends) this.abort.abort();
+    await Promise.allSettled([...this.sends]);
+  }
+
+  private emitRequest(open: OpenIntent, stage: "intent" | "sent" | "landed" | "adopted" | "resumed", detail: string) {
+    this.d.emit({ kind: "request", mandate: this.name, market: open.intent.market, id: open.intent.id, stage, request: open.intent.request, detail });
+  }
+
+  private finish(open: OpenIntent, result: RequestResult, detail: string, feeUsd6: bigint) {
+    const atSec = this.nowSec();
+    this.d.journal.append({ t: "outcome", id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString() });
+    applyOutcome(this.state, open.intent.market, result, atSec, feeUsd6);
+    if (this.inFlight.get(open.intent.market)?.open === open) this.inFlight.delete(open.intent.market);
+    this.d.emit({ kind: "outcome", mandate: this.name, market: open.intent.market, id: open.intent.id, request: open.intent.request, result, detail });
+  }
+
+  /** One decision cycle over every market of the mandate. Sends are started, not awaited. */
+  async tick(options: { send: boolean } = { send: true }): Promise<void> {
+    const startedMs = this.d.nowMs();
+    const nowSec = Math.floor(startedMs / 1000);
+    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec) });
+    this.lastSnapshot = snap;
+    const external = await readExternalExposure(this.d.source, this.d.mandate, this.wallet, snap, this.d.cfg.oracle.jlpAumToleranceBps);
+    this.lastExternal = external;
+    for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
+    for (const market of this.d.mandate.markets) {
+      this.reconcile(market, snap, startedMs);
+      const view = snap.markets.find((m) => m.symbol === market);
+      if (!view) continue;
+      this.decideMarket(market, view, snap, external, nowSec, options.send);
+    }
+  }
+
+  /** Settles an in-flight request from chain state alone: the request account gone and the position changed. */
+  private reconcile(market: MarketSymbol, snap: MarketSnapshot, snapshotStartedMs: number) {
+    const onChain = snap.requests.filter((r) => r.market === market);
+    const flight = this.inFlight.get(market);
+    if (!flight) {
+      const stray = onChain[0];
+      if (stray) {
+        // A request this journal does not know (another process, a lost journal): wait for it, never add a second.
+        this.d.emit({ kind: "warning", mandate: this.name, market, message: `request ${stray.address.toBase58()} is open on chain but not in the journal; waiting for it to close` });
+      }
+      return;
+    }
+    if (flight.phase !== "landed" || snapshotStartedMs <= flight.landedAtMs || (flight.open.landedSlot !== null && snap.slot < flight.open.landedSlot)) return;
+    const intent = flight.open.intent;
+    if (onChain.some((r) => r.address.toBase58() === intent.request)) return;
+    const position = snap.positions.find((p) => p.address.toBase58() === intent.position);
+    const sizeNow = position?.position.sizeUsd ?? 0n;
+    const sizeBefore = BigInt(intent.sizeBeforeUsd6);
+    const maxExecSec = snap.pool.ok ? Number(snap.pool.value.maxRequestExecutionSec) : 45;
+    if (sizeNow !== sizeBefore) {
+      this.finish(flight.open, "filled", `size ${sizeBefore} -> ${sizeNow} (USD×1e6)`, BigInt(intent.estimatedFeeUsd6));
+    } else if (Number(snap.nowSec) > intent.createdSec + maxExecSec) {
+      this.finish(flight.open, "expired", `request closed unfilled after its ${maxExecSec}s execution window`, 0n);
+    } else {
+      this.finish(flight.open, "rejected", "request closed unfilled (keeper rejected it, e.g. slippage)", 0n);
+    }
+  }
+
+  private positionsOf(market: MarketSymbol, snap: MarketSnapshot) {
+    const custody = MAINNET.custodies[market].custody;
+    const open = (side: "long" | "short"): PositionView | undefined =>
+      snap.positions.find((p) => p.open && p.position.custody.equals(custody) && p.position.side === side);
+    return { long: open("long"), short: open("short") };
+  }
+
+  private decideMarket(market: MarketSymbol, view: MarketView, snap: MarketSnapshot, external: ExternalExposure, nowSec: number, send: boolean) {
+    const m = this.d.mandate;
+    const flight = this.inFlight.get(market);
+    const strayRequest = snap.requests.some((r) => r.market === market);
+    const o = this.d.cfg.oracle;
+    const pyth = view.pyth.ok ? view.pyth.value : null;
+    const doves = view.doves.ok ? view.doves.value : null;
+    const oracleProblems = oracleVetoes(
+      {
+        pythPriceUsd6: pyth?.priceUsd6 ?? null,
+        pythAgeSec: pyth ? Number(pyth.ageSec) : null,
+        pythConfBps: pyth?.confBps === null || pyth === null ? null : Number(pyth.confBps),
+        dovesPriceUsd6: doves?.priceUsd6 ?? null,
+        dovesAgeSec: doves ? Number(doves.ageSec) : null,
+      },
+      { maxAgeSec: o.maxAgeSec, maxConfBps: o.maxConfBps, maxDivergenceBps: o.maxDivergenceBps },
+    );
+    if (oracleProblems.length || view.markPriceUsd6 === null || !view.custody.ok) {
+      this.d.emit({ kind: "veto", mandate: this.name, market, reasons: oracleProblems.length ? oracleProblems : ["market unreadable"] });
+      return;
+    }
+    const custody = view.custody.value;
+    const markUsd6 = view.markPriceUsd6;
+    const spotUsd = Number(markUsd6) / USD6;
+    const { long, short } = this.positionsOf(market, snap);
+    const scale = 10 ** custody.decimals;
+    const hedgeTokens = (Number(long?.deltaBase ?? 0n) + Number(short?.deltaBase ?? 0n)) / scale;
+    const exposure = valueExposure({
+      market,
+      spotUsd,
+      nowSec,
+      legs: this.d.legs(),
+      walletTokens: external.walletTokens[market] ?? 0,
+      jlpTokens: external.jlpTokens[market] ?? 0,
+      offsetTokens: m.exposures.offsets[market] ?? 0,
+      hedgeRatio: m.hedgeRatio,
+      jlpDeltaVarianceRate: 0,
+    });
+    const policy: PolicyConfig = m.policy.kind === "fixed" ? { kind: "fixed", thresholdTokens: m.policy.thresholdTokens[market] ?? 0 } : m.policy;
+    const feeBps = Number(custody.increasePositionBps > custody.decreasePositionBps ? custody.increasePositionBps : custody.decreasePositionBps);
+    const decision = decide({
+      policy,
+      limits: { minTradeTokens: m.trade.minTradeUsd / spotUsd, maxTradeTokens: m.trade.maxTradeUsd / spotUsd, cooldownSec: m.trade.cooldownSec },
+      costs: { feeBps, impactFeeScalar: Number(custody.pricing.tradeImpactFeeScalar) },
+      spotUsd,
+      exposure: exposure.greeks,
+      hedgeTokens,
+      targetNetDelta: m.targetNetDelta[market] ?? 0,
+      nowSec,
+      lastTradeSec: this.state.lastTradeSec.get(market) ?? null,
+    });
+    const netDelta = exposure.greeks.delta + hedgeTokens;
+    const pendingTokens = flight?.open.intent.order.deltaTokens ?? 0;
+    const busy = flight !== undefined || strayRequest;
+    this.d.emit({
+      kind: "decision",
+      mandate: this.name,
+      market,
+      action: decision.action === "trade" && !busy ? "trade" : "hold",
+      reason: busy ? `request in flight${flight ? ` (${flight.open.intent.id}, ${flight.phase})` : " (not ours)"}` : decision.reason,
+      priceUsd: spotUsd,
+      netDelta,
+      hedgeTokens,
+      bandCenter: decision.band.center,
+      bandHalfWidth: decision.band.halfWidth,
+      pendingTokens,
+    });
+    if (decision.action !== "trade" || busy) return;
+
+    const riskState = { killSwitch: this.d.killSwitch(), recentTradeTimesSec: this.state.tradeTimesSec, feesTodayUsd6: this.feesTodayUsd6(nowSec), consecutiveFailures: this.state.consecutiveFailures, lastFailureSec: this.state.lastFailureSec };
+    const blocked = mandateVetoes(riskState, this.limits, nowSec);
+    if (blocked.length) {
+      this.d.emit({ kind: "veto", mandate: this.name, market, reasons: blocked });
+      return;
+    }
+    const asOpen = (p: PositionView | undefined): OpenPosition | null =>
+      p ? { side: p.position.side as "long" | "short", sizeUsd6: p.position.sizeUsd, collateralUsd6: p.position.collateralUsd, entryPriceUsd6: p.position.price } : null;
+    const order = orderFor(decision.changeTokens, {
+      markPriceUsd6: markUsd6,
+      decimals: custody.decimals,
+      long: asOpen(long),
+      short: asOpen(short),
+      targetLeverageBps: BigInt(Math.round(m.targetLeverage * 10_000)),
+      slippageBps: BigInt(m.slippageBps),
+      longCollateral: m.longCollateral,
+      usdcDecimals: MAINNET.custodies.USDC.decimals,
+    });
+    if (!order) return;
+    const traded = order.side === "long" ? long : short;
+    const sizeBefore = traded?.position.sizeUsd ?? 0n;
+    const collateralBefore = traded?.position.collateralUsd ?? 0n;
+    const sizeAfter = order.kind === "increase" ? sizeBefore + order.sizeUsdDelta6 : sizeBefore - order.sizeUsdDelta6;
+    const collateralAfter = order.kind === "increase" ? collateralBefore + order.collateralUsd6 : order.entirePosition ? 0n : collateralBefore - order.collateralUsdDelta6;
+    const estimatedFeeUsd6 = tradeFeeUsd6(order.sizeUsdDelta6, order.kind === "increase" ? custody.increasePositionBps : custody.decreasePositionBps, custody.pricing.tradeImpactFeeScalar);
+    const orderProblems = orderVetoes(
+      { nowSec, netDeltaBeforeTokens: netDelta, netDeltaAfterTokens: netDelta + order.deltaTokens, sizeAfterUsd6: sizeAfter, collateralAfterUsd6: collateralAfter, estimatedFeeUsd6 },
+      riskState,
+      this.limits,
+    );
+    if (orderProblems.length) {
+      this.d.emit({ kind: "veto", mandate: this.name, market, reasons: orderProblems });
+      return;
+    }
+    if (!send) return;
+    this.submit(market, order, sizeBefore, estimatedFeeUsd6, external);
+  }
+
+  /** Journal the intent, then simulate, sign and send in the background. The market is busy from this line on. */
+  private submit(market: MarketSymbol, order: Order, sizeBeforeUsd6: bigint, estimatedFeeUsd6: bigint, external: ExternalExposure) {
+    const nowMs = this.d.nowMs();
+    const counter = BigInt(nowMs) * 1000n + BigInt(this.seq++ % 1000);
+    const id = `${this.name}-${market}-${counter}`;
+    const built = buildRequest(this.wallet, market, order, counter);
+    const intent: OpenIntent["intent"] = {
+      t: "intent",
+      id,
+      mandate: this.name,
+      market,
+      counter: counter.toString(),
+      order,
+      request: built.positionRequest.toBase58(),
+      position: built.position.toBase58(),
+      sizeBeforeUsd6: sizeBeforeUsd6.toString(),
+      createdSec: Math.floor(nowMs / 1000),
+      estimatedFeeUsd6: estimatedFeeUsd6.toString(),
+    };
+    const open: OpenIntent = { intent, sent: null, landedSlot: null };
+    this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0 });
+    this.d.journal.append(intent);
+    this.emitRequest(open, "intent", `${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
+
+    const instructions = [built.instruction];
+    if (order.kind === "increase" && built.mint.equals(NATIVE_MINT)) {
+      const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;
+      if (have < order.collateralTokenAmount) instructions.unshift(...wrapSolInstructions(this.wallet, order.collateralTokenAmount - have));
+    }
+    this.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
+    this.track(
+      (async () => {
+        let signed;
+        try {
+          const fee = this.d.fees.quote();
+          signed = await simulateAndSign(this.d.connection, instructions, this.d.payer, await this.d.blockhash.get(), fee.microLamports, {
+            margin: this.d.cfg.execution.computeUnitMargin,
+            minUnits: this.d.cfg.execution.minComputeUnits,
+          });
+        } catch (e) {
+          const result: RequestResult = e instanceof SimulationRejected ? "sim-rejected" : "failed";
+          this.finish(open, result, (e as Error).message, 0n);
+          return;
+        }
+        if (this.d.cfg.dryRun) {
+          this.finish(open, "dry-run", `simulated ${signed.simulatedUnits} CU; dry run, nothing sent`, 0n);
+          return;
+        }
+        const sent = { t: "sent" as const, id, signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
+        this.d.journal.append(sent);
+        open.sent = sent;
+        this.emitRequest(open, "sent", `${signed.signature} cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`);
+        await this.followSend(open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
+      })(),
+    );
+  }
+
+  private async followSend(open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number) {
+    const x = this.d.cfg.execution;
+    let outcome: SendOutcome;
+    try {
+      outcome = await sendUntilSettled(this.d.connection, { signature, bytes, lastValidBlockHeight }, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal });
+    } catch (e) {
+      this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `send of ${open.intent.id} failed: ${(e as Error).message}` });
+      return;
+    }
+    if (outcome.status === "aborted") return; // left in the journal as sent: the next run resumes it
+    if (outcome.status === "expired") {
+      this.finish(open, "dropped", `blockhash expired at block height ${outcome.blockHeight} without the transaction landing`, 0n);
+      return;
+    }
+    if (outcome.err) {
+      this.finish(open, "failed", `transaction landed with error ${JSON.stringify(outcome.err)}`, 0n);
+      return;
+    }
+    this.d.journal.append({ t: "landed", id: open.intent.id, slot: outcome.slot });
+    open.landedSlot = outcome.slot;
+    const flight = this.inFlight.get(open.intent.market);
+    if (flight?.open === open) {
+      flight.phase = "landed";
+      flight.landedAtMs = this.d.nowMs();
+    }
+    this.emitRequest(open, "landed", `slot ${outcome.slot}; waiting for Jupiter's keeper`);
+  }
+}
