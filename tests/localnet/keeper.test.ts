@@ -1,0 +1,195 @@
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
+import type { KeeperEvent } from "../../keeper/app/events";
+import { Keeper } from "../../keeper/app/keeper";
+import { DEMO_MANDATE, startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
+import type { KeeperConfig } from "../../keeper/app/config";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
+function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
+  const m = cfg.mandates[0];
+  m.exposures.offsets = { SOL: 100 };
+  m.exposures.options = m.exposures.options.map((l) => ({ ...l, quantity: 100 }));
+  return cfg;
+}
+
+/** Watches the event stream for the invariants every run must keep. */
+class Recorder {
+  events: KeeperEvent[] = [];
+  open = new Set<string>();
+  maxOpen = 0;
+  tradesInsideBand: string[] = [];
+  emit = (e: KeeperEvent) => {
+    this.events.push(e);
+    if (e.kind === "request" && e.stage === "intent") {
+      this.open.add(e.id);
+      this.maxOpen = Math.max(this.maxOpen, this.open.size);
+    }
+    if (e.kind === "outcome") this.open.delete(e.id);
+    if (e.kind === "decision" && e.action === "trade" && Math.abs(e.hedgeTokens - e.bandCenter) <= e.bandHalfWidth) this.tradesInsideBand.push(JSON.stringify(e));
+  };
+  outcomes(result?: string) {
+    return this.events.filter((e): e is Extract<KeeperEvent, { kind: "outcome" }> => e.kind === "outcome" && (!result || e.result === result));
+  }
+  intents() {
+    return this.events.filter((e) => e.kind === "request" && e.stage === "intent");
+  }
+  lastDecision() {
+    return this.events.filter((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision").at(-1)!;
+  }
+}
+
+async function openRequestsOnChain(demo: LocalDemo): Promise<number> {
+  const accounts = await demo.world.connection.getProgramAccounts(PROGRAM_IDS.perpetuals, {
+    filters: [{ memcmp: { offset: 0, bytes: (await import("bs58")).default.encode(accountDiscriminator("PositionRequest")) } }],
+  });
+  return accounts.length;
+}
+
+describe("keeper on localnet", function () {
+  this.timeout(120_000);
+  let demo: LocalDemo | undefined;
+  let keeper: Keeper | undefined;
+  let stateDir: string;
+
+  beforeEach(() => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-keeper-"));
+  });
+  afterEach(async () => {
+    await keeper?.stop(true);
+    await demo?.close();
+    keeper = undefined;
+    demo = undefined;
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function start(opts: Partial<LocalDemoOptions> = {}, configure: (c: KeeperConfig) => KeeperConfig = hundredSolMandate) {
+    demo = await startLocalDemo({ stateDir, ...opts, config: configure });
+    const rec = new Recorder();
+    keeper = new Keeper(demo.cfg, { emit: rec.emit, keypairs: new Map([[DEMO_MANDATE, demo.wallet]]) });
+    await keeper.start();
+    return { demo, keeper, rec };
+  }
+
+  /** Stop the price, let every request settle, and return the keeper's final view. */
+  async function settle(d: LocalDemo, k: Keeper, rec: Recorder) {
+    d.world.prices.stop();
+    await until("every request to be reconciled", 30_000, async () => rec.open.size === 0 && (await openRequestsOnChain(d)) === 0);
+    const before = rec.events.length;
+    k.trigger();
+    await until("a decision after settling", 10_000, () => rec.events.slice(before).some((e) => e.kind === "decision" && e.action === "hold"));
+    await k.idle();
+    await until("no request in flight", 20_000, () => rec.open.size === 0);
+    return rec.lastDecision();
+  }
+
+  it("from flat with +100 SOL of exposure, shorts into the band, then trades only on band breaches", async () => {
+    const { demo: d, keeper: k, rec } = await start();
+    await until("the first fill", 20_000, () => rec.outcomes("filled").length >= 1);
+    const first = rec.intents()[0] as Extract<KeeperEvent, { kind: "request" }>;
+    assert.match(first.detail, /^increase short/);
+    await sleep(12_000);
+    const last = await settle(d, k, rec);
+    assert.equal(rec.maxOpen, 1, "never two requests in flight for one market");
+    assert.deepEqual(rec.tradesInsideBand, [], "every trade decision was a band breach");
+    assert.ok(Math.abs(last.netDelta) <= last.bandHalfWidth + 1e-9, `|net delta| ${last.netDelta} within band ±${last.bandHalfWidth}`);
+    assert.ok(last.hedgeTokens < -90, `short about 100 SOL, got ${last.hedgeTokens}`);
+    assert.equal(rec.intents().length, rec.outcomes().length, "every request reconciled");
+    assert.ok(rec.outcomes("filled").length >= 2, `trades as the price moves (${rec.outcomes("filled").length} fills)`);
+  });
+
+  it("with the fill emulator rejecting, delaying past expiry and pausing: one request at a time, converging once fills resume", async () => {
+    const { demo: d, keeper: k, rec } = await start({ fillKeeper: { rejectRate: 1, seed: 3 } });
+    const fills = d.world.fills!;
+    await until("a rejection", 20_000, () => rec.outcomes("rejected").length >= 2);
+    fills.setKnobs({ rejectRate: 0, delayPastExpiry: true });
+    await until("a request left waiting on chain while fills wait past expiry", 20_000, async () => rec.open.size === 1 && (await openRequestsOnChain(d)) === 1);
+    await sleep(1_500);
+    assert.equal(await openRequestsOnChain(d), 1, "the fill keeper holds the request until it expires");
+    d.world.chain.timeTravel({ unixMs: Number(d.world.chain.nowSec()) * 1000 + 60_000 });
+    const closedBefore = rec.outcomes().length;
+    await until("the expired request to be closed and reconciled", 20_000, () => rec.outcomes().length > closedBefore);
+    assert.notEqual(rec.outcomes().at(-1)!.result, "filled");
+    fills.setKnobs({ delayPastExpiry: false, paused: true });
+    await sleep(3_000);
+    fills.setKnobs({ paused: false });
+    const last = await settle(d, k, rec);
+    assert.equal(rec.maxOpen, 1, "never two requests in flight for one market");
+    assert.ok(rec.outcomes("filled").length >= 1);
+    assert.ok(Math.abs(last.netDelta) <= last.bandHalfWidth + 1e-9, `converged: |net delta| ${last.netDelta} within ±${last.bandHalfWidth}`);
+  });
+
+  it("dry run decides and simulates but sends nothing (checked at the RPC)", async () => {
+    let transactions = 0;
+    const { demo: d, rec } = await start({}, (c) => ({ ...hundredSolMandate(c), dryRun: true }));
+    d.world.chain.on("status", () => transactions++);
+    await until("a dry-run outcome", 20_000, () => rec.outcomes("dry-run").length >= 1);
+    await sleep(1_000);
+    assert.equal(transactions, 0);
+    assert.equal(await openRequestsOnChain(d), 0);
+    assert.match(rec.outcomes("dry-run")[0]!.detail, /simulated \d+ CU/);
+  });
+});
+
+describe("keeper crash and restart", function () {
+  this.timeout(120_000);
+  const children: ChildProcess[] = [];
+  let demo: LocalDemo | undefined;
+  let stateDir: string;
+  after(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await demo?.close();
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  function runCli(configFile: string) {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../keeper/cli/main.ts"), "run", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    const lines: string[] = [];
+    child.stdout!.on("data", (b: Buffer) => lines.push(...b.toString().split("\n")));
+    child.stderr!.on("data", (b: Buffer) => lines.push(...b.toString().split("\n")));
+    return { child, lines };
+  }
+
+  it("adopts the request it sent before being killed instead of sending another", async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-crash-"));
+    demo = await startLocalDemo({ stateDir, fillKeeper: { paused: true }, scenario: { kind: "constant", priceUsd: 150 } });
+    const keyFile = path.join(stateDir, "wallet.json");
+    fs.writeFileSync(keyFile, JSON.stringify(Array.from(demo.wallet.secretKey)), { mode: 0o600 });
+    const cfg = hundredSolMandate(demo.cfg);
+    cfg.mandates[0].keypairFile = keyFile;
+    const configFile = path.join(stateDir, "config.json");
+    fs.writeFileSync(configFile, JSON.stringify(cfg));
+
+    const first = runCli(configFile);
+    await until("the first run to send its request", 30_000, () => first.lines.some((l) => / REQUEST sent /.test(l)));
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    await until("the request to exist on chain", 10_000, async () => (await openRequestsOnChain(demo!)) === 1);
+
+    const second = runCli(configFile);
+    await until("the restarted keeper to adopt it", 30_000, () => second.lines.some((l) => / REQUEST resumed /.test(l)));
+    await sleep(3_000);
+    assert.equal(second.lines.filter((l) => / REQUEST intent /.test(l)).length, 0, `no second request while the first is open:\n${second.lines.join("\n")}`);
+    assert.equal(await openRequestsOnChain(demo), 1);
+    demo.world.fills!.setKnobs({ paused: false });
+    await until("the adopted request to fill", 30_000, () => second.lines.some((l) => / FILLED /.test(l)));
+    second.child.kill("SIGTERM");
+    await new Promise((r) => second.child.once("exit", r));
+  });
+});
