@@ -7,3 +7,4 @@ export * from "./oracle";
 export * from "./pda";
 export * from "./types";
 export * from "./spl-token";
+export * from "./token-instructions";

@@ -14,7 +14,7 @@ import type { BlockhashCache } from "../execution/blockhash-cache";
 import type { PriorityFeeTracker } from "../execution/priority-fee";
 import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import { SimulationRejected, simulateAndSign } from "../execution/transaction";
-import { NATIVE_MINT, wrapSolInstructions } from "../execution/token-instructions";
+import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent } from "./events";
 import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";

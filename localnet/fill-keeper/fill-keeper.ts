@@ -16,7 +16,7 @@ import {
   PROGRAM_IDS,
   type PositionRequest,
   accountDiscriminator,
-  associatedTokenAddress,
+  createAtaIdempotent,
   closePositionRequest3,
   customErrorCode,
   decodeAccount,
@@ -232,22 +232,6 @@ function custodyOrThrow(find: (c: CustodyAddresses) => boolean, what: string): C
 
 function oracles(c: CustodyAddresses) {
   return { custody: c.custody, dovesPriceAccount: c.dovesAg, pythnetPriceAccount: c.pythPriceUpdate };
-}
-
-/** Associated Token Account CreateIdempotent, paid by `payer`. */
-function createAtaIdempotent(payer: PublicKey, owner: PublicKey, mint: PublicKey): TransactionInstruction {
-  return new TransactionInstruction({
-    programId: PROGRAM_IDS.associatedToken,
-    keys: [
-      { pubkey: payer, isSigner: true, isWritable: true },
-      { pubkey: associatedTokenAddress(mint, owner), isSigner: false, isWritable: true },
-      { pubkey: owner, isSigner: false, isWritable: false },
-      { pubkey: mint, isSigner: false, isWritable: false },
-      { pubkey: PROGRAM_IDS.system, isSigner: false, isWritable: false },
-      { pubkey: PROGRAM_IDS.token, isSigner: false, isWritable: false },
-    ],
-    data: Buffer.from([1]),
-  });
 }
 
 function pick(o: Partial<FillKeeperKnobs>): Partial<FillKeeperKnobs> {

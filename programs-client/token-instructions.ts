@@ -1,7 +1,8 @@
 import { PublicKey, SystemProgram, TransactionInstruction } from "@solana/web3.js";
-import { PROGRAM_IDS, associatedTokenAddress } from "../../programs-client";
+import { PROGRAM_IDS } from "./addresses";
+import { associatedTokenAddress } from "./pda";
 
-/** The few SPL instructions the keeper sends: wrapping SOL into its own wSOL account to post as collateral. */
+/** The few SPL instructions this project sends: ATA creation, and wrapping SOL into wSOL to post as collateral. */
 
 export const NATIVE_MINT = new PublicKey("So11111111111111111111111111111111111111112");
 
