@@ -22,6 +22,7 @@ export type PerpsInstructionName =
   | "closePositionRequest2"
   | "closePositionRequest3"
   | "increasePosition4"
+  | "increasePositionWithInternalSwap"
   | "decreasePosition4";
 
 /**
@@ -246,6 +247,25 @@ function fillAccounts(args: FillArgs) {
 /** Jupiter's keeper fills an increase request (used by the localnet fill emulator). */
 export function increasePosition4(args: FillArgs): TransactionInstruction {
   return instruction("increasePosition4", fillAccounts(args), {});
+}
+
+/**
+ * Jupiter's keeper fills an increase request funded in another custody's mint (USDC for a long), swapping it
+ * into the collateral token through the pool (used by the localnet fill emulator).
+ */
+export function increasePositionWithInternalSwap(args: FillArgs & { receivingCustody: CustodyOracles & { tokenAccount: PublicKey } }): TransactionInstruction {
+  const r = args.receivingCustody;
+  return instruction(
+    "increasePositionWithInternalSwap",
+    {
+      ...fillAccounts(args),
+      receivingCustody: r.custody,
+      receivingCustodyDovesPriceAccount: r.dovesPriceAccount,
+      receivingCustodyPythnetPriceAccount: r.pythnetPriceAccount,
+      receivingCustodyTokenAccount: r.tokenAccount,
+    },
+    {},
+  );
 }
 
 /** Jupiter's keeper fills a decrease request (used by the localnet fill emulator). */

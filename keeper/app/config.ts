@@ -4,6 +4,7 @@ import { PublicKey } from "@solana/web3.js";
 import YAML from "yaml";
 import { z } from "zod";
 import { MARKET_SYMBOLS, type MarketSymbol } from "../../programs-client";
+import { DEFAULT_SWAP_API_URL } from "../execution/swap-quote";
 
 /**
  * The keeper's configuration: one file (YAML or JSON) validated here, so every later layer can trust it.
@@ -64,6 +65,8 @@ const mandateSchema = z.object({
   targetLeverage: positive.max(100).default(3),
   slippageBps: z.number().int().positive().max(1000).default(100),
   longCollateral: z.enum(["underlying", "usdc"]).default("underlying"),
+  /** Slippage allowed on the USDC -> underlying swap of a USDC-funded long (the request's jupiterMinimumOut). */
+  swapSlippageBps: z.number().int().positive().max(1000).default(50),
   limits: limitsSchema,
   exposures: z
     .object({
@@ -110,6 +113,10 @@ export const configSchema = z.object({
       rebroadcastMs: z.number().int().min(200).default(2_000),
       pollMs: z.number().int().min(50).default(500),
       blockhashRefreshMs: z.number().int().min(200).default(2_000),
+      /** Jupiter's swap API, asked for jupiterMinimumOut when a long is funded in USDC. */
+      swapApi: z
+        .object({ url: z.string().url().default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) })
+        .default({}),
     })
     .default({}),
   mandates: z.array(mandateSchema).nonempty(),

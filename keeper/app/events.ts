@@ -1,10 +1,13 @@
 import type { MarketSymbol } from "../../programs-client";
 
 /** Everything the keeper reports: one event per decision, veto, request and fill. */
+/** Where a request is: journalled, priced (swap quote), on the wire, on chain, or taken over after a restart. */
+export type RequestStage = "intent" | "quote" | "sent" | "landed" | "adopted" | "resumed";
+
 export type KeeperEvent =
   | { kind: "decision"; mandate: string; market: MarketSymbol; action: "hold" | "trade"; reason: string; priceUsd: number; netDelta: number; hedgeTokens: number; bandCenter: number; bandHalfWidth: number; pendingTokens: number }
   | { kind: "veto"; mandate: string; market: MarketSymbol; reasons: string[] }
-  | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: "intent" | "sent" | "landed" | "adopted" | "resumed"; request: string; detail: string }
+  | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: RequestStage; request: string; detail: string }
   | { kind: "outcome"; mandate: string; market: MarketSymbol; id: string; request: string; result: string; detail: string }
   | { kind: "warning"; mandate?: string; market?: MarketSymbol; message: string };
 

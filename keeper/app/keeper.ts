@@ -2,11 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Connection, type Keypair, PublicKey } from "@solana/web3.js";
 import { MAINNET, PROGRAM_IDS } from "../../programs-client";
-import { parseBookFile } from "../exposure/book-file";
-import { parseLeg } from "../exposure/book-file";
+import { parseBookFile, parseLeg } from "../exposure/book-file";
 import type { OptionLeg } from "../exposure/options-book";
 import { BlockhashCache } from "../execution/blockhash-cache";
 import { PriorityFeeTracker } from "../execution/priority-fee";
+import { jupiterQuoter } from "../execution/swap-quote";
 import { ConnectionAccountSource } from "../market/account-source";
 import { Journal } from "../ops/journal";
 import { redactUrl, scrubSecrets } from "../ops/redact";
@@ -96,6 +96,7 @@ export class Keeper {
     const { records, droppedTornRecord } = this.journal.open();
     if (droppedTornRecord) opts.emit({ kind: "warning", message: `journal ${this.journal.file}: dropped a torn last record left by a crash` });
     const source = new ConnectionAccountSource(this.connection);
+    const quoter = jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs });
     for (const m of cfg.mandates) {
       const wallet = new PublicKey(m.wallet);
       const payer = opts.keypairs?.get(m.name) ?? loadKeypairFile(m.keypairFile, wallet);
@@ -112,6 +113,7 @@ export class Keeper {
           journalRecords: records,
           fees: this.fees,
           blockhash: this.blockhash,
+          quoter,
           emit: opts.emit,
           nowMs,
           killSwitch: () => this.killSignal || (cfg.killFile !== undefined && fs.existsSync(cfg.killFile)),

@@ -49,7 +49,7 @@ export async function startLocalDemo(opts: LocalDemoOptions): Promise<LocalDemo>
     stateDir: opts.stateDir,
     loop: { backupPollMs: 1000 },
     oracle: { maxAgeSec: 20 },
-    execution: { priorityFee: { staticMicroLamports: 1000 }, rebroadcastMs: 1000, pollMs: 100, blockhashRefreshMs: 1000 },
+    execution: { priorityFee: { staticMicroLamports: 1000 }, rebroadcastMs: 1000, pollMs: 100, blockhashRefreshMs: 1000, swapApi: { url: `${world.url}/swap/v1` } },
     mandates: [
       {
         name: DEMO_MANDATE,

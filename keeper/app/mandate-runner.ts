@@ -16,9 +16,10 @@ import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import { SimulationRejected, simulateAndSign } from "../execution/transaction";
 import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
-import type { KeeperEvent } from "./events";
+import type { KeeperEvent, RequestStage } from "./events";
 import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
-import { buildRequest } from "./request-builder";
+import { buildRequest, needsSwap, requestAddresses } from "./request-builder";
+import type { SwapQuoter } from "../execution/swap-quote";
 import { readExternalExposure, type ExternalExposure } from "./external-exposure";
 
 export interface RunnerDeps {
@@ -35,6 +36,7 @@ export interface RunnerDeps {
   nowMs: () => number;
   killSwitch: () => boolean;
   legs: () => readonly OptionLeg[];
+  quoter: SwapQuoter;
 }
 
 /** A request between intent and reconciliation. `phase` says who moves it on: the sender, or the chain. */
@@ -124,7 +126,7 @@ export class MandateRunner {
     await Promise.allSettled([...this.sends]);
   }
 
-  private emitRequest(open: OpenIntent, stage: "intent" | "sent" | "landed" | "adopted" | "resumed", detail: string) {
+  private emitRequest(open: OpenIntent, stage: RequestStage, detail: string) {
     this.d.emit({ kind: "request", mandate: this.name, market: open.intent.market, id: open.intent.id, stage, request: open.intent.request, detail });
   }
 
@@ -300,7 +302,7 @@ export class MandateRunner {
     const nowMs = this.d.nowMs();
     const counter = BigInt(nowMs) * 1000n + BigInt(this.seq++ % 1000);
     const id = `${this.name}-${market}-${counter}`;
-    const built = buildRequest(this.wallet, market, order, counter);
+    const addresses = requestAddresses(this.wallet, market, order, counter);
     const intent: OpenIntent["intent"] = {
       t: "intent",
       id,
@@ -308,8 +310,8 @@ export class MandateRunner {
       market,
       counter: counter.toString(),
       order,
-      request: built.positionRequest.toBase58(),
-      position: built.position.toBase58(),
+      request: addresses.positionRequest.toBase58(),
+      position: addresses.position.toBase58(),
       sizeBeforeUsd6: sizeBeforeUsd6.toString(),
       createdSec: Math.floor(nowMs / 1000),
       estimatedFeeUsd6: estimatedFeeUsd6.toString(),
@@ -319,16 +321,17 @@ export class MandateRunner {
     this.d.journal.append(intent);
     this.emitRequest(open, "intent", `${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
 
-    const instructions = [built.instruction];
-    if (order.kind === "increase" && built.mint.equals(NATIVE_MINT)) {
-      const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;
-      if (have < order.collateralTokenAmount) instructions.unshift(...wrapSolInstructions(this.wallet, order.collateralTokenAmount - have));
-    }
-    this.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
     this.track(
       (async () => {
         let signed;
         try {
+          const built = buildRequest(this.wallet, market, order, counter, await this.swapMinimumOut(open, order, addresses));
+          const instructions = [built.instruction];
+          if (order.kind === "increase" && built.mint.equals(NATIVE_MINT)) {
+            const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;
+            if (have < order.collateralTokenAmount) instructions.unshift(...wrapSolInstructions(this.wallet, order.collateralTokenAmount - have));
+          }
+          this.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
           const fee = this.d.fees.quote();
           signed = await simulateAndSign(this.d.connection, instructions, this.d.payer, await this.d.blockhash.get(), fee.microLamports, {
             margin: this.d.cfg.execution.computeUnitMargin,
@@ -350,6 +353,14 @@ export class MandateRunner {
         await this.followSend(open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
       })(),
     );
+  }
+
+  /** A USDC-funded long's jupiterMinimumOut: the swap quote for its USDC, less the mandate's swap slippage. */
+  private async swapMinimumOut(open: OpenIntent, order: Order, addresses: ReturnType<typeof requestAddresses>): Promise<bigint | null> {
+    if (order.kind !== "increase" || !needsSwap(addresses)) return null;
+    const q = await this.d.quoter.quote(addresses.mint, addresses.collateralMint, order.collateralTokenAmount, this.d.mandate.swapSlippageBps);
+    this.emitRequest(open, "quote", `swap ${q.inAmount} USDC base units -> ${q.outAmount} (minimum ${q.minimumOut})`);
+    return q.minimumOut;
   }
 
   private async followSend(open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number) {

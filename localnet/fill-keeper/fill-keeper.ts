@@ -22,6 +22,7 @@ import {
   decodeAccount,
   decreasePosition4,
   increasePosition4,
+  increasePositionWithInternalSwap,
 } from "../../programs-client";
 import { seededUniform } from "../seeded-random";
 import { loadFillKeeper } from "./key";
@@ -65,7 +66,8 @@ const REQUEST_EXPIRY_SEC = 45n;
 
 /**
  * Emulates Jupiter's off-chain keepers on localnet: watches PositionRequest accounts and, after a delay, fills
- * each one (increasePosition4 / decreasePosition4, then closePositionRequest3 in the same transaction) or, when
+ * each one (increasePosition4, increasePositionWithInternalSwap for requests funded in another mint, or
+ * decreasePosition4, then closePositionRequest3 in the same transaction) or, when
  * a fill fails or a knob says so, refunds it with closePositionRequest3. Speaks only JSON-RPC, so it works
  * against any validator running the stand-in program.
  */
@@ -174,8 +176,9 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
 
   private fillInstructions(request: PublicKey, r: PositionRequest): TransactionInstruction[] {
     const market = custodyOrThrow((c) => c.custody.equals(r.custody), `custody ${r.custody.toBase58()}`);
-    // The stand-in takes collateral only in the collateral custody's own mint, so the mint names the custody.
-    const collateral = custodyOrThrow((c) => c.mint.equals(r.mint), `mint ${r.mint.toBase58()}`);
+    const funding = custodyOrThrow((c) => c.mint.equals(r.mint), `mint ${r.mint.toBase58()}`);
+    // Longs are collateralised in the traded token; shorts in the stable they were funded with.
+    const collateral = r.side === "long" ? market : funding;
     const args = {
       keeper: this.keeper.publicKey,
       pool: r.pool,
@@ -185,7 +188,9 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
       custody: oracles(market),
       collateralCustody: { ...oracles(collateral), tokenAccount: collateral.tokenAccount },
     };
-    return [r.requestChange === "decrease" ? decreasePosition4({ ...args, owner: r.owner }) : increasePosition4(args)];
+    if (r.requestChange === "decrease") return [decreasePosition4({ ...args, owner: r.owner })];
+    if (funding === collateral) return [increasePosition4(args)];
+    return [increasePositionWithInternalSwap({ ...args, receivingCustody: { ...oracles(funding), tokenAccount: funding.tokenAccount } })];
   }
 
   /** Make sure the owner can receive the request's tokens, then close the request (funds and rent to the owner). */

@@ -51,6 +51,7 @@ export function idsHeader(fillKeeper: PublicKey): string {
       "createDecreasePositionMarketRequest",
       "closePositionRequest3",
       "increasePosition4",
+      "increasePositionWithInternalSwap",
       "decreasePosition4",
     ].map((n) => bytes(`IX_${snake(n)}`, ixDiscriminator(n))),
   ];

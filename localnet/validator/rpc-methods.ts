@@ -1,7 +1,7 @@
 import { PublicKey, VersionedMessage } from "@solana/web3.js";
 import bs58 from "bs58";
 import type { AccountFilter, RawAccount } from "../../keeper/market/account-source";
-import { associatedTokenAddress } from "../../programs-client";
+import { PROGRAM_IDS, associatedTokenAddress, decodeMint, decodeTokenAccount } from "../../programs-client";
 import { tokenAccount } from "../fixtures/world";
 import { DroppedTransaction, type LocalChain, type TxOutcome } from "./chain";
 import { describeRpcError } from "./tx-error";
@@ -127,6 +127,19 @@ export function createRpcMethods(chain: LocalChain): Record<string, RpcHandler> 
       return { context: context(config), value };
     },
     getBalance: ([key, config]) => ({ context: context(config), value: chain.getAccount(pubkeyParam(key, "pubkey"))?.lamports ?? 0 }),
+    getTokenAccountBalance: ([key, config]) => {
+      const address = pubkeyParam(key, "pubkey");
+      const account = chain.getAccount(address);
+      const token = account && account.owner.equals(PROGRAM_IDS.token) ? decodeTokenAccount(account.data) : undefined;
+      if (!token?.ok) throw new RpcError(INVALID_PARAMS, `Invalid param: not a Token account ${address.toBase58()}`);
+      const mintAccount = chain.getAccount(token.value.mint);
+      const mint = mintAccount ? decodeMint(mintAccount.data) : undefined;
+      if (!mint?.ok) throw new RpcError(INVALID_PARAMS, `Invalid param: mint ${token.value.mint.toBase58()} not found`);
+      const decimals = mint.value.decimals;
+      const amount = token.value.amount;
+      const uiAmountString = decimals === 0 ? amount.toString() : `${amount / 10n ** BigInt(decimals)}.${(amount % 10n ** BigInt(decimals)).toString().padStart(decimals, "0")}`.replace(/\.?0+$/, "");
+      return { context: context(config), value: { amount: amount.toString(), decimals, uiAmount: Number(uiAmountString), uiAmountString } };
+    },
     getAccountInfo: ([key, config]) => {
       const cfg = config as { dataSlice?: DataSlice } | undefined;
       return { context: context(cfg), value: toRpcAccount(chain.getAccount(pubkeyParam(key, "pubkey")), cfg?.dataSlice) };

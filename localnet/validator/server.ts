@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { LocalChain, type ChainOptions } from "./chain";
 import { FaultInjector, type FaultSettings } from "./faults";
 import { PubSubServer } from "./pubsub";
+import { type HttpAnswer, localQuote } from "../quote-api/quote-api";
 import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, type RpcHandler, createRpcMethods } from "./rpc-methods";
 
 interface JsonRpcRequest {
@@ -16,12 +17,14 @@ const CLIENT_DRAIN_MS = 1000;
 
 /**
  * The localnet validator's network face: Solana JSON-RPC over HTTP on 127.0.0.1:port and PubSub over WebSocket on
- * port + 1 (where web3.js looks for it), a slot timer, fault knobs, and the test controls.
+ * port + 1 (where web3.js looks for it), a slot timer, fault knobs, and the test controls. Plain GETs serve
+ * Jupiter's swap quote API at /swap/v1/quote, priced from the chain's oracles.
  */
 export class LocalnetServer {
   readonly faults = new FaultInjector();
   readonly pubsub: PubSubServer;
   private readonly handlers: Record<string, RpcHandler>;
+  private readonly getRoutes: Record<string, (query: URLSearchParams) => HttpAnswer>;
   private http?: Server;
   private slotTimer?: NodeJS.Timeout;
   httpPort = 0;
@@ -30,6 +33,15 @@ export class LocalnetServer {
   constructor(readonly chain: LocalChain) {
     this.pubsub = new PubSubServer(chain);
     this.handlers = createRpcMethods(chain);
+    this.getRoutes = { "/swap/v1/quote": (q) => localQuote(chain, q) };
+  }
+
+  private onGet(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const route = this.getRoutes[url.pathname];
+    const answer: HttpAnswer = route ? route(url.searchParams) : { status: 404, body: { error: `no route ${url.pathname}; JSON-RPC is POST /` } };
+    res.writeHead(answer.status, { "content-type": "application/json" });
+    res.end(JSON.stringify(answer.body));
   }
 
   /** Test controls, reachable over RPC and never subject to faults. */
@@ -67,6 +79,10 @@ export class LocalnetServer {
   }
 
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === "GET") {
+      this.onGet(req, res);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
+import { MAINNET, PROGRAM_IDS, accountDiscriminator, associatedTokenAddress } from "../../programs-client";
 import type { KeeperEvent } from "../../keeper/app/events";
 import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
@@ -132,6 +132,33 @@ describe("keeper on localnet", function () {
     assert.equal(rec.maxOpen, 1, "never two requests in flight for one market");
     assert.ok(rec.outcomes("filled").length >= 1);
     assert.ok(Math.abs(last.netDelta) <= last.bandHalfWidth + 1e-9, `converged: |net delta| ${last.netDelta} within ±${last.bandHalfWidth}`);
+  });
+
+  it("hedges a short exposure with a USDC-funded long: quotes the swap, fills through the pool's internal swap", async () => {
+    const usdcBefore = async (d: LocalDemo) => BigInt((await d.world.connection.getTokenAccountBalance(associatedTokenAddress(MAINNET.custodies.USDC.mint, d.wallet.publicKey))).value.amount);
+    const { demo: d, keeper: k, rec } = await start({ scenario: { kind: "constant", priceUsd: 150 } }, (c) => {
+      const m = c.mandates[0]!;
+      m.exposures.offsets = { SOL: -100 };
+      m.exposures.options = [];
+      m.longCollateral = "usdc";
+      return c;
+    });
+    const usdcAtStart = await usdcBefore(d);
+    await until("the first fill", 20_000, () => rec.outcomes("filled").length >= 1);
+    const intent = rec.intents()[0] as Extract<KeeperEvent, { kind: "request" }>;
+    assert.match(intent.detail, /^increase long/);
+    const quote = rec.events.find((e): e is Extract<KeeperEvent, { kind: "request" }> => e.kind === "request" && e.stage === "quote" && e.id === intent.id);
+    assert.ok(quote, "a swap quote was taken before the request was built");
+    const [inAmount, outAmount, minimumOut] = /swap (\d+) USDC base units -> (\d+) \(minimum (\d+)\)/.exec(quote.detail)!.slice(1).map(BigInt);
+    assert.ok(minimumOut! < outAmount! && minimumOut! > 0n);
+    const last = await settle(d, k, rec);
+    assert.ok(Math.abs(last.netDelta) <= last.bandHalfWidth + 1e-9, `|net delta| ${last.netDelta} within ±${last.bandHalfWidth}`);
+    assert.ok(last.hedgeTokens > 90, `long about 100 SOL, got ${last.hedgeTokens}`);
+    const position = k.runners[0]!.lastSnapshot!.positions.find((p) => p.market === "SOL" && p.position.side === "long" && p.open)!;
+    assert.ok(position.position.collateralCustody.equals(MAINNET.custodies.SOL.custody), "the long is collateralised in SOL");
+    // The first request's USDC left the wallet: the swap's input, worth its output at $150 less the pool's swap fee.
+    assert.ok(usdcAtStart - (await usdcBefore(d)) >= inAmount!, "USDC paid for the collateral");
+    assert.ok((outAmount! * 150n) / 1000n >= (inAmount! * 998n) / 1000n, "the quote's output is worth its input less about 10 bps");
   });
 
   it("dry run decides and simulates but sends nothing (checked at the RPC)", async () => {

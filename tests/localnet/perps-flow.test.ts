@@ -1,14 +1,14 @@
 import { strict as assert } from "node:assert";
-import { ComputeBudgetProgram, Connection, type Keypair, type PublicKey, SendTransactionError, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
-import { MAINNET, associatedTokenAddress, closePositionRequest3, customErrorCode, increasePosition4, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount, decodeTokenAccount } from "../../programs-client";
-import type { FillOutcome } from "../../localnet/fill-keeper/fill-keeper";
-import { type LocalWorld, startLocalWorld } from "../../localnet/world";
-import { fundedKeypair, rpc } from "../helpers/localnet";
+import { ComputeBudgetProgram, type Connection, type Keypair, type PublicKey, SendTransactionError, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
+import { MAINNET, closePositionRequest3, customErrorCode, increasePosition4, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
+import { SwapQuoteError, jupiterQuoter } from "../../keeper/execution/swap-quote";
+import type { LocalWorld } from "../../localnet/world";
+import { fillOutcomeFor, fundedKeypair, perpsWorldWithWallet, rpc, tokenBalance } from "../helpers/localnet";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;
 
-describe("localnet: a short SOL position opened, decreased and closed through the stand-in program and the fill keeper", function () {
+describe("localnet: a short SOL position opened, decreased and closed, and a long funded in USDC, through the stand-in program and the fill keeper", function () {
   this.timeout(60_000);
   let world: LocalWorld;
   let connection: Connection;
@@ -16,34 +16,18 @@ describe("localnet: a short SOL position opened, decreased and closed through th
   let counter = 0n;
 
   before(async () => {
-    world = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: { delayMs: 100 }, priceDriver: { intervalMs: 300 } });
-    connection = new Connection(world.url, "confirmed");
-    wallet = await fundedKeypair(connection, 10);
-    const r = await rpc(world.url, "surfnet_setTokenAccount", [wallet.publicKey.toBase58(), USDC.mint.toBase58(), { amount: 1_000_000_000 }]);
-    assert.equal(r.error, undefined);
+    ({ world, connection, wallet } = await perpsWorldWithWallet());
   });
   after(async () => world.close());
 
-  const usdc = async () => {
-    const a = await connection.getAccountInfo(associatedTokenAddress(USDC.mint, wallet.publicKey));
-    const t = a && decodeTokenAccount(a.data);
-    return t && t.ok ? t.value.amount : 0n;
-  };
+  const usdc = () => tokenBalance(connection, USDC.mint, wallet.publicKey);
   const position = async (address: PublicKey) => {
     const a = await connection.getAccountInfo(address);
     const p = a && decodeAccount("Position", a.data, a.owner);
     if (!p?.ok) throw new Error(`position ${address.toBase58()} unreadable`);
     return p.value;
   };
-  const outcomeFor = (request: PublicKey) =>
-    new Promise<FillOutcome>((resolve) => {
-      const on = (o: FillOutcome) => {
-        if (!o.request.equals(request)) return;
-        world.fills!.off("outcome", on);
-        resolve(o);
-      };
-      world.fills!.on("outcome", on);
-    });
+  const outcomeFor = (request: PublicKey) => fillOutcomeFor(world, request);
   const send = (ix: TransactionInstruction) =>
     sendAndConfirmTransaction(
       connection,
@@ -77,6 +61,22 @@ describe("localnet: a short SOL position opened, decreased and closed through th
       priceSlippage: maxPrice,
       jupiterMinimumOut: null,
       entirePosition: entire ? true : null,
+      counter: ++counter,
+    });
+
+  const quoter = () => jupiterQuoter({ basePath: `${world.url}/swap/v1`, timeoutMs: 2_000 });
+  const longInUsdc = (sizeUsd: bigint, usdcIn: bigint, jupiterMinimumOut: bigint | null) =>
+    createIncreasePositionMarketRequest({
+      owner: wallet.publicKey,
+      pool: MAINNET.pool,
+      custody: SOL.custody,
+      collateralCustody: SOL.custody,
+      inputMint: USDC.mint,
+      side: "long",
+      sizeUsdDelta: sizeUsd,
+      collateralTokenDelta: usdcIn,
+      priceSlippage: 160n * USD,
+      jupiterMinimumOut,
       counter: ++counter,
     });
 
@@ -163,6 +163,51 @@ describe("localnet: a short SOL position opened, decreased and closed through th
     world.fills!.setKnobs({ paused: false });
   });
 
+  it("the quote API prices USDC -> SOL from the oracles less the pool's 10 bps swap fee, through @jup-ag/api", async () => {
+    // $150 in, $0.15 fee, $149.85 / $150 = 0.999 SOL; 50 bps slippage leaves 0.994005.
+    assert.deepEqual(await quoter().quote(USDC.mint, SOL.mint, 150n * USD, 50), { inAmount: 150n * USD, outAmount: 999_000_000n, minimumOut: 994_005_000n });
+  });
+
+  it("the quote API answers bad input with a 400 that the client reports", async () => {
+    await assert.rejects(quoter().quote(USDC.mint, MAINNET.pool, 1n * USD, 50), (e: Error) => e instanceof SwapQuoteError && /HTTP 400 .*COULD_NOT_FIND_ANY_ROUTE/.test(e.message));
+    const res = await fetch(`${world.url}/swap/v1/quote?inputMint=${USDC.mint.toBase58()}&outputMint=${SOL.mint.toBase58()}&amount=1.5`);
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /amount must be a positive integer/);
+  });
+
+  it("fills at the quoted output: 150 USDC become 0.999 SOL of collateral ($149.85), less the opening fee", async () => {
+    const q = await quoter().quote(USDC.mint, SOL.mint, 150n * USD, 50);
+    const before = await usdc();
+    const req = longInUsdc(300n * USD, 150n * USD, q.minimumOut);
+    const outcome = outcomeFor(req.positionRequest);
+    await send(req.instruction);
+    assert.equal((await outcome).result, "filled");
+    assert.equal(before - (await usdc()), 150n * USD);
+    const a = await connection.getAccountInfo(req.position);
+    const p = decodeAccount("Position", a!.data, a!.owner);
+    assert.ok(p.ok);
+    assert.equal(p.value.side, "long");
+    assert.ok(p.value.collateralCustody.equals(SOL.custody));
+    assert.equal(p.value.sizeUsd, 300n * USD);
+    // 149.85 - 300 x 6 bps (0.18) - 300e6^2 / 3.75e15 (0.000024)
+    assert.equal(p.value.collateralUsd, 149_669_976n);
+  });
+
+  it("a swap returning less than jupiterMinimumOut fails with 6020 and the USDC is refunded", async () => {
+    const before = await usdc();
+    const req = longInUsdc(300n * USD, 150n * USD, 999_000_001n);
+    const outcome = outcomeFor(req.positionRequest);
+    await send(req.instruction);
+    const o = await outcome;
+    assert.equal(o.result, "rejected");
+    assert.equal(o.errorCode, 6020);
+    assert.equal(await usdc(), before);
+  });
+
+  it("a long funded in USDC without jupiterMinimumOut is refused at creation (6028)", async () => {
+    const req = longInUsdc(300n * USD, 150n * USD, null);
+    await assert.rejects(send(req.instruction), (e: Error) => e instanceof SendTransactionError && customErrorCode(null, e.logs) === 6028);
+  });
   it("a request left past pool.maxRequestExecutionSec fails with 6035 and is refunded", async () => {
     const before = await usdc();
     world.fills!.setKnobs({ paused: true });

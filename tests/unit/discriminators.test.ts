@@ -28,6 +28,7 @@ const INSTRUCTIONS: [string, string][] = [
   ["closePositionRequest3", "7a822112d32ca13a"],
   ["closePositionRequest", "2869d9bcdc2d6d6e"],
   ["increasePosition4", "439335172b391043"],
+  ["increasePositionWithInternalSwap", "72376a8cc7dd2070"],
   ["decreasePosition4", "b9a172af609403aa"],
   ["instantIncreasePosition", "a47e44b6dfa640b7"],
   ["instantDecreasePosition", "2e17f02c1e8a5e8c"],
@@ -79,6 +80,7 @@ describe("discriminators", () => {
         "createIncreasePositionMarketRequest",
         "decreasePosition4",
         "increasePosition4",
+        "increasePositionWithInternalSwap",
       ]);
     });
   });

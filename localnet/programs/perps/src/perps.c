@@ -48,13 +48,24 @@ static uint64_t find_pda(const SolSignerSeed *seeds, int n, const Ctx *c, const 
 
 /* ---- pool and custody ---- */
 
-static int64_t pool_max_request_execution_sec(const SolAccountInfo *pool) {
+/* Pool fields after the variable-length name and custody list. */
+static uint64_t pool_fees_offset(const SolAccountInfo *pool) {
   uint64_t at = POOL_NAME;
   at += 4 + rd32(pool->data + at);
   at += 4 + 32 * (uint64_t)rd32(pool->data + at);
-  at += 16 + 40 + 72 + 24; /* aumUsd, limit, fees, poolApr */
+  return at + 16 + 40; /* aumUsd, limit */
+}
+
+static int64_t pool_max_request_execution_sec(const SolAccountInfo *pool) {
+  uint64_t at = pool_fees_offset(pool) + 72 + 24; /* fees, poolApr */
   if (at + 8 > pool->data_len) return 0;
   return (int64_t)rd64(pool->data + at);
+}
+
+/* fees{swapMultiplier, stableSwapMultiplier, addRemoveLiquidityBps, swapBps, ...}: the pool's base swap fee. */
+static uint64_t pool_swap_bps(const SolAccountInfo *pool) {
+  uint64_t at = pool_fees_offset(pool) + 24;
+  return at + 8 > pool->data_len ? 0 : rd64(pool->data + at);
 }
 
 static uint64_t check_custody(const Ctx *c, const SolAccountInfo *custody, const SolAccountInfo *pool) {
@@ -120,6 +131,8 @@ static uint64_t tokens_to_usd(uint64_t tokens, uint64_t price_usd6, uint8_t deci
 typedef struct {
   uint64_t price_slippage;
   bool has_slippage;
+  uint64_t minimum_out;
+  bool has_minimum_out;
   bool entire_position;
   uint64_t executed_at;
   uint64_t counter;
@@ -134,6 +147,8 @@ static bool read_request_tail(const SolAccountInfo *req, RequestTail *t) {
   t->has_slippage = d[at] == 1;
   if (t->has_slippage) t->price_slippage = rd64(d + at + 1);
   at = skip_option(d, at, 8);     /* priceSlippage */
+  t->has_minimum_out = d[at] == 1;
+  if (t->has_minimum_out) t->minimum_out = rd64(d + at + 1);
   at = skip_option(d, at, 8);     /* jupiterMinimumOut */
   at = skip_option(d, at, 8);     /* preSwapAmount */
   at = skip_option(d, at, 8);     /* triggerPrice */
@@ -263,8 +278,8 @@ static uint64_t create_increase_request(Ctx *c) {
   /* Longs are collateralised in the traded token, shorts in a stable. */
   if (r.side == SIDE_LONG && !same_key(custody, collateral)) FAIL(E_INVALID_COLLATERAL_ACCOUNT, "InvalidCollateralAccount");
   if (r.side == SIDE_SHORT && !collateral->data[CUSTODY_IS_STABLE]) FAIL(E_INVALID_COLLATERAL_ACCOUNT, "InvalidCollateralAccount");
-  /* Without Jupiter's swap program on localnet, collateral must arrive in the collateral custody's own mint. */
-  if (!key_eq(mint->key, collateral->data + CUSTODY_MINT)) FAIL(E_JUPITER_PROGRAM_MISMATCH, "JupiterProgramMismatch");
+  /* Collateral in another mint must be swapped at the fill, so the request has to bound the swap's output. */
+  if (!key_eq(mint->key, collateral->data + CUSTODY_MINT) && !r.has_minimum_out) FAIL(E_JUPITER_PROGRAM_MISMATCH, "JupiterProgramMismatch");
   if (r.collateral_delta == 0 && r.size_usd_delta == 0) FAIL(E_INVALID_COLLATERAL_AMOUNT, "InvalidCollateralAmount");
 
   uint8_t side = r.side, bump;
@@ -377,12 +392,46 @@ static uint64_t average_entry(uint64_t size, uint64_t price, uint64_t add_size, 
   return 0;
 }
 
+/* increasePositionWithInternalSwap's swap: the request's tokens (receivingCustody's mint) are paid into the pool,
+ * which hands the position their worth in the collateral token at both oracle prices, less the pool's swap fee.
+ * The collateral tokens never leave the collateral custody's vault, so its assets.owned is unchanged. */
+typedef struct {
+  const SolAccountInfo *pool, *request_ata, *collateral;
+  const RequestTail *tail;
+  uint64_t collateral_price, amount_in;
+} SwapIn;
+
+static uint64_t internal_swap(Ctx *c, const SwapIn *in, uint64_t *collateral_usd) {
+  SolAccountInfo *k = c->ka;
+  const SolAccountInfo *pool = in->pool, *request_ata = in->request_ata, *collateral = in->collateral;
+  const RequestTail *tail = in->tail;
+  uint64_t collateral_price = in->collateral_price, amount_in = in->amount_in;
+  SolAccountInfo *receiving = &k[13], *receiving_vault = &k[16];
+  TRY(check_custody(c, receiving, pool));
+  if (!key_eq(receiving_vault->key, receiving->data + CUSTODY_TOKEN_ACCOUNT)) FAIL(E_ADDRESS_MISMATCH, "AddressMismatch");
+  if (!key_eq((const SolPubkey *)(request_ata->data + TOKEN_ACCOUNT_MINT), receiving->data + CUSTODY_MINT) || same_key(receiving, collateral)) {
+    FAIL(E_INVALID_MINT, "InvalidMint");
+  }
+  if (!tail->has_minimum_out) FAIL(E_JUPITER_PROGRAM_MISMATCH, "JupiterProgramMismatch");
+  uint64_t in_price, in_usd, fee, out;
+  TRY(oracle_price(c, receiving, &k[14], &k[15], &in_price));
+  TRY(tokens_to_usd(amount_in, in_price, receiving->data[CUSTODY_DECIMALS], &in_usd));
+  if (!mul_div(in_usd, pool_swap_bps(pool), 10000, &fee)) FAIL(E_MATH_OVERFLOW, "MathOverflow");
+  TRY(usd_to_tokens(in_usd - fee, collateral_price, collateral->data[CUSTODY_DECIMALS], &out));
+  if (out < tail->minimum_out) FAIL(E_INSUFFICIENT_AMOUNT_RETURNED, "InsufficientAmountReturned");
+  sol_log("Instruction: InternalSwap");
+  sol_log_64_(amount_in, in_price, fee, out, tail->minimum_out);
+  return tokens_to_usd(out, collateral_price, collateral->data[CUSTODY_DECIMALS], collateral_usd);
+}
+
 /* increasePosition4 (fill keeper): keeper, perpetuals, pool, positionRequest, positionRequestAta, position,
  * custody, custodyDovesPriceAccount, custodyPythnetPriceAccount, collateralCustody,
  * collateralCustodyDovesPriceAccount, collateralCustodyPythnetPriceAccount, collateralCustodyTokenAccount,
- * tokenProgram, eventAuthority, program. */
-static uint64_t increase_position(Ctx *c) {
-  if (c->n < 16) FAIL(E_ACCOUNT_NOT_ENOUGH_KEYS, "AccountNotEnoughKeys");
+ * tokenProgram, eventAuthority, program.
+ * increasePositionWithInternalSwap inserts receivingCustody, its Doves and Pyth accounts and its token account
+ * before tokenProgram, for requests funded in another custody's mint. */
+static uint64_t increase_position(Ctx *c, bool with_swap) {
+  if (c->n < (with_swap ? 20 : 16)) FAIL(E_ACCOUNT_NOT_ENOUGH_KEYS, "AccountNotEnoughKeys");
   SolAccountInfo *k = c->ka;
   SolAccountInfo *pool = &k[2], *request = &k[3], *request_ata = &k[4], *position = &k[5], *custody = &k[6];
   SolAccountInfo *collateral = &k[9], *vault = &k[12];
@@ -409,7 +458,16 @@ static uint64_t increase_position(Ctx *c) {
   }
   uint64_t amount = rd64(request_ata->data + TOKEN_ACCOUNT_AMOUNT);
   uint64_t collateral_usd, fee;
-  TRY(tokens_to_usd(amount, collateral_price, collateral->data[CUSTODY_DECIMALS], &collateral_usd));
+  SolAccountInfo *paid_to = vault, *paid_custody = collateral;
+  if (with_swap) {
+    SwapIn in = {pool, request_ata, collateral, &tail, collateral_price, amount};
+    TRY(internal_swap(c, &in, &collateral_usd));
+    paid_to = &k[16];
+    paid_custody = &k[13];
+  } else {
+    if (!key_eq((const SolPubkey *)(request_ata->data + TOKEN_ACCOUNT_MINT), collateral->data + CUSTODY_MINT)) FAIL(E_INVALID_MINT, "InvalidMint");
+    TRY(tokens_to_usd(amount, collateral_price, collateral->data[CUSTODY_DECIMALS], &collateral_usd));
+  }
   TRY(trade_fee_usd6(custody->data, CUSTODY_INCREASE_POSITION_BPS, size_delta, &fee));
   uint64_t old_size = rd64(pd + POSITION_SIZE_USD), old_collateral = rd64(pd + POSITION_COLLATERAL_USD);
   if (old_collateral + collateral_usd < fee) FAIL(E_INVALID_COLLATERAL_AMOUNT, "InvalidCollateralAmount");
@@ -424,16 +482,16 @@ static uint64_t increase_position(Ctx *c) {
   SolSignerSeed seeds[5];
   request_seeds(position->key->x, request->data + tail.executed_at + 1, &change, &tail.bump, seeds);
   SolSignerSeeds signer = {seeds, 5};
-  TRY(token_transfer(request_ata, vault, request, amount, &signer));
+  TRY(token_transfer(request_ata, paid_to, request, amount, &signer));
 
   if (old_size == 0) wr64(pd + POSITION_OPEN_TIME, (uint64_t)c->now);
   wr64(pd + POSITION_UPDATE_TIME, (uint64_t)c->now);
   wr64(pd + POSITION_PRICE, entry);
   wr64(pd + POSITION_SIZE_USD, new_size);
   wr64(pd + POSITION_COLLATERAL_USD, new_collateral);
-  wr64(collateral->data + CUSTODY_ASSETS_OWNED, rd64(collateral->data + CUSTODY_ASSETS_OWNED) + amount);
+  wr64(paid_custody->data + CUSTODY_ASSETS_OWNED, rd64(paid_custody->data + CUSTODY_ASSETS_OWNED) + amount);
   set_executed(request, &tail, c->now);
-  sol_log("Instruction: IncreasePosition4");
+  sol_log(with_swap ? "Instruction: IncreasePositionWithInternalSwap" : "Instruction: IncreasePosition4");
   sol_log_64_(price, size_delta, collateral_usd, fee, new_size);
   return 0;
 }
@@ -580,7 +638,8 @@ uint64_t entrypoint(const uint8_t *input) {
     sol_log("Instruction: CreateDecreasePositionMarketRequest");
     return create_decrease_request(&c);
   }
-  if (disc_eq(c.data, IX_INCREASE_POSITION4)) return increase_position(&c);
+  if (disc_eq(c.data, IX_INCREASE_POSITION4)) return increase_position(&c, false);
+  if (disc_eq(c.data, IX_INCREASE_POSITION_WITH_INTERNAL_SWAP)) return increase_position(&c, true);
   if (disc_eq(c.data, IX_DECREASE_POSITION4)) return decrease_position(&c);
   if (disc_eq(c.data, IX_CLOSE_POSITION_REQUEST3)) return close_request(&c);
   FAIL(E_INSTRUCTION_FALLBACK_NOT_FOUND, "InstructionFallbackNotFound");
