@@ -1,14 +1,10 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { PublicKey } from "@solana/web3.js";
-import YAML from "yaml";
 import { z } from "zod";
 import { MARKET_SYMBOLS, type MarketSymbol } from "../../programs-client";
 import { DEFAULT_SWAP_API_URL } from "../execution/swap-quote";
 
 /**
- * The keeper's configuration: one file (YAML or JSON) validated here, so every later layer can trust it.
- * Every error names its path in the file and what a valid value looks like.
+ * The keeper's configuration schema: validated once (config-load.ts), so every later layer can trust it.
  */
 
 const pubkey = z.string().refine((s) => {
@@ -20,11 +16,13 @@ const pubkey = z.string().refine((s) => {
   }
 }, "must be a base58 public key");
 const market = z.enum(MARKET_SYMBOLS as [MarketSymbol, ...MarketSymbol[]]);
+/** Unknown keys are errors: a misspelt limit must not silently fall back to its default. */
+const obj = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict();
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
 const perMarket = <T extends z.ZodTypeAny>(v: T) => z.record(market, v).default({});
 
-const legSchema = z.object({
+const legSchema = obj({
   underlying: market,
   kind: z.enum(["call", "put"]),
   strike: positive,
@@ -34,13 +32,13 @@ const legSchema = z.object({
 });
 
 const policySchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("whalley-wilmott"), riskAversion: positive }),
-  z.object({ kind: z.literal("zakamouline"), riskAversion: positive }),
-  z.object({ kind: z.literal("fixed"), thresholdTokens: perMarket(positive) }),
-  z.object({ kind: z.literal("clock"), intervalSec: positive }),
+  obj({ kind: z.literal("whalley-wilmott"), riskAversion: positive }),
+  obj({ kind: z.literal("zakamouline"), riskAversion: positive }),
+  obj({ kind: z.literal("fixed"), thresholdTokens: perMarket(positive) }),
+  obj({ kind: z.literal("clock"), intervalSec: positive }),
 ]);
 
-const limitsSchema = z.object({
+const limitsSchema = obj({
   maxNetDeltaTokens: perMarket(positive),
   maxNotionalUsd: positive,
   maxLeverage: positive.max(100),
@@ -50,17 +48,18 @@ const limitsSchema = z.object({
   breakerCooldownSec: positive.default(300),
 });
 
-const mandateSchema = z.object({
+const mandateSchema = obj({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "use letters, digits, - and _"),
   wallet: pubkey,
-  /** Solana CLI keypair file (JSON array). */
-  keypairFile: z.string(),
+  /** Solana CLI keypair file (JSON array, mode 0600). Exactly one of keypairFile and keypairEnv. */
+  keypairFile: z.string().optional(),
+  /** Name of an environment variable holding the secret key in base58. */
+  keypairEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name such as GK_DAO_KEY").optional(),
   markets: z.array(market).nonempty(),
   hedgeRatio: z.number().min(0).max(2).default(1),
   targetNetDelta: perMarket(z.number()),
   policy: policySchema.default({ kind: "whalley-wilmott", riskAversion: 0.3 }),
-  trade: z
-    .object({ minTradeUsd: nonNegative.default(10), maxTradeUsd: positive.default(50_000), cooldownSec: nonNegative.default(5) })
+  trade: obj({ minTradeUsd: nonNegative.default(10), maxTradeUsd: positive.default(50_000), cooldownSec: nonNegative.default(5) })
     .default({}),
   targetLeverage: positive.max(100).default(3),
   slippageBps: z.number().int().positive().max(1000).default(100),
@@ -68,99 +67,71 @@ const mandateSchema = z.object({
   /** Slippage allowed on the USDC -> underlying swap of a USDC-funded long (the request's jupiterMinimumOut). */
   swapSlippageBps: z.number().int().positive().max(1000).default(50),
   limits: limitsSchema,
-  exposures: z
-    .object({
+  exposures: obj({
       options: z.array(legSchema).default([]),
       optionsFile: z.string().optional(),
       wallets: z
         .array(
           z.union([
-            z.object({ address: pubkey, market: z.literal("SOL"), kind: z.literal("native") }),
-            z.object({ tokenAccount: pubkey, market, kind: z.literal("token") }),
+            obj({ address: pubkey, market: z.literal("SOL"), kind: z.literal("native") }),
+            obj({ tokenAccount: pubkey, market, kind: z.literal("token") }),
           ]),
         )
         .default([]),
-      jlp: z.object({ tokenAccount: pubkey }).optional(),
+      jlp: obj({ tokenAccount: pubkey }).optional(),
       offsets: perMarket(z.number()),
     })
     .default({}),
 });
 
-export const configSchema = z.object({
-  rpc: z.object({ url: z.string().url(), wsUrl: z.string().url().optional() }),
+const endpoint = obj({ url: z.string().url(), wsUrl: z.string().url().optional() });
+
+export const configSchema = obj({
+  /** The primary endpoint; `fallbacks` are tried in order when it is unhealthy. */
+  rpc: obj({
+    url: z.string().url(),
+    wsUrl: z.string().url().optional(),
+    fallbacks: z.array(endpoint).default([]),
+    timeoutMs: z.number().int().min(100).default(10_000),
+  }),
   stateDir: z.string().default("./state"),
   dryRun: z.boolean().default(false),
   killFile: z.string().optional(),
-  loop: z.object({ backupPollMs: z.number().int().min(100).default(2000) }).default({}),
-  oracle: z
-    .object({ maxAgeSec: positive.default(20), maxConfBps: positive.default(100), maxDivergenceBps: positive.default(100), jlpAumToleranceBps: positive.default(100) })
-    .default({}),
-  execution: z
-    .object({
-      priorityFee: z
-        .object({
-          percentile: z.number().min(0).max(100).default(75),
-          floorMicroLamports: nonNegative.default(1_000),
-          capMicroLamports: positive.default(2_000_000),
-          maxAgeSec: positive.default(30),
-          fallbackMicroLamports: nonNegative.default(10_000),
-          staticMicroLamports: nonNegative.optional(),
-          refreshMs: z.number().int().min(200).default(5_000),
-        })
-        .default({}),
-      computeUnitMargin: z.number().min(1).max(3).default(1.2),
-      minComputeUnits: z.number().int().positive().default(50_000),
-      rebroadcastMs: z.number().int().min(200).default(2_000),
-      pollMs: z.number().int().min(50).default(500),
-      blockhashRefreshMs: z.number().int().min(200).default(2_000),
-      /** Jupiter's swap API, asked for jupiterMinimumOut when a long is funded in USDC. */
-      swapApi: z
-        .object({ url: z.string().url().default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) })
-        .default({}),
-    })
-    .default({}),
-  mandates: z.array(mandateSchema).nonempty(),
+  loop: obj({ backupPollMs: z.number().int().min(100).default(2000) }).default({}),
+  oracle: obj({ maxAgeSec: positive.default(20), maxConfBps: positive.default(100), maxDivergenceBps: positive.default(100), jlpAumToleranceBps: positive.default(100) }).default({}),
+  execution: obj({
+    priorityFee: obj({
+      percentile: z.number().min(0).max(100).default(75),
+      floorMicroLamports: nonNegative.default(1_000),
+      capMicroLamports: positive.default(2_000_000),
+      maxAgeSec: positive.default(30),
+      fallbackMicroLamports: nonNegative.default(10_000),
+      staticMicroLamports: nonNegative.optional(),
+      refreshMs: z.number().int().min(200).default(5_000),
+    }).default({}),
+    computeUnitMargin: z.number().min(1).max(3).default(1.2),
+    minComputeUnits: z.number().int().positive().default(50_000),
+    rebroadcastMs: z.number().int().min(200).default(2_000),
+    pollMs: z.number().int().min(50).default(500),
+    blockhashRefreshMs: z.number().int().min(200).default(2_000),
+    /** Jupiter's swap API, asked for jupiterMinimumOut when a long is funded in USDC. */
+    swapApi: obj({ url: z.string().url().default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) }).default({}),
+  }).default({}),
+  /** Prometheus metrics, /health and /ready on one HTTP port; off unless a port is set. */
+  metrics: obj({
+    port: z.number().int().min(0).max(65_535).optional(),
+    host: z.string().default("127.0.0.1"),
+    /** /health fails when no cycle completed for this long. */
+    maxTickAgeSec: positive.default(30),
+    /** /ready needs every hedging wallet to hold at least this much SOL for fees. */
+    minWalletSol: nonNegative.default(0.05),
+  }).default({}),
+  log: obj({ level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), format: z.enum(["auto", "json", "pretty"]).default("auto") }).default({}),
+  /** Mandate files (a DAO's mandate kept apart from the operator's config), merged into `mandates`. */
+  mandateFiles: z.array(z.string()).default([]),
+  mandates: z.array(mandateSchema).default([]),
 });
 
 export type KeeperConfig = z.infer<typeof configSchema>;
 export type MandateConfig = KeeperConfig["mandates"][number];
-
-export class ConfigError extends Error {}
-
-/** Zod issues as "path: message" lines. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `  ${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`).join("\n");
-}
-
-/** Parses and validates a config object; relative paths resolve against `baseDir`. */
-export function parseConfig(data: unknown, source: string, baseDir: string): KeeperConfig {
-  const r = configSchema.safeParse(data);
-  if (!r.success) throw new ConfigError(`${source} is not a valid keeper config:\n${describeIssues(r.error)}`);
-  const cfg = r.data;
-  const names = new Set<string>();
-  for (const [i, m] of cfg.mandates.entries()) {
-    if (names.has(m.name)) throw new ConfigError(`${source}: mandates.${i}.name "${m.name}" is used twice; names key the journal, make them unique`);
-    names.add(m.name);
-    m.keypairFile = path.resolve(baseDir, m.keypairFile);
-    if (m.exposures.optionsFile) m.exposures.optionsFile = path.resolve(baseDir, m.exposures.optionsFile);
-  }
-  cfg.stateDir = path.resolve(baseDir, cfg.stateDir);
-  if (cfg.killFile) cfg.killFile = path.resolve(baseDir, cfg.killFile);
-  return cfg;
-}
-
-export function loadConfigFile(file: string): KeeperConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ConfigError(`cannot read config ${file}: ${(e as Error).message}`);
-  }
-  let data: unknown;
-  try {
-    data = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file} is not valid ${/\.json$/i.test(file) ? "JSON" : "YAML"}: ${(e as Error).message}`);
-  }
-  return parseConfig(data, file, path.dirname(path.resolve(file)));
-}
+export { mandateSchema };

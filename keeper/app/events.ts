@@ -1,14 +1,44 @@
 import type { MarketSymbol } from "../../programs-client";
+import type { PnlStep } from "../exposure/pnl-attribution";
 
-/** Everything the keeper reports: one event per decision, veto, request and fill. */
+/** What a sent transaction bid and used. */
+export interface SentTx {
+  signature: string;
+  computeUnitLimit: number;
+  simulatedUnits: number;
+  microLamports: number;
+  /** Priority fee at the bid: CU price x CU limit. */
+  priorityFeeLamports: number;
+}
+
 /** Where a request is: journalled, priced (swap quote), on the wire, on chain, or taken over after a restart. */
 export type RequestStage = "intent" | "quote" | "sent" | "landed" | "adopted" | "resumed";
 
+/** Everything the keeper reports: one event per decision, veto, request and fill. Logs, metrics, the history
+ * file and the terminal are all fed from this one stream. */
 export type KeeperEvent =
-  | { kind: "decision"; mandate: string; market: MarketSymbol; action: "hold" | "trade"; reason: string; priceUsd: number; netDelta: number; hedgeTokens: number; bandCenter: number; bandHalfWidth: number; pendingTokens: number }
+  | {
+      kind: "decision";
+      mandate: string;
+      market: MarketSymbol;
+      action: "hold" | "trade";
+      reason: string;
+      atMs: number;
+      priceUsd: number;
+      /** Age of the freshest oracle price the decision used. */
+      priceAgeSec: number;
+      netDelta: number;
+      hedgeTokens: number;
+      bandCenter: number;
+      bandHalfWidth: number;
+      pendingTokens: number;
+      /** P&L since this market's previous decision, by cause; null on the first. */
+      pnl: PnlStep | null;
+      stepMs: number;
+    }
   | { kind: "veto"; mandate: string; market: MarketSymbol; reasons: string[] }
-  | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: RequestStage; request: string; detail: string }
-  | { kind: "outcome"; mandate: string; market: MarketSymbol; id: string; request: string; result: string; detail: string }
+  | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: RequestStage; request: string; detail: string; tx?: SentTx }
+  | { kind: "outcome"; mandate: string; market: MarketSymbol; id: string; request: string; result: string; detail: string; feeUsd: number; latencyMs: number }
   | { kind: "warning"; mandate?: string; market?: MarketSymbol; message: string };
 
 const f = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n));

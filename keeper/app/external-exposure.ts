@@ -22,6 +22,8 @@ export interface ExternalExposure {
   jlpAumGapBps: number | null;
   /** The hedging wallet's balances of collateral mints (base units), keyed by mint. */
   collateralBalances: Map<string, bigint>;
+  /** The hedging wallet's SOL, which pays transaction fees and rent. */
+  walletLamports: bigint;
   warnings: string[];
 }
 
@@ -29,7 +31,7 @@ const SOL_DECIMALS = 9;
 
 /** One getMultipleAccounts for everything; an unreadable account is a warning and counts as zero, never a crash. */
 export async function readExternalExposure(source: AccountSource, m: MandateConfig, wallet: PublicKey, snap: MarketSnapshot, aumToleranceBps: number): Promise<ExternalExposure> {
-  const out: ExternalExposure = { walletTokens: {}, jlpTokens: {}, jlpAumGapBps: null, collateralBalances: new Map(), warnings: [] };
+  const out: ExternalExposure = { walletTokens: {}, jlpTokens: {}, jlpAumGapBps: null, collateralBalances: new Map(), walletLamports: 0n, warnings: [] };
   const collateralMints = [MAINNET.custodies.USDC.mint, ...m.markets.map((k) => MAINNET.custodies[k].mint)];
   const collateralAtas = collateralMints.map((mint) => associatedTokenAddress(mint, wallet));
   const watched = m.exposures.wallets;
@@ -37,7 +39,7 @@ export async function readExternalExposure(source: AccountSource, m: MandateConf
   const jlp = m.exposures.jlp;
   const pool = snap.pool.ok ? snap.pool.value : null;
   const custodyKeys = jlp && pool ? pool.custodies : [];
-  const keys: PublicKey[] = [...collateralAtas];
+  const keys: PublicKey[] = [...collateralAtas, wallet];
   keys.push(...watchedKeys.map((k) => new PublicKey(k)));
   if (jlp) keys.push(new PublicKey(jlp.tokenAccount), MAINNET.jlpMint, ...custodyKeys);
   const { accounts } = await source.getMultipleAccounts(keys);
@@ -48,7 +50,8 @@ export async function readExternalExposure(source: AccountSource, m: MandateConf
     out.collateralBalances.set(mint.toBase58(), t?.ok ? t.value.amount : 0n);
   });
 
-  let at = collateralAtas.length;
+  out.walletLamports = BigInt(accounts[collateralAtas.length]?.lamports ?? 0);
+  let at = collateralAtas.length + 1;
   for (const w of watched) {
     const a = accounts[at++];
     if (!a) {

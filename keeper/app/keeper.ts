@@ -9,10 +9,15 @@ import { PriorityFeeTracker } from "../execution/priority-fee";
 import { jupiterQuoter } from "../execution/swap-quote";
 import { ConnectionAccountSource } from "../market/account-source";
 import { Journal } from "../ops/journal";
-import { redactUrl, scrubSecrets } from "../ops/redact";
+import { scrubSecrets } from "../ops/redact";
+import { HealthServer, type Probe } from "../ops/health-server";
+import { KeeperMetrics } from "../ops/metrics";
+import { EndpointPool } from "../rpc/endpoint-pool";
+import { configSecrets } from "./config-load";
+import { type HistorySample, HistoryRecorder } from "./history";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent } from "./events";
-import { loadKeypairFile } from "./keypair";
+import { loadMandateKey } from "./keypair";
 import { MandateRunner } from "./mandate-runner";
 import type { JournalRecord } from "./records";
 
@@ -64,16 +69,23 @@ class BookSource {
 /**
  * The live keeper: shared blockhash and fee trackers, one runner per mandate, and an event-driven loop.
  * Oracle and position/request account notifications trigger a cycle; a timer backs the subscriptions up.
- * Cycles never overlap: a trigger during a cycle schedules exactly one more.
+ * Cycles never overlap: a trigger during a cycle schedules exactly one more. Every event goes to the caller,
+ * the metrics and the history file.
  */
 export class Keeper {
   readonly connection: Connection;
   readonly runners: MandateRunner[] = [];
+  readonly metrics = new KeeperMetrics();
+  readonly rpc: EndpointPool;
   private readonly journal: Journal<JournalRecord>;
+  private readonly historyJournal: Journal<HistorySample>;
+  private readonly history: HistoryRecorder;
   private readonly blockhash: BlockhashCache;
   private readonly fees: PriorityFeeTracker;
   private readonly books: BookSource[] = [];
-  private readonly subscriptions: { id: number; program: boolean }[] = [];
+  private readonly secrets: string[];
+  private subs: { connection: Connection; ids: { id: number; program: boolean }[] } | null = null;
+  private health: HealthServer | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -81,6 +93,8 @@ export class Keeper {
   private killSignal = false;
   /** Unix ms of the last completed cycle: the liveness heartbeat. */
   lastTickMs = 0;
+  /** Unix ms of the last account notification: are the subscriptions alive? */
+  lastNotificationMs = 0;
   ticks = 0;
 
   constructor(
@@ -88,19 +102,37 @@ export class Keeper {
     private readonly opts: KeeperOptions,
   ) {
     const nowMs = opts.nowMs ?? Date.now;
-    this.connection = new Connection(cfg.rpc.url, { commitment: "confirmed", wsEndpoint: cfg.rpc.wsUrl, disableRetryOnRateLimit: true });
+    this.secrets = configSecrets(cfg);
+    const emit = (e: KeeperEvent) => {
+      this.metrics.observe(e);
+      this.history?.observe(e);
+      opts.emit(e);
+    };
+    this.emit = emit;
+    this.rpc = new EndpointPool([{ url: cfg.rpc.url, wsUrl: cfg.rpc.wsUrl }, ...cfg.rpc.fallbacks], {
+      timeoutMs: cfg.rpc.timeoutMs,
+      onError: (label, kind) => this.metrics.rpcError(Number(label.slice(1, label.indexOf(" "))), kind),
+      onSwitch: (index, label) => {
+        this.metrics.rpcSwitch(index);
+        emit({ kind: "warning", message: `RPC now served by endpoint ${label}` });
+        if (this.subs && !this.stopped) void this.resubscribe();
+      },
+    });
+    this.connection = new Connection(cfg.rpc.url, { commitment: "confirmed", wsEndpoint: cfg.rpc.wsUrl, disableRetryOnRateLimit: true, fetch: this.rpc.fetch });
     const x = cfg.execution;
     this.blockhash = new BlockhashCache(this.connection, x.blockhashRefreshMs, 30_000, nowMs);
     this.fees = new PriorityFeeTracker(this.connection, x.priorityFee, x.priorityFee.refreshMs, nowMs);
     this.journal = new Journal<JournalRecord>(path.join(cfg.stateDir, "journal.log"));
     const { records, droppedTornRecord } = this.journal.open();
-    if (droppedTornRecord) opts.emit({ kind: "warning", message: `journal ${this.journal.file}: dropped a torn last record left by a crash` });
+    if (droppedTornRecord) emit({ kind: "warning", message: `journal ${this.journal.file}: dropped a torn last record left by a crash` });
+    this.historyJournal = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log"));
+    this.historyJournal.open();
+    this.history = new HistoryRecorder(this.historyJournal);
     const source = new ConnectionAccountSource(this.connection);
     const quoter = jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs });
     for (const m of cfg.mandates) {
-      const wallet = new PublicKey(m.wallet);
-      const payer = opts.keypairs?.get(m.name) ?? loadKeypairFile(m.keypairFile, wallet);
-      const book = new BookSource(m, opts.emit);
+      const payer = opts.keypairs?.get(m.name) ?? loadMandateKey(m);
+      const book = new BookSource(m, emit);
       this.books.push(book);
       this.runners.push(
         new MandateRunner({
@@ -114,7 +146,7 @@ export class Keeper {
           fees: this.fees,
           blockhash: this.blockhash,
           quoter,
-          emit: opts.emit,
+          emit,
           nowMs,
           killSwitch: () => this.killSignal || (cfg.killFile !== undefined && fs.existsSync(cfg.killFile)),
           legs: () => book.legs(),
@@ -123,44 +155,115 @@ export class Keeper {
     }
   }
 
+  private readonly emit: (e: KeeperEvent) => void;
+
   /** Engage or release the kill switch (the CLI maps a signal to it): no new requests while engaged. */
   setKillSwitch(on: boolean) {
     this.killSignal = on;
   }
 
-  /** Resume journaled requests, start background refreshers and subscriptions, run the first cycle. */
+  /** Resume journaled requests, start background refreshers, subscriptions and the metrics port, run the first cycle. */
   async start(): Promise<void> {
+    if (this.cfg.metrics.port !== undefined) {
+      this.health = new HealthServer({ registry: this.metrics.registry, health: () => this.healthProbe(), ready: () => this.readyProbe() });
+      await this.health.listen(this.cfg.metrics.port, this.cfg.metrics.host);
+    }
     for (const r of this.runners) r.resume();
     this.blockhash.start();
     this.fees.start();
-    await this.blockhash.refresh();
+    await this.blockhash.refresh().catch((e: Error) => this.emit({ kind: "warning", message: `first blockhash read failed, retrying in the background: ${this.scrub(e.message)}` }));
     this.subscribe();
     this.timer = setInterval(() => this.trigger(), this.cfg.loop.backupPollMs);
     this.trigger();
     await this.idle();
   }
 
+  /** The port /metrics, /health and /ready are served on, once started with metrics.port set. */
+  get metricsPort(): number | null {
+    return this.health?.port ?? null;
+  }
+
+  /** Live: not stopped, and a cycle completed within metrics.maxTickAgeSec. */
+  healthProbe(nowMs = Date.now()): Probe {
+    const reasons: string[] = [];
+    if (this.stopped) reasons.push("keeper stopped");
+    else if (this.lastTickMs === 0) reasons.push("no decision cycle completed yet");
+    else if (nowMs - this.lastTickMs > this.cfg.metrics.maxTickAgeSec * 1000) reasons.push(`last cycle ${((nowMs - this.lastTickMs) / 1000).toFixed(1)}s ago (limit ${this.cfg.metrics.maxTickAgeSec}s)`);
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  /** Ready to hedge: notifications arriving, every market's oracle fresh, every wallet holding SOL for fees. */
+  readyProbe(nowMs = Date.now()): Probe {
+    const reasons = [...this.healthProbe(nowMs).reasons];
+    const quietMs = Math.max(10_000, 3 * this.cfg.loop.backupPollMs);
+    if (nowMs - this.lastNotificationMs > quietMs) reasons.push(`no account notification for over ${quietMs / 1000}s: subscriptions down`);
+    const minLamports = BigInt(Math.round(this.cfg.metrics.minWalletSol * 1e9));
+    for (const r of this.runners) {
+      const snap = r.lastSnapshot;
+      if (!snap) {
+        reasons.push(`${r.name}: no market snapshot yet`);
+        continue;
+      }
+      for (const m of snap.markets) {
+        const ages = [m.pyth, m.doves].flatMap((p) => (p.ok ? [Number(p.value.ageSec)] : []));
+        const age = ages.length ? Math.min(...ages) : Infinity;
+        if (age > this.cfg.oracle.maxAgeSec) reasons.push(`${r.name} ${m.symbol}: oracle ${Number.isFinite(age) ? `${age}s old` : "unreadable"} (limit ${this.cfg.oracle.maxAgeSec}s)`);
+      }
+      const lamports = r.lastExternal?.walletLamports ?? 0n;
+      if (lamports < minLamports) reasons.push(`${r.name}: wallet holds ${Number(lamports) / 1e9} SOL, below ${this.cfg.metrics.minWalletSol} for fees`);
+    }
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  /**
+   * Oracle accounts and each wallet's perps accounts, on the endpoint the pool is using. web3.js reconnects a
+   * dropped WebSocket and resubscribes by itself; a change of endpoint moves the subscriptions here.
+   */
   private subscribe() {
-    const markets = new Set(this.cfg.mandates.flatMap((m) => m.markets));
-    const onChange = () => this.trigger();
+    const endpoint = this.rpc.activeEndpoint;
+    const connection =
+      endpoint.url === this.cfg.rpc.url && endpoint.wsUrl === this.cfg.rpc.wsUrl
+        ? this.connection
+        : new Connection(endpoint.url, { commitment: "confirmed", wsEndpoint: endpoint.wsUrl, fetch: this.rpc.fetch });
+    const ids: { id: number; program: boolean }[] = [];
+    const onChange = () => {
+      this.lastNotificationMs = Date.now();
+      this.metrics.notifications.inc();
+      this.trigger();
+    };
     try {
-      for (const market of markets) {
+      for (const market of new Set(this.cfg.mandates.flatMap((m) => m.markets))) {
         const c = MAINNET.custodies[market];
-        this.subscriptions.push({ id: this.connection.onAccountChange(c.pythPriceUpdate, onChange, { commitment: "confirmed" }), program: false });
-        this.subscriptions.push({ id: this.connection.onAccountChange(c.dovesAg, onChange, { commitment: "confirmed" }), program: false });
+        ids.push({ id: connection.onAccountChange(c.pythPriceUpdate, onChange, { commitment: "confirmed" }), program: false });
+        ids.push({ id: connection.onAccountChange(c.dovesAg, onChange, { commitment: "confirmed" }), program: false });
       }
       for (const m of this.cfg.mandates) {
-        const owner = new PublicKey(m.wallet);
-        const id = this.connection.onProgramAccountChange(PROGRAM_IDS.perpetuals, onChange, { commitment: "confirmed", filters: [{ memcmp: { offset: 8, bytes: owner.toBase58() } }] });
-        this.subscriptions.push({ id, program: true });
+        const filters = [{ memcmp: { offset: 8, bytes: new PublicKey(m.wallet).toBase58() } }];
+        ids.push({ id: connection.onProgramAccountChange(PROGRAM_IDS.perpetuals, onChange, { commitment: "confirmed", filters }), program: true });
       }
     } catch (e) {
-      this.opts.emit({ kind: "warning", message: `subscriptions unavailable, polling only: ${this.scrub((e as Error).message)}` });
+      this.emit({ kind: "warning", message: `subscriptions unavailable, polling only: ${this.scrub((e as Error).message)}` });
+    }
+    this.subs = { connection, ids };
+  }
+
+  private async unsubscribe() {
+    const subs = this.subs;
+    this.subs = null;
+    if (!subs) return;
+    for (const s of subs.ids) {
+      const remove = s.program ? subs.connection.removeProgramAccountChangeListener(s.id) : subs.connection.removeAccountChangeListener(s.id);
+      await remove.catch(() => {});
     }
   }
 
+  private async resubscribe() {
+    await this.unsubscribe();
+    if (!this.stopped) this.subscribe();
+  }
+
   private scrub(text: string) {
-    return scrubSecrets(text, [this.cfg.rpc.url, this.cfg.rpc.wsUrl ?? ""]);
+    return scrubSecrets(text, this.secrets);
   }
 
   /** Ask for a decision cycle now. Coalesces: at most one cycle runs and at most one waits. */
@@ -189,29 +292,31 @@ export class Keeper {
       try {
         await r.tick();
       } catch (e) {
-        this.opts.emit({ kind: "warning", mandate: r.name, message: `cycle failed, will retry: ${this.scrub((e as Error).message)} (RPC ${redactUrl(this.cfg.rpc.url)})` });
+        this.emit({ kind: "warning", mandate: r.name, message: `cycle failed, will retry: ${this.scrub((e as Error).message)} (RPC ${this.rpc.label(this.rpc.activeIndex)})` });
       }
     }
     this.lastTickMs = Date.now();
+    this.metrics.lastTick.set(this.lastTickMs / 1000);
     this.ticks++;
   }
 
   /**
    * Stop deciding. With `abortSends`, sends stop rebroadcasting and stay journaled as sent, so the next run
-   * resumes them; otherwise in-flight sends are followed until they land or expire first.
+   * resumes them; otherwise in-flight sends are followed until they land or expire first. The journal and the
+   * history are flushed and closed; the metrics port closes last.
    */
   async stop(abortSends = true): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle();
-    for (const s of this.subscriptions.splice(0)) {
-      const remove = s.program ? this.connection.removeProgramAccountChangeListener(s.id) : this.connection.removeAccountChangeListener(s.id);
-      await remove.catch(() => {});
-    }
+    await this.unsubscribe();
     await Promise.all(this.runners.map((r) => r.stop(abortSends)));
     this.blockhash.stop();
     this.fees.stop();
     for (const b of this.books) b.close();
+    this.history.flush();
+    this.historyJournal.close();
     this.journal.close();
+    await this.health?.close();
   }
 }

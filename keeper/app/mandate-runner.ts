@@ -2,6 +2,7 @@ import { type Connection, type Keypair, PublicKey } from "@solana/web3.js";
 import { MAINNET, type MarketSymbol } from "../../programs-client";
 import type { OptionLeg } from "../exposure/options-book";
 import { valueExposure } from "../exposure/mandate-exposure";
+import { type MarkState, attributeStep } from "../exposure/pnl-attribution";
 import type { AccountSource } from "../market/account-source";
 import { type MarketSnapshot, type MarketView, type PositionView, readMarketSnapshot } from "../market/reader";
 import type { Journal } from "../ops/journal";
@@ -16,7 +17,7 @@ import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import { SimulationRejected, simulateAndSign } from "../execution/transaction";
 import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
-import type { KeeperEvent, RequestStage } from "./events";
+import type { KeeperEvent, RequestStage, SentTx } from "./events";
 import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
 import { buildRequest, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
@@ -56,6 +57,8 @@ function usd6(n: number): bigint {
 /** One mandate's hedge: reconcile what is in flight, then decide, guard and act per market. */
 export class MandateRunner {
   private readonly inFlight = new Map<MarketSymbol, InFlight>();
+  /** The last decision's state per market, for P&L attribution to the next. */
+  private readonly marks = new Map<MarketSymbol, MarkState>();
   private readonly state: RestoredState;
   private readonly wallet: PublicKey;
   private readonly limits: MandateLimits;
@@ -126,8 +129,8 @@ export class MandateRunner {
     await Promise.allSettled([...this.sends]);
   }
 
-  private emitRequest(open: OpenIntent, stage: RequestStage, detail: string) {
-    this.d.emit({ kind: "request", mandate: this.name, market: open.intent.market, id: open.intent.id, stage, request: open.intent.request, detail });
+  private emitRequest(open: OpenIntent, stage: RequestStage, detail: string, tx?: SentTx) {
+    this.d.emit({ kind: "request", mandate: this.name, market: open.intent.market, id: open.intent.id, stage, request: open.intent.request, detail, ...(tx ? { tx } : {}) });
   }
 
   private finish(open: OpenIntent, result: RequestResult, detail: string, feeUsd6: bigint) {
@@ -135,7 +138,8 @@ export class MandateRunner {
     this.d.journal.append({ t: "outcome", id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString() });
     applyOutcome(this.state, open.intent.market, result, atSec, feeUsd6);
     if (this.inFlight.get(open.intent.market)?.open === open) this.inFlight.delete(open.intent.market);
-    this.d.emit({ kind: "outcome", mandate: this.name, market: open.intent.market, id: open.intent.id, request: open.intent.request, result, detail });
+    const latencyMs = Math.max(0, this.d.nowMs() - open.intent.createdSec * 1000);
+    this.d.emit({ kind: "outcome", mandate: this.name, market: open.intent.market, id: open.intent.id, request: open.intent.request, result, detail, feeUsd: Number(feeUsd6) / USD6, latencyMs });
   }
 
   /** One decision cycle over every market of the mandate. Sends are started, not awaited. */
@@ -244,13 +248,28 @@ export class MandateRunner {
     const netDelta = exposure.greeks.delta + hedgeTokens;
     const pendingTokens = flight?.open.intent.order.deltaTokens ?? 0;
     const busy = flight !== undefined || strayRequest;
+    const borrowUsd6 = [long, short].reduce((sum, p) => sum + (p?.accruedBorrowUsd6 ?? 0n), 0n);
+    const mark: MarkState = {
+      atMs: this.d.nowMs(),
+      spotUsd,
+      netDelta,
+      gamma: m.hedgeRatio * exposure.options.gamma,
+      thetaPerYear: m.hedgeRatio * exposure.options.theta,
+      accruedBorrowUsd: Number(borrowUsd6) / USD6,
+    };
+    const prevMark = this.marks.get(market);
+    this.marks.set(market, mark);
     this.d.emit({
       kind: "decision",
       mandate: this.name,
       market,
       action: decision.action === "trade" && !busy ? "trade" : "hold",
       reason: busy ? `request in flight${flight ? ` (${flight.open.intent.id}, ${flight.phase})` : " (not ours)"}` : decision.reason,
+      atMs: mark.atMs,
       priceUsd: spotUsd,
+      priceAgeSec: Math.min(pyth ? Number(pyth.ageSec) : Infinity, doves ? Number(doves.ageSec) : Infinity),
+      pnl: prevMark ? attributeStep(prevMark, mark) : null,
+      stepMs: prevMark ? mark.atMs - prevMark.atMs : 0,
       netDelta,
       hedgeTokens,
       bandCenter: decision.band.center,
@@ -349,7 +368,13 @@ export class MandateRunner {
         const sent = { t: "sent" as const, id, signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
         this.d.journal.append(sent);
         open.sent = sent;
-        this.emitRequest(open, "sent", `${signed.signature} cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`);
+        this.emitRequest(open, "sent", `${signed.signature} cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, {
+          signature: signed.signature,
+          computeUnitLimit: signed.computeUnitLimit,
+          simulatedUnits: signed.simulatedUnits,
+          microLamports: signed.microLamports,
+          priorityFeeLamports: Math.ceil((signed.microLamports * signed.computeUnitLimit) / 1e6),
+        });
         await this.followSend(open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
       })(),
     );

@@ -71,7 +71,7 @@ async function latency(samples: number) {
     scenario: { kind: "constant", priceUsd: 150 },
     fillKeeper: { delayMs: 0 },
     config: (c) => {
-      const m = c.mandates[0];
+      const m = c.mandates[0]!;
       m.markets = ["SOL", "ETH", "BTC"];
       m.exposures.options = [];
       m.exposures.offsets = { SOL: 100, ETH: 5, BTC: 0.25 };
@@ -83,7 +83,7 @@ async function latency(samples: number) {
   });
   demo.world.prices.stop();
   const legs = book(200, Number(demo.world.chain.nowSec()));
-  demo.cfg.mandates[0].exposures.options = legs.map((l) => ({ ...l, expiry: l.expirySec }));
+  demo.cfg.mandates[0]!.exposures.options = legs.map((l) => ({ ...l, expiry: l.expirySec }));
   const open = new Set<string>();
   const keeper = new Keeper(demo.cfg, {
     emit: (e: KeeperEvent) => {

@@ -4,7 +4,8 @@ import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { runInspect } from "./inspect";
 import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
 import { runPositions } from "./positions";
-import { runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
+import { runReport } from "./report";
+import { runConfigCheck, runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
 
 const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its path and query are never printed`;
@@ -57,15 +58,36 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--no-fill-keeper", "run no fill keeper")
     .action((opts: LocalnetCliOptions) => runLocalnet(opts, out, stop()));
 
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
   program
     .command("run")
-    .description("Run the keeper until interrupted. Without --config: the embedded localnet demo (a long SOL straddle hedged on SOL perps)")
+    .description("Run the keeper until SIGINT/SIGTERM. Without --config: the embedded localnet demo (a long SOL straddle hedged on SOL perps)")
     .option("--config <file>", "keeper config (YAML or JSON); see config/")
     .option("--dry-run", "decide and simulate, but sign and send nothing")
     .option("--duration <sec>", "stop after this many seconds")
-    .action((opts: { config?: string; dryRun?: boolean; duration?: string }) =>
-      runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration } satisfies RunCliOptions, out, stop()),
+    .option("--set <path=value>", "override a config value after the file and GAMMA_KEEPER__* variables (repeatable)", collect)
+    .option("--log <format>", "log format: auto (pretty on a terminal, JSON otherwise), json or pretty")
+    .action((opts: { config?: string; dryRun?: boolean; duration?: string; set?: string[]; log?: string }) =>
+      runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration, set: opts.set, log: opts.log } satisfies RunCliOptions, out, stop()),
     );
+
+  program
+    .command("config")
+    .description("Config tools")
+    .command("check")
+    .description("Validate a config: every problem with its path and fix, or the effective config with secrets redacted; also checks each mandate's key")
+    .argument("<file>", "keeper config (YAML or JSON)")
+    .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .action((file: string, opts: { set?: string[] }) => runConfigCheck({ file, set: opts.set }, out));
+
+  program
+    .command("report")
+    .description("A mandate's trades, fees, borrow, P&L attribution and hedge quality (time-weighted |net delta|, time outside the band)")
+    .requiredOption("--config <file>", "keeper config (its stateDir holds the journal and history)")
+    .requiredOption("--mandate <name>", "mandate to report on")
+    .option("--since <date>", "only from this date (ISO-8601)")
+    .option("--csv <file>", "also write the per-market table to FILE and the requests to FILE-trades.csv")
+    .action((opts: { config: string; mandate: string; since?: string; csv?: string }) => runReport(opts, out));
 
   program
     .command("plan")

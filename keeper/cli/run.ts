@@ -1,11 +1,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, type KeeperConfig, loadConfigFile } from "../app/config";
+import { Writable } from "node:stream";
+import type { Logger } from "pino";
+import YAML from "yaml";
+import type { KeeperConfig } from "../app/config";
+import { ConfigError, configSecrets, loadConfigFile, redactedConfig } from "../app/config-load";
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
-import { KeypairError } from "../app/keypair";
+import { KeypairError, loadMandateKey } from "../app/keypair";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
+import { createLogger, logEvent } from "../ops/logger";
 import { redactUrl } from "../ops/redact";
 import { CliError, EXIT_USAGE } from "./cli-error";
 
@@ -15,12 +20,16 @@ export interface RunCliOptions {
   config?: string;
   dryRun?: boolean;
   durationSec?: string;
+  /** path=value overrides, applied after the file and GAMMA_KEEPER__ environment variables. */
+  set?: string[];
+  /** Log format override: auto (pretty on a TTY), json or pretty. */
+  log?: string;
 }
 
-function loadConfig(file: string, dryRun: boolean | undefined): KeeperConfig {
+export function loadConfig(file: string, o: { dryRun?: boolean; set?: string[] } = {}): KeeperConfig {
   try {
-    const cfg = loadConfigFile(file);
-    if (dryRun) cfg.dryRun = true;
+    const cfg = loadConfigFile(file, { env: process.env, set: o.set });
+    if (o.dryRun) cfg.dryRun = true;
     return cfg;
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
@@ -37,80 +46,108 @@ function newKeeper(cfg: KeeperConfig, emit: (e: KeeperEvent) => void, demo?: Loc
   }
 }
 
-/** Prints every request, outcome, veto and warning, trades always, and a hold only when its reason changes. */
-function printer(out: Print) {
-  const lastHold = new Map<string, string>();
-  const lastVeto = new Map<string, string>();
+/** Lines for `out`, one per write: pino's destination when the CLI runs in-process (tests) or to stdout. */
+function lineStream(out: Print): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line) out(line);
+      done();
+    },
+  });
+}
+
+/** Logs every event and counts what the exit summary needs. */
+function eventSink(log: Logger) {
   const counts = { decisions: 0, trades: 0, requests: 0, filled: 0, rejected: 0, expired: 0, other: 0 };
   const emit = (e: KeeperEvent) => {
-    const key = `${"mandate" in e ? e.mandate : ""}/${"market" in e ? e.market : ""}`;
     if (e.kind === "decision") {
       counts.decisions++;
-      if (e.action === "hold") {
-        const reason = e.reason.replace(/[-\d.]+/g, "#");
-        if (lastHold.get(key) === reason) return;
-        lastHold.set(key, reason);
-      } else {
-        counts.trades++;
-        lastHold.delete(key);
-      }
+      if (e.action === "trade") counts.trades++;
     }
-    if (e.kind === "veto") {
-      const reasons = e.reasons.join(";");
-      if (lastVeto.get(key) === reasons) return;
-      lastVeto.set(key, reasons);
-    } else lastVeto.delete(key);
     if (e.kind === "request" && e.stage === "intent") counts.requests++;
     if (e.kind === "outcome") {
       if (e.result === "filled" || e.result === "rejected" || e.result === "expired") counts[e.result]++;
       else counts.other++;
     }
-    out(`${new Date().toISOString()} ${formatEvent(e)}`);
+    logEvent(log, e);
   };
   return { emit, counts };
 }
 
-function summary(keeper: Keeper, counts: ReturnType<typeof printer>["counts"], out: Print) {
-  out("");
-  out(`summary: ${keeper.ticks} cycles, ${counts.decisions} decisions (${counts.trades} to trade), ${counts.requests} requests: ${counts.filled} filled, ${counts.rejected} rejected, ${counts.expired} expired, ${counts.other} other`);
+function summary(keeper: Keeper, counts: ReturnType<typeof eventSink>["counts"], log: Logger) {
   const nowSec = Math.floor(Date.now() / 1000);
+  log.info(
+    { event: "summary", cycles: keeper.ticks, ...counts },
+    `summary: ${keeper.ticks} cycles, ${counts.decisions} decisions (${counts.trades} to trade), ${counts.requests} requests: ${counts.filled} filled, ${counts.rejected} rejected, ${counts.expired} expired, ${counts.other} other`,
+  );
   for (const r of keeper.runners) {
     const inFlight = r.inFlightRequests();
-    out(`  ${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}; ${inFlight.length ? `in flight: ${inFlight.map((f) => `${f.market} ${f.request} (${f.phase})`).join(", ")}` : "nothing in flight"}`);
+    log.info(
+      { event: "summary", mandate: r.name, feesTodayUsd: Number(r.feesTodayUsd6(nowSec)) / 1e6, inFlight: inFlight.map((f) => ({ market: f.market, request: f.request, phase: f.phase })) },
+      `${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}; ${inFlight.length ? `handed over to the next run: ${inFlight.map((f) => `${f.market} ${f.request} (${f.phase})`).join(", ")}` : "nothing in flight"}`,
+    );
   }
 }
 
-/** `run`: the live keeper until interrupted (or --duration). Without --config, the embedded localnet demo. */
+/**
+ * `run`: the live keeper until SIGINT/SIGTERM (or --duration): then it stops deciding, leaves in-flight sends
+ * journaled for the next run, flushes the journal and exits 0. Without --config, the embedded localnet demo.
+ */
 export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<unknown>): Promise<void> {
   let demo: LocalDemo | undefined;
   let cfg: KeeperConfig;
-  if (opts.config) cfg = loadConfig(opts.config, opts.dryRun);
+  if (opts.config) cfg = loadConfig(opts.config, opts);
   else {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
     out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir})`);
     demo = await startLocalDemo({ stateDir });
     cfg = demo.cfg;
+    cfg.log.format = "pretty";
     if (opts.dryRun) cfg.dryRun = true;
     out(`localnet at ${demo.world.url}; hedging wallet ${demo.wallet.publicKey.toBase58()}`);
   }
-  const { emit, counts } = printer(out);
+  const format = (opts.log ?? cfg.log.format) as KeeperConfig["log"]["format"];
+  if (!["auto", "json", "pretty"].includes(format)) throw new CliError(`--log must be auto, json or pretty, got "${opts.log}"`, EXIT_USAGE);
+  const log = createLogger({ level: cfg.log.level, format, secrets: configSecrets(cfg), destination: lineStream(out) });
+  const { emit, counts } = eventSink(log);
   const keeper = newKeeper(cfg, emit, demo);
-  out(`keeper: ${cfg.mandates.length} mandate(s) on ${redactUrl(cfg.rpc.url)}${cfg.dryRun ? " (dry run: nothing is sent)" : ""}`);
+  const endpoints = [cfg.rpc.url, ...cfg.rpc.fallbacks.map((e) => e.url)].map(redactUrl).join(", ");
+  log.info({ event: "start", mandates: cfg.mandates.map((m) => m.name), dryRun: cfg.dryRun }, `keeper: ${cfg.mandates.length} mandate(s) on ${endpoints}${cfg.dryRun ? " (dry run: nothing is sent)" : ""}`);
   try {
     await keeper.start();
+    if (keeper.metricsPort !== null) log.info({ event: "metrics", port: keeper.metricsPort }, `metrics, /health and /ready on ${cfg.metrics.host}:${keeper.metricsPort}`);
     const duration = opts.durationSec === undefined ? null : Number(opts.durationSec);
     if (duration !== null && !(duration > 0)) throw new CliError(`--duration must be seconds > 0, got "${opts.durationSec}"`, EXIT_USAGE);
     await (duration === null ? stop : Promise.race([stop, new Promise((r) => setTimeout(r, duration * 1000))]));
+    log.info({ event: "stopping" }, "stopping: no new decisions; in-flight sends stay journaled for the next run");
   } finally {
     await keeper.stop(true);
-    summary(keeper, counts, out);
+    summary(keeper, counts, log);
     await demo?.close();
   }
 }
 
+/** `config check`: every problem with its path and fix, or the effective config with secrets redacted. */
+export function runConfigCheck(opts: { file: string; set?: string[] }, out: Print): void {
+  const cfg = loadConfig(opts.file, opts);
+  const problems: string[] = [];
+  for (const m of cfg.mandates) {
+    try {
+      const kp = loadMandateKey(m);
+      out(`mandate ${m.name}: signer ${kp.publicKey.toBase58()} matches the wallet`);
+    } catch (e) {
+      if (!(e instanceof KeypairError)) throw e;
+      problems.push(`mandates.${m.name}: ${e.message}`);
+    }
+  }
+  if (problems.length) throw new CliError(`${opts.file}: the config is valid but a key is not usable:\n${problems.map((p) => `  ${p}`).join("\n")}`, EXIT_USAGE);
+  out(`${opts.file} is valid. Effective config (secrets redacted):`);
+  out(YAML.stringify(redactedConfig(cfg)).trimEnd());
+}
+
 /** `plan`: one decision cycle with nothing sent. */
 export async function runPlan(opts: { config: string }, out: Print): Promise<void> {
-  const cfg = loadConfig(opts.config, true);
+  const cfg = loadConfig(opts.config, { dryRun: true });
   const keeper = newKeeper(cfg, (e) => out(formatEvent(e)));
   try {
     for (const r of keeper.runners) await r.tick({ send: false });
@@ -121,7 +158,7 @@ export async function runPlan(opts: { config: string }, out: Print): Promise<voi
 
 /** `status`: per mandate and market, prices, exposures, hedge, band, the request in flight and today's fees. */
 export async function runStatus(opts: { config: string }, out: Print): Promise<void> {
-  const cfg = loadConfig(opts.config, true);
+  const cfg = loadConfig(opts.config, { dryRun: true });
   const decisions = new Map<string, Extract<KeeperEvent, { kind: "decision" }>>();
   const vetoes: string[] = [];
   const keeper = newKeeper(cfg, (e) => {

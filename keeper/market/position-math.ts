@@ -37,3 +37,12 @@ export function formatUnits(value: bigint, decimals: number): string {
   const frac = (abs % scale).toString().padStart(decimals, "0").replace(/0+$/, "");
   return `${negative ? "-" : ""}${whole}${frac ? `.${frac}` : ""}`;
 }
+
+/**
+ * Borrow owed since the position's last update: sizeUsd x (the collateral custody's cumulative rate - the
+ * position's snapshot) / 1e9, in USD x 1e6. Never negative (a snapshot ahead of the rate read means no accrual yet).
+ */
+export function accruedBorrowUsd6(position: Pick<Position, "sizeUsd" | "cumulativeInterestSnapshot">, cumulativeInterestRate: bigint): bigint {
+  const owed = cumulativeInterestRate - position.cumulativeInterestSnapshot;
+  return owed > 0n ? (position.sizeUsd * owed) / 1_000_000_000n : 0n;
+}

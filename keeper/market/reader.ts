@@ -20,7 +20,7 @@ import {
   priceUsd6,
 } from "../../programs-client";
 import type { AccountSource, RawAccount } from "./account-source";
-import { leverageBps, positionDeltaBase, unrealisedPnlUsd6 } from "./position-math";
+import { accruedBorrowUsd6, leverageBps, positionDeltaBase, unrealisedPnlUsd6 } from "./position-math";
 
 export type Reading<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -55,6 +55,8 @@ export interface PositionView {
   decimals: number;
   leverageBps: bigint | null;
   unrealisedPnlUsd6: bigint | null;
+  /** Borrow accrued and not yet charged; null when the collateral custody was not read. */
+  accruedBorrowUsd6: bigint | null;
 }
 
 export interface RequestView {
@@ -135,7 +137,7 @@ function readMarket(
   return { symbol, custodyAddress: addr.custody, custody, pyth, doves, markPriceUsd6 };
 }
 
-function viewPosition(address: PublicKey, position: Position, markets: MarketView[]): PositionView {
+function viewPosition(address: PublicKey, position: Position, markets: MarketView[], rates: Map<string, bigint>): PositionView {
   const market = markets.find((m) => m.custodyAddress.equals(position.custody));
   const decimals = market?.custody.ok ? market.custody.value.decimals : (custodyByAddress(position.custody)?.decimals ?? 0);
   const mark = market?.markPriceUsd6 ?? null;
@@ -148,6 +150,7 @@ function viewPosition(address: PublicKey, position: Position, markets: MarketVie
     decimals,
     leverageBps: leverageBps(position),
     unrealisedPnlUsd6: mark === null ? null : unrealisedPnlUsd6(position, mark),
+    accruedBorrowUsd6: rates.has(position.collateralCustody.toBase58()) ? accruedBorrowUsd6(position, rates.get(position.collateralCustody.toBase58())!) : null,
   };
 }
 
@@ -160,7 +163,9 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   const poolAddress = query.pool ?? MAINNET.pool;
   const table = query.custodies ?? MAINNET.custodies;
   const marketAddrs = query.markets.map((m) => table[m]);
-  const keys = [poolAddress, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
+  // USDC's custody too: it is the collateral custody of every short, whose borrow rate it carries.
+  const stable = MAINNET.custodies.USDC.custody;
+  const keys = [poolAddress, stable, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
   const ownerFilter = { memcmp: { offset: 8, bytes: query.owner.toBuffer() } };
 
   const [multi, positionsRes, requestsRes] = await Promise.all([
@@ -184,10 +189,16 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
 
   const markets = marketAddrs.map((a) => readMarket(a, accounts, query.nowSec, multi.slot, issues));
 
+  const rates = new Map<string, bigint>();
+  for (const m of markets) if (m.custody.ok) rates.set(m.custodyAddress.toBase58(), m.custody.value.fundingRateState.cumulativeInterestRate);
+  const stableRaw = accounts.get(stable.toBase58());
+  const stableCustody = stableRaw ? decodeAccount("Custody", stableRaw.data, stableRaw.owner) : null;
+  if (stableCustody?.ok) rates.set(stable.toBase58(), stableCustody.value.fundingRateState.cumulativeInterestRate);
+
   const positions: PositionView[] = [];
   for (const { pubkey, account } of positionsRes.accounts) {
     const d = decodeAccount("Position", account.data, account.owner);
-    if (d.ok) positions.push(viewPosition(pubkey, d.value, markets));
+    if (d.ok) positions.push(viewPosition(pubkey, d.value, markets, rates));
     else issues.push(`position ${pubkey.toBase58()}: ${d.error.message}`);
   }
 

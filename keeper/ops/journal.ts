@@ -28,9 +28,8 @@ export class Journal<R extends object> {
 
   constructor(readonly file: string) {}
 
-  /** Reads every whole record, repairs a torn tail, and opens the file for appending. */
-  open(): OpenedJournal<R> {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+  /** Reads every whole record without changing the file (a report may read while the keeper writes). */
+  read(): OpenedJournal<R> & { goodBytes: number; totalBytes: number } {
     const text = fs.existsSync(this.file) ? fs.readFileSync(this.file, "utf8") : "";
     const records: R[] = [];
     let goodBytes = 0;
@@ -62,7 +61,16 @@ export class Journal<R extends object> {
       records.push(parsed);
       goodBytes += Buffer.byteLength(line, "utf8") + 1;
     }
-    if (droppedTornRecord || goodBytes !== Buffer.byteLength(text, "utf8")) fs.truncateSync(this.file, goodBytes);
+    return { records, droppedTornRecord, goodBytes, totalBytes: Buffer.byteLength(text, "utf8") };
+  }
+
+  /** Reads every whole record, cuts a torn tail off the file, and opens it for appending. */
+  open(): OpenedJournal<R> {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const { records, droppedTornRecord, goodBytes, totalBytes } = this.read();
+    // A whole last record whose newline was never written is kept and terminated; anything torn is cut off.
+    if (goodBytes === totalBytes + 1) fs.appendFileSync(this.file, "\n");
+    else if (goodBytes !== totalBytes) fs.truncateSync(this.file, goodBytes);
     this.fd = fs.openSync(this.file, "a");
     return { records, droppedTornRecord };
   }

@@ -22,7 +22,7 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
 
 /** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
 function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
-  const m = cfg.mandates[0];
+  const m = cfg.mandates[0]!;
   m.exposures.offsets = { SOL: 100 };
   m.exposures.options = m.exposures.options.map((l) => ({ ...l, quantity: 100 }));
   return cfg;
@@ -199,7 +199,7 @@ describe("keeper crash and restart", function () {
     const keyFile = path.join(stateDir, "wallet.json");
     fs.writeFileSync(keyFile, JSON.stringify(Array.from(demo.wallet.secretKey)), { mode: 0o600 });
     const cfg = hundredSolMandate(demo.cfg);
-    cfg.mandates[0].keypairFile = keyFile;
+    cfg.mandates[0]!.keypairFile = keyFile;
     const configFile = path.join(stateDir, "config.json");
     fs.writeFileSync(configFile, JSON.stringify(cfg));
 

@@ -489,6 +489,8 @@ static uint64_t increase_position(Ctx *c, bool with_swap) {
   wr64(pd + POSITION_PRICE, entry);
   wr64(pd + POSITION_SIZE_USD, new_size);
   wr64(pd + POSITION_COLLATERAL_USD, new_collateral);
+  /* Borrow is not accrued here, but the position starts owing from the collateral custody's current rate. */
+  sol_memcpy_(pd + POSITION_CUMULATIVE_INTEREST_SNAPSHOT, collateral->data + CUSTODY_CUMULATIVE_INTEREST_RATE, 16);
   wr64(paid_custody->data + CUSTODY_ASSETS_OWNED, rd64(paid_custody->data + CUSTODY_ASSETS_OWNED) + amount);
   set_executed(request, &tail, c->now);
   sol_log(with_swap ? "Instruction: IncreasePositionWithInternalSwap" : "Instruction: IncreasePosition4");

@@ -1,0 +1,179 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import type { z } from "zod";
+import { redactUrl } from "../ops/redact";
+import { type KeeperConfig, type MandateConfig, configSchema, mandateSchema } from "./config";
+
+/**
+ * Loading a config: file (YAML or JSON), then environment overrides, then command-line overrides, then the
+ * schema. Every problem is reported at once, each with its path and what to do about it.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source} is not a valid keeper config:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+}
+
+/** Environment overrides: GAMMA_KEEPER__<path> with "__" between keys, e.g. GAMMA_KEEPER__rpc__url. */
+export const ENV_PREFIX = "GAMMA_KEEPER__";
+
+function fixFor(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.received === "undefined" ? `add it (${issue.expected})` : `use a ${issue.expected}, not a ${issue.received}`;
+    case "invalid_enum_value":
+      return `use one of: ${issue.options.join(", ")}`;
+    case "invalid_literal":
+      return `use ${JSON.stringify(issue.expected)}`;
+    case "unrecognized_keys":
+      return `remove ${issue.keys.join(", ")} or fix the spelling (see config/README.md for the keys)`;
+    case "invalid_union_discriminator":
+      return `set it to one of: ${issue.options.map(String).join(", ")}`;
+    case "too_small":
+      return issue.type === "array" ? `list at least ${issue.minimum}` : `use a value ${issue.inclusive ? ">=" : ">"} ${issue.minimum}`;
+    case "too_big":
+      return `use a value ${issue.inclusive ? "<=" : "<"} ${issue.maximum}`;
+    case "invalid_string":
+      return issue.validation === "url" ? "use a full URL such as https://host/path" : "fix the format";
+    case "not_multiple_of":
+      return `use a multiple of ${issue.multipleOf}`;
+    default:
+      return "see config/README.md";
+  }
+}
+
+/** One line per zod issue: where, what is wrong, and the fix. */
+export function describeIssues(error: z.ZodError, prefix: (string | number)[] = []): string[] {
+  return error.issues.map((i) => {
+    const where = [...prefix, ...i.path].join(".") || "(top level)";
+    return `${where}: ${i.message}; fix: ${fixFor(i)}`;
+  });
+}
+
+function readStructured(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix: check the path`]);
+  }
+  const json = /\.json$/i.test(file);
+  try {
+    return json ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [`not valid ${json ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}; fix: correct the syntax at that line`]);
+  }
+}
+
+/** Set `dotted.path` in a plain object tree to `value`, creating objects (or array slots for numeric keys). */
+function setPath(root: Record<string, unknown>, keys: string[], value: unknown) {
+  let node: Record<string, unknown> = root;
+  for (const [i, key] of keys.entries()) {
+    if (i === keys.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const next = node[key];
+    if (typeof next !== "object" || next === null) node[key] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
+    node = node[key] as Record<string, unknown>;
+  }
+}
+
+/** Values are YAML scalars, so "true", "25" and "[SOL, ETH]" arrive typed; anything else stays a string. */
+function overrideValue(text: string): unknown {
+  try {
+    return YAML.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export interface Overrides {
+  /** The process environment (only GAMMA_KEEPER__ variables are read). */
+  env?: NodeJS.ProcessEnv;
+  /** `path=value` pairs from --set, applied last. */
+  set?: string[];
+}
+
+export function applyOverrides(data: unknown, o: Overrides): Record<string, unknown> {
+  const root = (typeof data === "object" && data !== null && !Array.isArray(data) ? structuredClone(data) : {}) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(o.env ?? {})) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    setPath(root, name.slice(ENV_PREFIX.length).split("__"), overrideValue(value));
+  }
+  for (const pair of o.set ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new ConfigError("--set", [`"${pair}" is not path=value; fix: write it like execution.priorityFee.percentile=90`]);
+    setPath(root, pair.slice(0, eq).split("."), overrideValue(pair.slice(eq + 1)));
+  }
+  return root;
+}
+
+function loadMandateFile(file: string): { mandate?: MandateConfig; problems: string[] } {
+  const r = mandateSchema.safeParse(readStructured(file));
+  if (!r.success) return { problems: describeIssues(r.error, [`mandate file ${file}`]) };
+  const m = r.data;
+  const dir = path.dirname(file);
+  if (m.keypairFile) m.keypairFile = path.resolve(dir, m.keypairFile);
+  if (m.exposures.optionsFile) m.exposures.optionsFile = path.resolve(dir, m.exposures.optionsFile);
+  return { mandate: m, problems: [] };
+}
+
+/** Validates an object (already overridden); relative paths resolve against `baseDir`. */
+export function parseConfig(data: unknown, source: string, baseDir: string): KeeperConfig {
+  const r = configSchema.safeParse(data);
+  if (!r.success) throw new ConfigError(source, describeIssues(r.error));
+  const cfg = r.data;
+  const problems: string[] = [];
+  for (const m of cfg.mandates) {
+    if (m.keypairFile) m.keypairFile = path.resolve(baseDir, m.keypairFile);
+    if (m.exposures.optionsFile) m.exposures.optionsFile = path.resolve(baseDir, m.exposures.optionsFile);
+  }
+  for (const f of cfg.mandateFiles) {
+    const loaded = loadMandateFile(path.resolve(baseDir, f));
+    problems.push(...loaded.problems);
+    if (loaded.mandate) cfg.mandates.push(loaded.mandate);
+  }
+  if (cfg.mandates.length === 0 && problems.length === 0) problems.push("mandates: no mandate to hedge; fix: add one under mandates or list a file in mandateFiles");
+  const names = new Set<string>();
+  for (const [i, m] of cfg.mandates.entries()) {
+    if (names.has(m.name)) problems.push(`mandates.${i}.name: "${m.name}" is used twice; fix: make names unique (they key the journal)`);
+    names.add(m.name);
+    if ((m.keypairFile === undefined) === (m.keypairEnv === undefined)) {
+      problems.push(`mandates.${i} (${m.name}): set exactly one of keypairFile and keypairEnv; fix: keypairFile: ./wallet.json (mode 0600) or keypairEnv: GK_${m.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_KEY`);
+    }
+    for (const market of Object.keys(m.targetNetDelta)) {
+      if (!m.markets.includes(market as never)) problems.push(`mandates.${i}.targetNetDelta.${market}: ${market} is not in markets; fix: add it to markets or remove the target`);
+    }
+  }
+  if (problems.length) throw new ConfigError(source, problems);
+  cfg.stateDir = path.resolve(baseDir, cfg.stateDir);
+  if (cfg.killFile) cfg.killFile = path.resolve(baseDir, cfg.killFile);
+  return cfg;
+}
+
+export function loadConfigFile(file: string, overrides: Overrides = {}): KeeperConfig {
+  return parseConfig(applyOverrides(readStructured(file), overrides), file, path.dirname(path.resolve(file)));
+}
+
+/** The effective config for printing: RPC and API URLs reduced to scheme and host, API keys starred. */
+export function redactedConfig(cfg: KeeperConfig): unknown {
+  const copy = structuredClone(cfg);
+  copy.rpc.url = redactUrl(copy.rpc.url);
+  if (copy.rpc.wsUrl) copy.rpc.wsUrl = redactUrl(copy.rpc.wsUrl);
+  copy.rpc.fallbacks = copy.rpc.fallbacks.map((e) => ({ url: redactUrl(e.url), ...(e.wsUrl ? { wsUrl: redactUrl(e.wsUrl) } : {}) }));
+  copy.execution.swapApi.url = redactUrl(copy.execution.swapApi.url);
+  if (copy.execution.swapApi.apiKey) copy.execution.swapApi.apiKey = "***";
+  return copy;
+}
+
+/** Every secret a config carries, for scrubbing text that might quote one (errors from libraries). */
+export function configSecrets(cfg: KeeperConfig): string[] {
+  const urls = [cfg.rpc.url, cfg.rpc.wsUrl, ...cfg.rpc.fallbacks.flatMap((e) => [e.url, e.wsUrl]), cfg.execution.swapApi.url];
+  return [...urls.filter((u): u is string => !!u), ...(cfg.execution.swapApi.apiKey ? [cfg.execution.swapApi.apiKey] : [])];
+}

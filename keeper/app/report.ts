@@ -1,0 +1,140 @@
+import type { HistorySample } from "./history";
+import type { JournalRecord } from "./records";
+
+export interface TradeRow {
+  time: string;
+  market: string;
+  id: string;
+  order: string;
+  sizeUsd: number;
+  deltaTokens: number;
+  result: string;
+  feeUsd: number;
+  request: string;
+}
+
+export interface MarketSummary {
+  market: string;
+  requests: number;
+  fills: number;
+  failures: number;
+  feesUsd: number;
+  borrowUsd: number;
+  gammaUsd: number;
+  thetaUsd: number;
+  deltaUsd: number;
+  /** gamma + theta + delta + borrow - fees. */
+  netUsd: number;
+  coveredHours: number;
+  /** Time-weighted mean |net delta| in tokens. */
+  meanAbsNetDelta: number;
+  outsideBandPct: number;
+}
+
+export interface MandateReport {
+  mandate: string;
+  sinceMs: number;
+  trades: TradeRow[];
+  markets: MarketSummary[];
+}
+
+/** A mandate's trades, costs, P&L attribution and hedge quality since `sinceMs`, from the journal and history. Pure. */
+export function buildReport(records: readonly JournalRecord[], samples: readonly HistorySample[], mandate: string, sinceMs: number): MandateReport {
+  const intents = new Map<string, Extract<JournalRecord, { t: "intent" }>>();
+  const trades: TradeRow[] = [];
+  for (const r of records) {
+    if (r.t === "intent" && r.mandate === mandate && r.createdSec * 1000 >= sinceMs) intents.set(r.id, r);
+    if (r.t !== "outcome") continue;
+    const i = intents.get(r.id);
+    if (!i) continue;
+    trades.push({
+      time: new Date(i.createdSec * 1000).toISOString(),
+      market: i.market,
+      id: i.id,
+      order: `${i.order.kind} ${i.order.side}`,
+      sizeUsd: Number(i.order.sizeUsdDelta6) / 1e6,
+      deltaTokens: i.order.deltaTokens,
+      result: r.result,
+      feeUsd: Number(r.feeUsd6) / 1e6,
+      request: i.request,
+    });
+  }
+  const byMarket = new Map<string, MarketSummary>();
+  const summary = (market: string) => {
+    let s = byMarket.get(market);
+    if (!s) {
+      s = { market, requests: 0, fills: 0, failures: 0, feesUsd: 0, borrowUsd: 0, gammaUsd: 0, thetaUsd: 0, deltaUsd: 0, netUsd: 0, coveredHours: 0, meanAbsNetDelta: 0, outsideBandPct: 0 };
+      byMarket.set(market, s);
+    }
+    return s;
+  };
+  for (const t of trades) {
+    const s = summary(t.market);
+    s.requests++;
+    if (t.result === "filled") s.fills++;
+    else if (t.result !== "dry-run") s.failures++;
+    s.feesUsd += t.feeUsd;
+  }
+  const weights = new Map<string, { ms: number; absNet: number; outside: number }>();
+  for (const h of samples) {
+    if (h.mandate !== mandate || h.toMs < sinceMs) continue;
+    const s = summary(h.market);
+    s.borrowUsd += -h.pnl.borrowUsd;
+    s.gammaUsd += h.pnl.gammaUsd;
+    s.thetaUsd += h.pnl.thetaUsd;
+    s.deltaUsd += h.pnl.deltaUsd;
+    const w = weights.get(h.market) ?? { ms: 0, absNet: 0, outside: 0 };
+    w.ms += h.toMs - h.fromMs;
+    w.absNet += h.absNetDeltaTokenMs;
+    w.outside += h.outsideBandMs;
+    weights.set(h.market, w);
+  }
+  for (const s of byMarket.values()) {
+    const w = weights.get(s.market);
+    s.netUsd = s.gammaUsd + s.thetaUsd + s.deltaUsd - s.borrowUsd - s.feesUsd;
+    if (w && w.ms > 0) {
+      s.coveredHours = w.ms / 3_600_000;
+      s.meanAbsNetDelta = w.absNet / w.ms;
+      s.outsideBandPct = (100 * w.outside) / w.ms;
+    }
+  }
+  return { mandate, sinceMs, trades, markets: [...byMarket.values()].sort((a, b) => a.market.localeCompare(b.market)) };
+}
+
+const SUMMARY_COLUMNS: (keyof MarketSummary)[] = ["market", "requests", "fills", "failures", "feesUsd", "borrowUsd", "gammaUsd", "thetaUsd", "deltaUsd", "netUsd", "coveredHours", "meanAbsNetDelta", "outsideBandPct"];
+const TRADE_COLUMNS: (keyof TradeRow)[] = ["time", "market", "id", "order", "sizeUsd", "deltaTokens", "result", "feeUsd", "request"];
+
+function cell(v: unknown): string {
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(6);
+  return String(v);
+}
+
+function csvCell(v: unknown): string {
+  const s = cell(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function toCsv<T>(rows: readonly T[], columns: (keyof T)[]): string {
+  return `${[columns.join(","), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(","))].join("\n")}\n`;
+}
+
+export const summaryCsv = (r: MandateReport) => toCsv(r.markets, SUMMARY_COLUMNS);
+export const tradesCsv = (r: MandateReport) => toCsv(r.trades, TRADE_COLUMNS);
+
+function table<T>(rows: readonly T[], columns: (keyof T)[]): string[] {
+  const text = [columns.map(String), ...rows.map((r) => columns.map((c) => cell(r[c])))];
+  const widths = columns.map((_, i) => Math.max(...text.map((row) => row[i]!.length)));
+  return text.map((row) => row.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd());
+}
+
+/** The report as terminal lines: per-market summary, then the trades. */
+export function formatReport(r: MandateReport): string[] {
+  return [
+    `mandate ${r.mandate} since ${new Date(r.sinceMs).toISOString()}`,
+    "",
+    ...(r.markets.length ? table(r.markets, SUMMARY_COLUMNS) : ["no history in this period"]),
+    "",
+    `${r.trades.length} requests`,
+    ...(r.trades.length ? table(r.trades, TRADE_COLUMNS) : []),
+  ];
+}

@@ -1,0 +1,39 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { HistorySample } from "../app/history";
+import type { JournalRecord } from "../app/records";
+import { buildReport, formatReport, summaryCsv, tradesCsv } from "../app/report";
+import { Journal } from "../ops/journal";
+import { CliError, EXIT_USAGE } from "./cli-error";
+import { loadConfig } from "./run";
+
+type Print = (s: string) => void;
+
+export interface ReportCliOptions {
+  config: string;
+  mandate: string;
+  since?: string;
+  csv?: string;
+}
+
+/** `report`: a mandate's trades, fees, borrow, P&L attribution and hedge quality from the state directory. */
+export function runReport(opts: ReportCliOptions, out: Print): void {
+  const cfg = loadConfig(opts.config);
+  if (!cfg.mandates.some((m) => m.name === opts.mandate)) {
+    throw new CliError(`no mandate "${opts.mandate}" in ${opts.config}; mandates: ${cfg.mandates.map((m) => m.name).join(", ")}`, EXIT_USAGE);
+  }
+  const sinceMs = opts.since === undefined ? 0 : Date.parse(opts.since);
+  if (Number.isNaN(sinceMs)) throw new CliError(`--since must be a date such as 2026-11-01 or 2026-11-01T12:00:00Z, got "${opts.since}"`, EXIT_USAGE);
+  const journalFile = path.join(cfg.stateDir, "journal.log");
+  if (!fs.existsSync(journalFile)) throw new CliError(`no journal at ${journalFile}: has the keeper run with stateDir ${cfg.stateDir}?`, EXIT_USAGE);
+  const records = new Journal<JournalRecord>(journalFile).read().records;
+  const samples = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log")).read().records;
+  const report = buildReport(records, samples, opts.mandate, sinceMs);
+  for (const line of formatReport(report)) out(line);
+  if (opts.csv) {
+    const tradesFile = opts.csv.replace(/(\.csv)?$/i, "-trades.csv");
+    fs.writeFileSync(opts.csv, summaryCsv(report));
+    fs.writeFileSync(tradesFile, tradesCsv(report));
+    out(`wrote ${opts.csv} (per market) and ${tradesFile} (per request)`);
+  }
+}

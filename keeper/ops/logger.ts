@@ -1,0 +1,51 @@
+import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
+import { formatEvent, type KeeperEvent } from "../app/events";
+import { scrubSecrets } from "./redact";
+
+export interface LoggerOptions {
+  level: string;
+  /** "auto": human lines on a TTY, JSON otherwise. */
+  format: "auto" | "json" | "pretty";
+  /** Strings never to print (RPC URLs, API keys); replaced wherever they appear in a message. */
+  secrets: readonly string[];
+  /** Where lines go (default stdout); tests pass a stream to scan. */
+  destination?: NodeJS.WritableStream;
+}
+
+/** Field names that could hold key material, censored wherever they appear. */
+const SECRET_PATHS = ["secretKey", "*.secretKey", "keypair", "*.keypair", "apiKey", "*.apiKey", "privateKey", "*.privateKey"];
+
+/**
+ * The keeper's pino logger: JSON lines for log shippers, pino-pretty on a terminal. Every string argument is
+ * scrubbed of the configured secrets before it is written, and key-like fields are censored.
+ */
+export function createLogger(o: LoggerOptions): Logger {
+  const dest = o.destination ?? process.stdout;
+  const human = o.format === "pretty" || (o.format === "auto" && (dest as NodeJS.WriteStream).isTTY === true);
+  const scrub = (v: unknown) => (typeof v === "string" ? scrubSecrets(v, o.secrets) : v);
+  const options: pino.LoggerOptions = {
+    level: o.level,
+    base: { app: "gamma-keeper" },
+    redact: { paths: SECRET_PATHS, censor: "***" },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map(scrub) as Parameters<typeof method>);
+      },
+    },
+  };
+  const stream = human ? pretty({ destination: dest, colorize: (dest as NodeJS.WriteStream).isTTY === true, sync: true, ignore: "pid,hostname,app" }) : dest;
+  return pino(options, stream);
+}
+
+const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug"> = { decision: "info", veto: "warn", request: "info", outcome: "info", warning: "warn" };
+
+/**
+ * One log line per event: its fields (mandate, market, request address, figures) as JSON, and the human line as
+ * the message. Holds are logged at debug so a quiet market does not flood the log at info.
+ */
+export function logEvent(log: Logger, e: KeeperEvent): void {
+  const level = e.kind === "decision" && e.action === "hold" ? "debug" : LEVEL[e.kind];
+  const { kind, ...fields } = e;
+  log[level]({ event: kind, ...fields }, formatEvent(e));
+}

@@ -1,0 +1,119 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { KeeperEvent } from "../app/events";
+
+const PNL_COMPONENTS = ["gamma", "theta", "delta", "fees", "borrow"] as const;
+
+/**
+ * The keeper's Prometheus metrics, all derived from its event stream (plus RPC errors from the endpoint pool).
+ * Labels are mandate, market, outcome and the like: never an address, key or URL.
+ */
+export class KeeperMetrics {
+  readonly registry = new Registry();
+  private readonly price: Gauge;
+  private readonly priceAge: Gauge;
+  private readonly netDelta: Gauge;
+  private readonly bandHalfWidth: Gauge;
+  private readonly bandCenter: Gauge;
+  private readonly hedge: Gauge;
+  private readonly decisions: Counter;
+  private readonly vetoes: Counter;
+  private readonly requests: Counter;
+  private readonly outcomes: Counter;
+  private readonly fillLatency: Histogram;
+  private readonly priorityFee: Counter;
+  private readonly computeUnits: Histogram;
+  private readonly feesPaid: Counter;
+  private readonly pnl: Gauge;
+  private readonly warnings: Counter;
+  private readonly rpcErrors: Counter;
+  private readonly rpcSwitches: Counter;
+  readonly notifications: Counter;
+  readonly lastTick: Gauge;
+
+  constructor() {
+    const r = [this.registry];
+    const mm = ["mandate", "market"] as const;
+    this.price = new Gauge({ name: "gk_price_usd", help: "Oracle price the last decision used", labelNames: mm, registers: r });
+    this.priceAge = new Gauge({ name: "gk_price_age_seconds", help: "Age of the freshest oracle price at the last decision", labelNames: mm, registers: r });
+    this.netDelta = new Gauge({ name: "gk_net_delta_tokens", help: "Net delta (exposure plus perps) in tokens", labelNames: mm, registers: r });
+    this.hedge = new Gauge({ name: "gk_hedge_tokens", help: "Perp hedge in tokens (+ long, - short)", labelNames: mm, registers: r });
+    this.bandCenter = new Gauge({ name: "gk_band_center_tokens", help: "Hedge the policy aims at", labelNames: mm, registers: r });
+    this.bandHalfWidth = new Gauge({ name: "gk_band_half_width_tokens", help: "No-trade band half-width", labelNames: mm, registers: r });
+    this.decisions = new Counter({ name: "gk_decisions_total", help: "Decisions by action", labelNames: [...mm, "action"], registers: r });
+    this.vetoes = new Counter({ name: "gk_vetoes_total", help: "Trades or cycles stopped by a risk check", labelNames: mm, registers: r });
+    this.requests = new Counter({ name: "gk_requests_total", help: "Request lifecycle steps", labelNames: [...mm, "stage"], registers: r });
+    this.outcomes = new Counter({ name: "gk_request_outcomes_total", help: "Requests by outcome (filled, rejected, expired, ...)", labelNames: [...mm, "outcome"], registers: r });
+    this.fillLatency = new Histogram({
+      name: "gk_fill_latency_seconds",
+      help: "Intent to reconciled fill",
+      labelNames: mm,
+      buckets: [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55],
+      registers: r,
+    });
+    this.priorityFee = new Counter({ name: "gk_priority_fee_lamports_total", help: "Priority fee bid on sent transactions (CU price x CU limit)", labelNames: mm, registers: r });
+    this.computeUnits = new Histogram({ name: "gk_compute_units", help: "Simulated compute units of sent transactions", labelNames: mm, buckets: [20e3, 40e3, 60e3, 80e3, 100e3, 150e3, 200e3, 400e3], registers: r });
+    this.feesPaid = new Counter({ name: "gk_trade_fees_usd_total", help: "Jupiter open/close and impact fees on fills", labelNames: mm, registers: r });
+    this.pnl = new Gauge({ name: "gk_pnl_usd", help: "Cumulative P&L attribution since start: gamma, theta, delta (unhedged), fees, borrow", labelNames: [...mm, "component"], registers: r });
+    this.warnings = new Counter({ name: "gk_warnings_total", help: "Warnings logged", labelNames: ["mandate"], registers: r });
+    this.rpcErrors = new Counter({ name: "gk_rpc_errors_total", help: "Failed RPC attempts by endpoint index and kind", labelNames: ["endpoint", "kind"], registers: r });
+    this.rpcSwitches = new Counter({ name: "gk_rpc_failovers_total", help: "Changes of the RPC endpoint in use", labelNames: ["to"], registers: r });
+    this.notifications = new Counter({ name: "gk_ws_notifications_total", help: "Account notifications received over WebSocket", registers: r });
+    this.lastTick = new Gauge({ name: "gk_last_cycle_timestamp_seconds", help: "Unix time of the last completed decision cycle", registers: r });
+    collectDefaultMetrics({ register: this.registry, prefix: "gk_process_" });
+  }
+
+  rpcError(endpointIndex: number, kind: string) {
+    this.rpcErrors.inc({ endpoint: String(endpointIndex), kind });
+  }
+
+  rpcSwitch(endpointIndex: number) {
+    this.rpcSwitches.inc({ to: String(endpointIndex) });
+  }
+
+  observe(e: KeeperEvent): void {
+    switch (e.kind) {
+      case "decision": {
+        const l = { mandate: e.mandate, market: e.market };
+        this.price.set(l, e.priceUsd);
+        this.priceAge.set(l, e.priceAgeSec);
+        this.netDelta.set(l, e.netDelta);
+        this.hedge.set(l, e.hedgeTokens);
+        this.bandCenter.set(l, e.bandCenter);
+        this.bandHalfWidth.set(l, e.bandHalfWidth);
+        this.decisions.inc({ ...l, action: e.action });
+        if (e.pnl) {
+          this.pnl.inc({ ...l, component: "gamma" }, e.pnl.gammaUsd);
+          this.pnl.inc({ ...l, component: "theta" }, e.pnl.thetaUsd);
+          this.pnl.inc({ ...l, component: "delta" }, e.pnl.deltaUsd);
+          this.pnl.inc({ ...l, component: "borrow" }, e.pnl.borrowUsd);
+        } else for (const component of PNL_COMPONENTS) this.pnl.inc({ ...l, component }, 0);
+        return;
+      }
+      case "veto":
+        this.vetoes.inc({ mandate: e.mandate, market: e.market });
+        return;
+      case "request": {
+        const l = { mandate: e.mandate, market: e.market };
+        this.requests.inc({ ...l, stage: e.stage });
+        if (e.tx) {
+          this.priorityFee.inc(l, e.tx.priorityFeeLamports);
+          this.computeUnits.observe(l, e.tx.simulatedUnits);
+        }
+        return;
+      }
+      case "outcome": {
+        const l = { mandate: e.mandate, market: e.market };
+        this.outcomes.inc({ ...l, outcome: e.result });
+        if (e.result === "filled") {
+          this.fillLatency.observe(l, e.latencyMs / 1000);
+          this.feesPaid.inc(l, e.feeUsd);
+          this.pnl.inc({ ...l, component: "fees" }, -e.feeUsd);
+        }
+        return;
+      }
+      case "warning":
+        this.warnings.inc({ mandate: e.mandate ?? "keeper" });
+        return;
+    }
+  }
+}
