@@ -43,16 +43,22 @@ function fixFor(issue: z.ZodIssue): string {
     case "not_multiple_of":
       return `use a multiple of ${issue.multipleOf}`;
     default:
-      return "see config/README.md";
+      return "see config/README.md for the field";
   }
 }
 
-/** One line per zod issue: where, what is wrong, and the fix. */
+/** One line per field with a problem (its first issue): where, what is wrong, and the fix. */
 export function describeIssues(error: z.ZodError, prefix: (string | number)[] = []): string[] {
-  return error.issues.map((i) => {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const i of error.issues) {
     const where = [...prefix, ...i.path].join(".") || "(top level)";
-    return `${where}: ${i.message}; fix: ${fixFor(i)}`;
-  });
+    if (seen.has(where)) continue;
+    seen.add(where);
+    // A custom check's message already says what a valid value looks like.
+    lines.push(i.code === "custom" ? `${where}: ${i.message}` : `${where}: ${i.message}; fix: ${fixFor(i)}`);
+  }
+  return lines;
 }
 
 function readStructured(file: string): unknown {

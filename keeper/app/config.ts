@@ -84,13 +84,15 @@ const mandateSchema = obj({
     .default({}),
 });
 
-const endpoint = obj({ url: z.string().url(), wsUrl: z.string().url().optional() });
+const httpUrl = z.string().url().refine((s) => /^https?:\/\//i.test(s), "must start with http:// or https://");
+const wsUrl = z.string().url().refine((s) => /^wss?:\/\//i.test(s), "must start with ws:// or wss://");
+const endpoint = obj({ url: httpUrl, wsUrl: wsUrl.optional() });
 
 export const configSchema = obj({
   /** The primary endpoint; `fallbacks` are tried in order when it is unhealthy. */
   rpc: obj({
-    url: z.string().url(),
-    wsUrl: z.string().url().optional(),
+    url: httpUrl,
+    wsUrl: wsUrl.optional(),
     fallbacks: z.array(endpoint).default([]),
     timeoutMs: z.number().int().min(100).default(10_000),
   }),
@@ -115,7 +117,7 @@ export const configSchema = obj({
     pollMs: z.number().int().min(50).default(500),
     blockhashRefreshMs: z.number().int().min(200).default(2_000),
     /** Jupiter's swap API, asked for jupiterMinimumOut when a long is funded in USDC. */
-    swapApi: obj({ url: z.string().url().default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) }).default({}),
+    swapApi: obj({ url: httpUrl.default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) }).default({}),
   }).default({}),
   /** Prometheus metrics, /health and /ready on one HTTP port; off unless a port is set. */
   metrics: obj({

@@ -12,6 +12,7 @@ import { Journal } from "../ops/journal";
 import { scrubSecrets } from "../ops/redact";
 import { HealthServer, type Probe } from "../ops/health-server";
 import { KeeperMetrics } from "../ops/metrics";
+import { closeWebSocket } from "../rpc/close-websocket";
 import { EndpointPool } from "../rpc/endpoint-pool";
 import { configSecrets } from "./config-load";
 import { type HistorySample, HistoryRecorder } from "./history";
@@ -255,6 +256,8 @@ export class Keeper {
       const remove = s.program ? subs.connection.removeProgramAccountChangeListener(s.id) : subs.connection.removeAccountChangeListener(s.id);
       await remove.catch(() => {});
     }
+    // A connection made for a fallback endpoint is done with; the main one still carries signature subscriptions.
+    if (subs.connection !== this.connection) closeWebSocket(subs.connection);
   }
 
   private async resubscribe() {
@@ -317,6 +320,7 @@ export class Keeper {
     this.history.flush();
     this.historyJournal.close();
     this.journal.close();
+    closeWebSocket(this.connection);
     await this.health?.close();
   }
 }

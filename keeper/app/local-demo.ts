@@ -17,7 +17,8 @@ export interface LocalDemoOptions {
   scenario?: PriceScenario;
   /** Scenario seconds per wall second. */
   priceSpeed?: number;
-  fillKeeper?: Partial<FillKeeperKnobs>;
+  /** Fill-keeper knobs; `false` starts none (a test brings its own, e.g. on another RPC server). */
+  fillKeeper?: Partial<FillKeeperKnobs> | false;
   /** Replaces the straddle. */
   config?: (base: KeeperConfig) => KeeperConfig;
   wallet?: Keypair;
@@ -37,7 +38,7 @@ export async function startLocalDemo(opts: LocalDemoOptions): Promise<LocalDemo>
     port: opts.port ?? 0,
     scenarios: { SOL: opts.scenario ?? { kind: "gbm", startUsd: 150, volAnnual: 0.8, seed: 2024 } },
     priceDriver: { speed: opts.priceSpeed ?? 120 },
-    fillKeeper: { delayMs: 300, ...opts.fillKeeper },
+    fillKeeper: opts.fillKeeper === false ? false : { delayMs: 300, ...opts.fillKeeper },
   });
   const wallet = opts.wallet ?? Keypair.generate();
   world.chain.airdrop(wallet.publicKey, 100_000_000_000n);

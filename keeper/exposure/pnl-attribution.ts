@@ -37,7 +37,7 @@ export function attributeStep(prev: MarkState, next: MarkState): PnlStep {
     gammaUsd: 0.5 * prev.gamma * move * move,
     thetaUsd: prev.thetaPerYear * years,
     deltaUsd: prev.netDelta * move,
-    borrowUsd: -Math.max(0, next.accruedBorrowUsd - prev.accruedBorrowUsd),
+    borrowUsd: Math.min(0, prev.accruedBorrowUsd - next.accruedBorrowUsd),
   };
 }
 

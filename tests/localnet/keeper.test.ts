@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,17 +8,8 @@ import type { KeeperEvent } from "../../keeper/app/events";
 import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
 import type { KeeperConfig } from "../../keeper/app/config";
+import { sleep, spawnCli, until } from "../helpers/wait";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
 function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
@@ -184,14 +175,7 @@ describe("keeper crash and restart", function () {
     if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  function runCli(configFile: string) {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../../keeper/cli/main.ts"), "run", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
-    const lines: string[] = [];
-    child.stdout!.on("data", (b: Buffer) => lines.push(...b.toString().split("\n")));
-    child.stderr!.on("data", (b: Buffer) => lines.push(...b.toString().split("\n")));
-    return { child, lines };
-  }
+  const runCli = (configFile: string) => spawnCli(["run", "--config", configFile], children);
 
   it("adopts the request it sent before being killed instead of sending another", async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-crash-"));

@@ -1,0 +1,202 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Keypair } from "@solana/web3.js";
+import bs58 from "bs58";
+import YAML from "yaml";
+import { ConfigError, applyOverrides, configSecrets, loadConfigFile, parseConfig, redactedConfig } from "../../keeper/app/config-load";
+import { KeypairError, loadKeypairEnv, loadKeypairFile, loadMandateKey } from "../../keeper/app/keypair";
+import { main } from "../../keeper/cli/main";
+
+const WALLET = Keypair.generate();
+const CONFIG_DIR = path.join(__dirname, "../../config");
+
+function valid(): Record<string, unknown> {
+  return {
+    rpc: { url: "https://rpc.example.com/v2/SECRET-KEY-123" },
+    mandates: [
+      {
+        name: "m1",
+        wallet: WALLET.publicKey.toBase58(),
+        keypairFile: "./wallet.json",
+        markets: ["SOL"],
+        limits: { maxNetDeltaTokens: { SOL: 100 }, maxNotionalUsd: 1e6, maxLeverage: 5, maxTradesPerHour: 10, dailyFeeBudgetUsd: 100 },
+      },
+    ],
+  };
+}
+
+/** Apply `edit` to a fresh valid config and return every problem line, or [] when it parses. */
+function problems(edit: (c: any) => void): string[] {
+  const c = valid() as any;
+  edit(c);
+  try {
+    parseConfig(c, "test.yaml", "/tmp");
+    return [];
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.problems;
+  }
+}
+
+describe("config: every malformed config is rejected with the field and the fix", () => {
+  const cases: [string, (c: any) => void, RegExp][] = [
+    ["missing rpc", (c) => delete c.rpc, /^rpc: Required; fix: add it \(object\)/],
+    ["rpc.url not a URL", (c) => (c.rpc.url = "127.0.0.1 port 8899"), /^rpc\.url: Invalid url; fix: use a full URL/],
+    ["rpc.url without a scheme", (c) => (c.rpc.url = "localhost:8899"), /^rpc\.url: must start with http:\/\/ or https:\/\//],
+    ["misspelt top-level key", (c) => (c.dryrun = true), /^\(top level\): Unrecognized key\(s\) in object: 'dryrun'; fix: remove dryrun or fix the spelling/],
+    ["misspelt limit", (c) => (c.mandates[0].limits.maxTradesPerHr = 5), /^mandates\.0\.limits: Unrecognized key.*'maxTradesPerHr'; fix: remove maxTradesPerHr/],
+    ["mandate without limits", (c) => delete c.mandates[0].limits, /^mandates\.0\.limits: Required; fix: add it \(object\)/],
+    ["unknown market", (c) => (c.mandates[0].markets = ["DOGE"]), /^mandates\.0\.markets\.0: Invalid enum value.*; fix: use one of: SOL, ETH, BTC/],
+    ["wallet not a pubkey", (c) => (c.mandates[0].wallet = "REPLACE_ME"), /^mandates\.0\.wallet: must be a base58 public key/],
+    ["negative leverage limit", (c) => (c.mandates[0].limits.maxLeverage = -1), /^mandates\.0\.limits\.maxLeverage: .*; fix: use a value > 0/],
+    ["unknown policy kind", (c) => (c.mandates[0].policy = { kind: "delta-neutral" }), /^mandates\.0\.policy\.kind: .*; fix: set it to one of: whalley-wilmott, zakamouline, fixed, clock/],
+    ["string where a number goes", (c) => (c.execution = { priorityFee: { percentile: "p75" } }), /^execution\.priorityFee\.percentile: Expected number, received string; fix: use a number, not a string/],
+    ["percentile above 100", (c) => (c.execution = { priorityFee: { percentile: 120 } }), /^execution\.priorityFee\.percentile: .*; fix: use a value <= 100/],
+    ["no key source", (c) => delete c.mandates[0].keypairFile, /^mandates\.0 \(m1\): set exactly one of keypairFile and keypairEnv; fix: keypairFile: .* or keypairEnv: GK_M1_KEY/],
+    ["two key sources", (c) => (c.mandates[0].keypairEnv = "GK_KEY"), /set exactly one of keypairFile and keypairEnv/],
+    ["duplicate mandate names", (c) => c.mandates.push({ ...c.mandates[0] }), /^mandates\.1\.name: "m1" is used twice; fix: make names unique/],
+    ["no mandates", (c) => (c.mandates = []), /^mandates: no mandate to hedge; fix: add one under mandates or list a file in mandateFiles/],
+    ["bad log level", (c) => (c.log = { level: "verbose" }), /^log\.level: .*; fix: use one of: trace, debug, info, warn, error/],
+    ["target for a market not traded", (c) => (c.mandates[0].targetNetDelta = { ETH: 1 }), /^mandates\.0\.targetNetDelta\.ETH: ETH is not in markets; fix:/],
+  ];
+  for (const [name, edit, expected] of cases) {
+    it(name, () => {
+      const p = problems(edit);
+      assert.ok(p.some((l) => expected.test(l)), `expected a line matching ${expected}, got:\n${p.join("\n")}`);
+    });
+  }
+
+  it("reports every problem at once, not just the first", () => {
+    const p = problems((c) => {
+      c.rpc.url = "nope";
+      c.mandates[0].markets = ["DOGE"];
+      c.mandates[0].limits.maxLeverage = 0;
+    });
+    assert.equal(p.length, 3, p.join("\n"));
+  });
+
+  it("the valid base config parses, with defaults filled and paths resolved", () => {
+    const cfg = parseConfig(valid(), "test.yaml", "/srv/keeper");
+    assert.equal(cfg.mandates[0]!.keypairFile, "/srv/keeper/wallet.json");
+    assert.equal(cfg.stateDir, "/srv/keeper/state");
+    assert.equal(cfg.execution.priorityFee.percentile, 75);
+  });
+});
+
+describe("config: overrides, mandate files, redaction", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-config-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("GAMMA_KEEPER__ variables override the file, --set overrides both, values arrive typed", () => {
+    const file = path.join(dir, "k.yaml");
+    fs.writeFileSync(file, YAML.stringify(valid()));
+    const cfg = loadConfigFile(file, {
+      env: { GAMMA_KEEPER__rpc__url: "https://env.example.com", GAMMA_KEEPER__dryRun: "true", GAMMA_KEEPER__execution__priorityFee__percentile: "60", UNRELATED: "x" },
+      set: ["execution.priorityFee.percentile=90", "mandates.0.markets=[SOL, ETH]"],
+    });
+    assert.equal(cfg.rpc.url, "https://env.example.com");
+    assert.equal(cfg.dryRun, true);
+    assert.equal(cfg.execution.priorityFee.percentile, 90);
+    assert.deepEqual(cfg.mandates[0]!.markets, ["SOL", "ETH"]);
+    assert.throws(() => applyOverrides({}, { set: ["no-equals-sign"] }), /is not path=value; fix:/);
+  });
+
+  it("a mandate file is merged, its paths resolved against its own directory, its errors prefixed with its name", () => {
+    const mandate = { ...(valid().mandates as object[])[0], name: "dao", keypairFile: "./dao.json" };
+    fs.mkdirSync(path.join(dir, "dao"));
+    fs.writeFileSync(path.join(dir, "dao", "mandate.yaml"), YAML.stringify(mandate));
+    const cfg = parseConfig({ ...valid(), mandateFiles: ["dao/mandate.yaml"] }, "k.yaml", dir);
+    assert.deepEqual(cfg.mandates.map((m) => m.name), ["m1", "dao"]);
+    assert.equal(cfg.mandates[1]!.keypairFile, path.join(dir, "dao", "dao.json"));
+    fs.writeFileSync(path.join(dir, "dao", "mandate.yaml"), YAML.stringify({ ...mandate, limits: undefined }));
+    assert.throws(() => parseConfig({ ...valid(), mandateFiles: ["dao/mandate.yaml"] }, "k.yaml", dir), (e: ConfigError) => e.problems.some((p) => /^mandate file .*mandate\.yaml\.limits: Required; fix: add it/.test(p)));
+  });
+
+  it("the printed config carries no RPC path, query or API key", () => {
+    const cfg = parseConfig({ ...valid(), execution: { swapApi: { apiKey: "JUP-KEY-456" } }, rpc: { url: "https://rpc.example.com/v2/SECRET-KEY-123", fallbacks: [{ url: "https://b.example.com/?api-key=SECRET-2" }] } }, "k.yaml", dir);
+    const printed = JSON.stringify(redactedConfig(cfg));
+    for (const secret of ["SECRET-KEY-123", "SECRET-2", "JUP-KEY-456"]) assert.ok(!printed.includes(secret), `${secret} printed`);
+    assert.ok(configSecrets(cfg).includes("JUP-KEY-456"));
+  });
+
+  it("the example configs are valid once their placeholders are filled", () => {
+    const w = Keypair.generate().publicKey.toBase58();
+    for (const file of ["localnet.example.yaml", "mainnet.example.yaml"]) {
+      const text = fs.readFileSync(path.join(CONFIG_DIR, file), "utf8").replace(/REPLACE_WITH_[A-Z_]+/g, w);
+      fs.writeFileSync(path.join(dir, file), text);
+    }
+    fs.writeFileSync(path.join(dir, "dao-mandate.example.yaml"), fs.readFileSync(path.join(CONFIG_DIR, "dao-mandate.example.yaml"), "utf8").replace(/REPLACE_WITH_[A-Z_]+/g, w));
+    assert.equal(loadConfigFile(path.join(dir, "localnet.example.yaml")).mandates.length, 1);
+    const mainnet = loadConfigFile(path.join(dir, "mainnet.example.yaml"));
+    assert.deepEqual(mainnet.mandates.map((m) => m.name), ["desk-sol-book", "dao-treasury"]);
+    assert.equal(mainnet.mandates[1]!.hedgeRatio, 0.8);
+  });
+});
+
+describe("keys", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-keys-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const secretText = () => [JSON.stringify(Array.from(WALLET.secretKey)), bs58.encode(WALLET.secretKey), Buffer.from(WALLET.secretKey).toString("base64")];
+
+  it("a key file with mode 0644 is refused with the chmod that fixes it; 0600 loads", () => {
+    const file = path.join(dir, "wallet.json");
+    fs.writeFileSync(file, JSON.stringify(Array.from(WALLET.secretKey)), { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    assert.throws(() => loadKeypairFile(file, WALLET.publicKey), (e: Error) => e instanceof KeypairError && e.message.includes(`mode 0644`) && e.message.includes(`fix: chmod 600 ${file}`));
+    fs.chmodSync(file, 0o600);
+    assert.ok(loadKeypairFile(file, WALLET.publicKey).publicKey.equals(WALLET.publicKey));
+  });
+
+  it("a base58 key from the environment; errors name the variable and the public keys, never the secret", () => {
+    const env = { GK_KEY: bs58.encode(WALLET.secretKey), GK_OTHER: bs58.encode(Keypair.generate().secretKey), GK_BAD: "0OIl" };
+    assert.ok(loadKeypairEnv("GK_KEY", WALLET.publicKey, env).publicKey.equals(WALLET.publicKey));
+    assert.ok(loadMandateKey({ wallet: WALLET.publicKey.toBase58(), keypairEnv: "GK_KEY" }, env).publicKey.equals(WALLET.publicKey));
+    const errors: string[] = [];
+    for (const name of ["GK_OTHER", "GK_BAD", "GK_UNSET"]) {
+      assert.throws(() => loadKeypairEnv(name, WALLET.publicKey, env), (e: Error) => {
+        errors.push(e.message);
+        return e instanceof KeypairError && e.message.includes(name);
+      });
+    }
+    assert.match(errors[0]!, new RegExp(`mandate's wallet is ${WALLET.publicKey.toBase58()}`));
+    for (const m of errors) for (const s of [...secretText(), env.GK_OTHER]) assert.ok(!m.includes(s), "secret in an error");
+  });
+});
+
+describe("gamma-keeper config check", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-check-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function check(file: string, ...args: string[]) {
+    const out: string[] = [];
+    const code = await main(["config", "check", file, ...args], (s) => out.push(s), (s) => out.push(s));
+    return { code, text: out.join("\n") };
+  }
+
+  it("prints the effective config with the RPC key redacted and the signer's public key, or every problem and exit 2", async () => {
+    const key = path.join(dir, "wallet.json");
+    fs.writeFileSync(key, JSON.stringify(Array.from(WALLET.secretKey)), { mode: 0o600 });
+    const file = path.join(dir, "keeper.yaml");
+    fs.writeFileSync(file, YAML.stringify(valid()));
+    const ok = await check(file);
+    assert.equal(ok.code, 0, ok.text);
+    assert.match(ok.text, new RegExp(`signer ${WALLET.publicKey.toBase58()} matches the wallet`));
+    assert.match(ok.text, /url: https:\/\/rpc\.example\.com\/\*\*\*/);
+    assert.ok(!ok.text.includes("SECRET-KEY-123") && !ok.text.includes(bs58.encode(WALLET.secretKey)));
+
+    fs.chmodSync(key, 0o644);
+    const loose = await check(file);
+    assert.equal(loose.code, 2);
+    assert.match(loose.text, new RegExp(`fix: chmod 600 ${key}`));
+
+    const bad = await check(file, "--set", "mandates.0.limits.maxLeverage=-2", "--set", "rpc.url=ftp://x");
+    assert.equal(bad.code, 2);
+    assert.match(bad.text, /mandates\.0\.limits\.maxLeverage: .*fix: use a value > 0/);
+    assert.match(bad.text, /rpc\.url: must start with http:\/\/ or https:\/\//);
+  });
+});
