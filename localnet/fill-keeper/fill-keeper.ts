@@ -24,7 +24,7 @@ import {
   increasePosition4,
   increasePositionWithInternalSwap,
 } from "../../programs-client";
-import { seededUniform } from "../seeded-random";
+import { seededUniform } from "../../keeper/sim/random";
 import { loadFillKeeper } from "./key";
 
 /** What happened to one request. */

@@ -7,7 +7,7 @@ import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
 import type { JournalRecord } from "../../keeper/app/records";
 import { type LocalDemo, startLocalDemo } from "../../keeper/app/local-demo";
 import { Journal } from "../../keeper/ops/journal";
-import { seededUniform } from "../../localnet/seeded-random";
+import { seededUniform } from "../../keeper/sim/random";
 import { DEMO_MANDATE } from "../../keeper/app/local-demo";
 import { main } from "../../keeper/cli/main";
 import { sleep, spawnCli, until } from "../helpers/wait";

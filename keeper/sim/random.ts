@@ -15,3 +15,14 @@ export function seededNormal(seed: number): () => number {
   // 1 - u keeps the logarithm's argument in (0, 1].
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
+
+/**
+ * The seed of path `index` in a run seeded `seed` (a 32-bit finaliser of both), so each path's draws depend only
+ * on (seed, index): results do not change with how paths are split across workers.
+ */
+export function pathSeed(seed: number, index: number): number {
+  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
