@@ -112,7 +112,7 @@ export class Keeper {
     this.emit = emit;
     this.rpc = new EndpointPool([{ url: cfg.rpc.url, wsUrl: cfg.rpc.wsUrl }, ...cfg.rpc.fallbacks], {
       timeoutMs: cfg.rpc.timeoutMs,
-      onError: (label, kind) => this.metrics.rpcError(Number(label.slice(1, label.indexOf(" "))), kind),
+      onError: (index, kind) => this.metrics.rpcError(index, kind),
       onSwitch: (index, label) => {
         this.metrics.rpcSwitch(index);
         emit({ kind: "warning", message: `RPC now served by endpoint ${label}` });

@@ -13,8 +13,8 @@ export interface EndpointPoolOptions {
   maxBackoffMs?: number;
   /** Told when the endpoint in use changes (index into the pool, redacted label). */
   onSwitch?: (index: number, label: string) => void;
-  /** Told about every failed attempt (redacted label, kind: timeout, network, http-429, http-5xx). */
-  onError?: (label: string, kind: string) => void;
+  /** Told about every failed attempt (index into the pool; kind: timeout, network, http-429, http-5xx). */
+  onError?: (index: number, kind: string) => void;
   nowMs?: () => number;
 }
 
@@ -69,7 +69,7 @@ export class EndpointPool {
     h.failures++;
     const base = this.opts.baseBackoffMs ?? 500;
     h.retryAtMs = (this.opts.nowMs ?? Date.now)() + Math.min(this.opts.maxBackoffMs ?? 30_000, base * 2 ** (h.failures - 1));
-    this.opts.onError?.(this.label(i), kind);
+    this.opts.onError?.(i, kind);
   }
 
   private succeeded(i: number) {
