@@ -85,6 +85,8 @@ export class Keeper {
   private readonly fees: PriorityFeeTracker;
   private readonly books: BookSource[] = [];
   private readonly secrets: string[];
+  /** The caller's emit, fanned out to the metrics and the history first. */
+  private readonly emit: (e: KeeperEvent) => void;
   private subs: { connection: Connection; ids: { id: number; program: boolean }[] } | null = null;
   private health: HealthServer | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -155,8 +157,6 @@ export class Keeper {
       );
     }
   }
-
-  private readonly emit: (e: KeeperEvent) => void;
 
   /** Engage or release the kill switch (the CLI maps a signal to it): no new requests while engaged. */
   setKillSwitch(on: boolean) {

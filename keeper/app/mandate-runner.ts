@@ -138,7 +138,7 @@ export class MandateRunner {
     this.d.journal.append({ t: "outcome", id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString() });
     applyOutcome(this.state, open.intent.market, result, atSec, feeUsd6);
     if (this.inFlight.get(open.intent.market)?.open === open) this.inFlight.delete(open.intent.market);
-    const latencyMs = Math.max(0, this.d.nowMs() - open.intent.createdSec * 1000);
+    const latencyMs = Math.max(0, this.d.nowMs() - (open.intent.createdMs ?? open.intent.createdSec * 1000));
     this.d.emit({ kind: "outcome", mandate: this.name, market: open.intent.market, id: open.intent.id, request: open.intent.request, result, detail, feeUsd: Number(feeUsd6) / USD6, latencyMs });
   }
 
@@ -333,6 +333,7 @@ export class MandateRunner {
       position: addresses.position.toBase58(),
       sizeBeforeUsd6: sizeBeforeUsd6.toString(),
       createdSec: Math.floor(nowMs / 1000),
+      createdMs: nowMs,
       estimatedFeeUsd6: estimatedFeeUsd6.toString(),
     };
     const open: OpenIntent = { intent, sent: null, landedSlot: null };

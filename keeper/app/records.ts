@@ -14,6 +14,8 @@ export type JournalRecord =
       position: string;
       sizeBeforeUsd6: string;
       createdSec: number;
+      /** Unix ms of the intent, for latencies (absent in journals written before it was added). */
+      createdMs?: number;
       estimatedFeeUsd6: string;
     }
   | { t: "sent"; id: string; signature: string; txBase64: string; lastValidBlockHeight: number }

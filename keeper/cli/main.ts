@@ -93,13 +93,15 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .command("plan")
     .description("Run one decision cycle and print it; nothing is sent")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
-    .action((opts: { config: string }) => runPlan(opts, out));
+    .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .action((opts: { config: string; set?: string[] }) => runPlan(opts, out));
 
   program
     .command("status")
     .description("Per mandate and market: price and age, exposures, perp delta, net delta, band, the request in flight, today's fees")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
-    .action((opts: { config: string }) => runStatus(opts, out));
+    .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .action((opts: { config: string; set?: string[] }) => runStatus(opts, out));
 
   return program;
 }

@@ -146,8 +146,8 @@ export function runConfigCheck(opts: { file: string; set?: string[] }, out: Prin
 }
 
 /** `plan`: one decision cycle with nothing sent. */
-export async function runPlan(opts: { config: string }, out: Print): Promise<void> {
-  const cfg = loadConfig(opts.config, { dryRun: true });
+export async function runPlan(opts: { config: string; set?: string[] }, out: Print): Promise<void> {
+  const cfg = loadConfig(opts.config, { dryRun: true, set: opts.set });
   const keeper = newKeeper(cfg, (e) => out(formatEvent(e)));
   try {
     for (const r of keeper.runners) await r.tick({ send: false });
@@ -157,8 +157,8 @@ export async function runPlan(opts: { config: string }, out: Print): Promise<voi
 }
 
 /** `status`: per mandate and market, prices, exposures, hedge, band, the request in flight and today's fees. */
-export async function runStatus(opts: { config: string }, out: Print): Promise<void> {
-  const cfg = loadConfig(opts.config, { dryRun: true });
+export async function runStatus(opts: { config: string; set?: string[] }, out: Print): Promise<void> {
+  const cfg = loadConfig(opts.config, { dryRun: true, set: opts.set });
   const decisions = new Map<string, Extract<KeeperEvent, { kind: "decision" }>>();
   const vetoes: string[] = [];
   const keeper = newKeeper(cfg, (e) => {

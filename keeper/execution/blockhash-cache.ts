@@ -1,4 +1,5 @@
 import type { Connection } from "@solana/web3.js";
+import { BackgroundRefresh } from "./background-refresh";
 
 export interface FreshBlockhash {
   blockhash: string;
@@ -12,15 +13,17 @@ export interface FreshBlockhash {
  */
 export class BlockhashCache {
   private current: FreshBlockhash | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly background: BackgroundRefresh;
   lastError: string | null = null;
 
   constructor(
     private readonly connection: Connection,
-    private readonly refreshMs: number,
+    refreshMs: number,
     private readonly maxAgeMs: number,
     private readonly nowMs: () => number = Date.now,
-  ) {}
+  ) {
+    this.background = new BackgroundRefresh(() => this.refresh(), refreshMs);
+  }
 
   async refresh(): Promise<FreshBlockhash | null> {
     try {
@@ -44,14 +47,10 @@ export class BlockhashCache {
   }
 
   start() {
-    if (this.timer) return;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
-    this.timer.unref();
+    this.background.start();
   }
 
   stop() {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.background.stop();
   }
 }

@@ -1,4 +1,5 @@
 import type { Connection, PublicKey } from "@solana/web3.js";
+import { BackgroundRefresh } from "./background-refresh";
 
 /** How the keeper prices compute: a percentile of recent fees on its writable accounts, clamped. */
 export interface PriorityFeeConfig {
@@ -47,15 +48,17 @@ export class PriorityFeeTracker {
   private samples: FeeSample[] | null = null;
   private fetchedAtMs = 0;
   private accounts: PublicKey[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private readonly background: BackgroundRefresh;
   lastError: string | null = null;
 
   constructor(
     private readonly connection: Connection,
     private readonly cfg: PriorityFeeConfig,
-    private readonly refreshMs: number,
+    refreshMs: number,
     private readonly nowMs: () => number = Date.now,
-  ) {}
+  ) {
+    this.background = new BackgroundRefresh(() => this.refresh(), refreshMs);
+  }
 
   watch(accounts: PublicKey[]) {
     this.accounts = accounts.slice(0, 128);
@@ -78,14 +81,10 @@ export class PriorityFeeTracker {
   }
 
   start() {
-    if (this.timer || this.cfg.staticMicroLamports !== undefined) return;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
-    this.timer.unref();
+    if (this.cfg.staticMicroLamports === undefined) this.background.start();
   }
 
   stop() {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.background.stop();
   }
 }
