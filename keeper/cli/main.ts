@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { type BacktestCliOptions, runBacktest } from "./backtest";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { runInspect } from "./inspect";
 import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
@@ -102,6 +103,54 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .action((opts: { config: string; set?: string[] }) => runStatus(opts, out));
+
+  program
+    .command("backtest")
+    .description(
+      "Backtest hedging policies over simulated or recorded prices with the keeper's own decision code and Jupiter's costs; " +
+        "prints a table and writes results.csv and results.json (and frontier.svg with --sweep). Flags override the scenario file.",
+    )
+    .argument("[scenario]", "scenario file (YAML or JSON), e.g. config/scenarios/b3-jupiter-gamma-scalping.yaml")
+    .option("--spot <usd>", "starting price")
+    .option("--days <n>", "horizon in days")
+    .option("--step-minutes <n>", "decision grid (default 5)")
+    .option("--paths <n>", "number of paths (default 20000)")
+    .option("--seed <n>", "seed; results depend only on it, not on --workers")
+    .option("--model <kind>", "price model: gbm, merton, heston or replay")
+    .option("--vol <annual>", "gbm/merton: realised vol (0.8 = 80%)")
+    .option("--drift <annual>", "drift of the price (default 0)")
+    .option("--jumps-per-year <n>", "merton: jump intensity")
+    .option("--jump-mean <log>", "merton: mean log jump")
+    .option("--jump-std <log>", "merton: std of the log jump")
+    .option("--v0 <var>", "heston: initial variance")
+    .option("--theta <var>", "heston: long-run variance")
+    .option("--kappa <n>", "heston: mean reversion per year")
+    .option("--xi <n>", "heston: vol of variance")
+    .option("--rho <n>", "heston: price-variance correlation")
+    .option("--replay <csv>", "replay recorded timestamp,price rows (implies --model replay); each path is a different window")
+    .option("--option <spec>", "option leg kind:strike:expiryDays:quantity:impliedVol, e.g. call:100:30:1:0.6 (repeatable; replaces the file's)", collect)
+    .option("--static-tokens <n>", "tokens held outright (a vault's holdings)")
+    .option("--jlp-delta <tokens>", "a JLP holding's delta in tokens")
+    .option("--jlp-flow-vol <tokens>", "how fast pool flows move that delta, tokens per √year")
+    .option("--hedge-vol <annual>", "vol the hedge's greeks use (default: each leg's implied vol)")
+    .option("--hedge-ratio <x>", "share of the delta to hedge (default 1)")
+    .option("--fee-bps <bps>", "increase and decrease fee (default 6)")
+    .option("--increase-bps <bps>", "increase fee")
+    .option("--decrease-bps <bps>", "decrease fee")
+    .option("--impact-scalar <n>", "custody tradeImpactFeeScalar (0 = no impact fee)")
+    .option("--borrow-pct-per-hour <pct>", "borrow on the hedge's notional, percent per hour (0.002 = 0.002%/h)")
+    .option("--tx-cost-usd <usd>", "base plus priority fee per transaction")
+    .option("--latency-sec <s>", "decision-to-fill delay; fills at the oracle price then")
+    .option("--min-trade <tokens>", "smallest trade worth sending")
+    .option("--max-trade <tokens>", "largest single trade")
+    .option("--cooldown-sec <s>", "no new trade this soon after the last")
+    .option("--policy <spec>", "ww:<γ>, zak:<γ>, fixed:<tokens> or clock:<interval like 4h> (repeatable; replaces the file's)", collect)
+    .option("--utility-risk-aversion <γ>", "risk aversion of the certainty equivalent (default 1)")
+    .option("--sweep", "also run each policy kind over a range of its parameter and draw the cost-vs-tracking-error frontiers")
+    .option("--workers <n>", "worker threads (default: all cores)")
+    .option("--out <dir>", "where results.csv, results.json and frontier.svg go (default backtest-<scenario name>)")
+    .option("--quiet", "no progress lines")
+    .action((file: string | undefined, opts: BacktestCliOptions) => runBacktest(file, opts, out, err));
 
   return program;
 }

@@ -1,6 +1,6 @@
 import type { MarketSymbol } from "../../programs-client";
-import type { ExposureGreeks } from "../strategy/policy";
-import { bookGreeks, type BookGreeks, type OptionLeg } from "./options-book";
+import type { ExposureGreeks, VolScaledDelta } from "../strategy/policy";
+import { bookDelta, bookGreeks, type BookGreeks, type OptionLeg } from "./options-book";
 
 /** Everything a mandate hedges on one underlying, valued at one instant. Pure. */
 export interface ExposureInputs {
@@ -41,8 +41,22 @@ export function valueExposure(i: ExposureInputs): MarketExposure {
       gamma: ratio * options.gamma,
       years: options.years,
       vol: options.vol,
-      deltaAtVolScale: (scale: number) => ratio * bookGreeks(i.legs, i.market, i.spotUsd, i.nowSec, scale).delta,
+      volScaled: new ScaledOptionsDelta(i, ratio, options.delta),
       targetVarianceRate: ratio * ratio * i.jlpDeltaVarianceRate,
     },
   };
+}
+
+/** The options' delta with every leg's vol scaled, for Zakamouline's band centre. A class, not a closure: it is made on every step of a backtest. */
+class ScaledOptionsDelta implements VolScaledDelta {
+  constructor(
+    private readonly i: ExposureInputs,
+    private readonly ratio: number,
+    private readonly unscaled: number,
+  ) {}
+
+  deltaAt(volScale: number): number {
+    const i = this.i;
+    return this.ratio * (volScale === 1 ? this.unscaled : bookDelta(i.legs, i.market, i.spotUsd, i.nowSec, volScale));
+  }
 }

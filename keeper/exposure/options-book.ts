@@ -1,5 +1,5 @@
 import type { MarketSymbol } from "../../programs-client";
-import { europeanGreeks, type OptionKind } from "./black";
+import { europeanDelta, europeanGreeks, type OptionKind } from "./black";
 
 /** One option position of the book being hedged. */
 export interface OptionLeg {
@@ -25,7 +25,7 @@ export interface BookGreeks {
   legs: number;
 }
 
-const SECONDS_PER_YEAR = 365 * 24 * 3600;
+export const SECONDS_PER_YEAR = 365 * 24 * 3600;
 
 /**
  * Greeks of the live legs on one underlying, valued as Black-76 on the oracle price with r = 0: a Jupiter perp
@@ -53,4 +53,15 @@ export function bookGreeks(legs: readonly OptionLeg[], underlying: MarketSymbol,
     out.vol /= weight;
   }
   return out;
+}
+
+/** Delta alone of the live legs on one underlying with every vol scaled (Zakamouline's band centre). */
+export function bookDelta(legs: readonly OptionLeg[], underlying: MarketSymbol, spotUsd: number, nowSec: number, volScale: number): number {
+  let delta = 0;
+  for (const leg of legs) {
+    if (leg.underlying !== underlying || leg.expirySec <= nowSec) continue;
+    const years = (leg.expirySec - nowSec) / SECONDS_PER_YEAR;
+    delta += leg.quantity * europeanDelta({ kind: leg.kind, spot: spotUsd, strike: leg.strike, years, rate: 0, carry: 0, vol: leg.impliedVol * volScale });
+  }
+  return delta;
 }

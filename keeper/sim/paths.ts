@@ -157,3 +157,16 @@ export function parsePriceCsv(text: string, source: string): { timesSec: Float64
   if (prices.length < 2) throw new Error(`${source}: needs at least two price rows`);
   return { timesSec: Float64Array.from(times), pricesUsd: Float64Array.from(prices) };
 }
+
+/** Prices at the first timestamp plus every `stepSec`, each the last recorded price at or before that time. */
+export function resampleToGrid(timesSec: Float64Array, pricesUsd: Float64Array, stepSec: number): Float64Array {
+  const span = timesSec[timesSec.length - 1]! - timesSec[0]!;
+  const out = new Float64Array(Math.floor(span / stepSec) + 1);
+  let j = 0;
+  for (let k = 0; k < out.length; k++) {
+    const t = timesSec[0]! + k * stepSec;
+    while (j + 1 < timesSec.length && timesSec[j + 1]! <= t) j++;
+    out[k] = pricesUsd[j]!;
+  }
+  return out;
+}

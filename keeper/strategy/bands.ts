@@ -48,10 +48,13 @@ export interface ZakamoulineBand {
 export function zakamoulineBand(i: BandInputs, longGamma: boolean): ZakamoulineBand {
   const discount = Math.exp(-(i.rate ?? 0) * i.years);
   const absGamma = Math.abs(i.gamma);
-  const common = Math.pow(discount / i.vol, 0.25);
-  const k = -4.76 * Math.pow(i.costFraction, 0.78) * Math.pow(i.years, -0.02) * common * Math.pow(i.riskAversion * i.spotUsd * i.spotUsd * absGamma, 0.15);
+  // The fitted power laws in log space: five logarithms and two exponentials instead of seven pow() calls.
+  const lnCost = Math.log(i.costFraction);
+  const lnYears = Math.log(i.years);
+  const lnCommon = 0.25 * Math.log(discount / i.vol);
+  const k = -4.76 * Math.exp(0.78 * lnCost - 0.02 * lnYears + lnCommon + 0.15 * Math.log(i.riskAversion * i.spotUsd * i.spotUsd * absGamma));
   const h0 = i.costFraction / (i.riskAversion * i.spotUsd * i.vol * i.vol * i.years);
-  const h1 = 1.12 * Math.pow(i.costFraction, 0.31) * Math.pow(i.years, 0.05) * common * Math.pow(absGamma / i.riskAversion, 0.5);
+  const h1 = 1.12 * Math.exp(0.31 * lnCost + 0.05 * lnYears + lnCommon + 0.5 * Math.log(absGamma / i.riskAversion));
   const volScale = Math.sqrt(Math.max(0, longGamma ? 1 + k : 1 - k));
   return { h0, h1, halfWidth: h0 + h1, k, volScale };
 }

@@ -17,6 +17,10 @@ export interface TradeSizeLimits {
   cooldownSec: number;
 }
 
+export interface VolScaledDelta {
+  deltaAt(volScale: number): number;
+}
+
 /** What the exposure side says about one underlying, in tokens. */
 export interface ExposureGreeks {
   /** Σ delta of everything being hedged (options, wallets, JLP, offsets), already times the hedge ratio. */
@@ -27,7 +31,7 @@ export interface ExposureGreeks {
   years: number;
   vol: number;
   /** Options delta with every leg's vol scaled (Zakamouline's σ_m); the non-option part is in `delta`. */
-  deltaAtVolScale?: (scale: number) => number;
+  volScaled?: VolScaledDelta;
   /** Variance rate (tokens²/yr) of the non-option part of the target, e.g. JLP flows; 0 when unknown. */
   targetVarianceRate: number;
 }
@@ -54,8 +58,37 @@ export interface Band {
 }
 
 export type Decision =
-  | { action: "hold"; reason: string; band: Band; hedgeTokens: number }
-  | { action: "trade"; reason: string; band: Band; hedgeTokens: number; toTokens: number; changeTokens: number };
+  | { action: "hold"; readonly reason: string; band: Band; hedgeTokens: number }
+  | { action: "trade"; readonly reason: string; band: Band; hedgeTokens: number; toTokens: number; changeTokens: number };
+
+/** Decisions format their reason only when it is read: a backtest makes millions of them and reads none. */
+class TradeDecision {
+  readonly action = "trade" as const;
+
+  constructor(
+    readonly band: Band,
+    readonly hedgeTokens: number,
+    readonly toTokens: number,
+    readonly changeTokens: number,
+    private readonly clock: boolean,
+    private readonly deviation: number,
+    /** The maximum trade the change was cut to, or NaN if it was not cut. */
+    private readonly cutTo: number,
+  ) {}
+
+  get reason(): string {
+    const why = this.clock ? "clock" : `deviation ${this.deviation.toFixed(6)} outside ±${this.band.halfWidth.toFixed(6)}`;
+    return Number.isNaN(this.cutTo) ? why : `${why}; cut to maximum trade ${this.cutTo}`;
+  }
+}
+
+/** WW half-width, or the flow band for a target that drifts by itself (JLP), whichever is wider. */
+function wwHalfWidth(i: DecisionInput, riskAversion: number, costFraction: number): number {
+  const e = i.exposure;
+  const optionPart = whalleyWilmottHalfWidth({ costFraction, spotUsd: i.spotUsd, gamma: e.gamma, riskAversion, years: e.years });
+  const flowPart = e.targetVarianceRate > 0 ? driftBandHalfWidth({ costFraction, spotUsd: i.spotUsd, riskAversion, vol: e.vol }, e.targetVarianceRate) : 0;
+  return Math.max(optionPart, flowPart);
+}
 
 function bandFor(i: DecisionInput): Band {
   const { exposure: e, policy } = i;
@@ -67,13 +100,8 @@ function bandFor(i: DecisionInput): Band {
       return { center: baseTarget, halfWidth: 0 };
     case "whalley-wilmott": {
       // λ includes the impact fee at a band-sized trade; one fixed-point step is enough (impact is tiny at band size).
-      const bandWith = (costFraction: number) => {
-        const optionPart = whalleyWilmottHalfWidth({ costFraction, spotUsd: i.spotUsd, gamma: e.gamma, riskAversion: policy.riskAversion, years: e.years });
-        const flowPart = e.targetVarianceRate > 0 ? driftBandHalfWidth({ costFraction, spotUsd: i.spotUsd, riskAversion: policy.riskAversion, vol: e.vol }, e.targetVarianceRate) : 0;
-        return Math.max(optionPart, flowPart);
-      };
-      const first = bandWith(oneWayCostFraction(i.costs, 0));
-      const halfWidth = bandWith(oneWayCostFraction(i.costs, first * i.spotUsd));
+      const first = wwHalfWidth(i, policy.riskAversion, oneWayCostFraction(i.costs, 0));
+      const halfWidth = i.costs.impactFeeScalar > 0 ? wwHalfWidth(i, policy.riskAversion, oneWayCostFraction(i.costs, first * i.spotUsd)) : first;
       return { center: baseTarget, halfWidth };
     }
     case "zakamouline": {
@@ -82,10 +110,31 @@ function bandFor(i: DecisionInput): Band {
         { costFraction: oneWayCostFraction(i.costs, 0), spotUsd: i.spotUsd, gamma: e.gamma, riskAversion: policy.riskAversion, years: e.years, vol: e.vol },
         e.gamma > 0,
       );
-      const optionShift = e.deltaAtVolScale ? e.deltaAtVolScale(z.volScale) - e.deltaAtVolScale(1) : 0;
+      const optionShift = e.volScaled ? e.volScaled.deltaAt(z.volScale) - e.volScaled.deltaAt(1) : 0;
       return { center: baseTarget - optionShift, halfWidth: z.halfWidth };
     }
   }
+}
+
+class HoldDecision {
+  readonly action = "hold" as const;
+
+  constructor(
+    readonly band: Band,
+    readonly hedgeTokens: number,
+    private readonly why: string,
+    /** The change that was too small to send, or NaN if that is not why. */
+    private readonly smallChange = NaN,
+    private readonly minTradeTokens = NaN,
+  ) {}
+
+  get reason(): string {
+    return Number.isNaN(this.smallChange) ? this.why : `change ${this.smallChange.toFixed(6)} below minimum trade ${this.minTradeTokens}`;
+  }
+}
+
+function hold(reason: string, band: Band, hedgeTokens: number): Decision {
+  return new HoldDecision(band, hedgeTokens, reason);
 }
 
 /**
@@ -95,26 +144,25 @@ function bandFor(i: DecisionInput): Band {
 export function decide(i: DecisionInput): Decision {
   const band = bandFor(i);
   const q = i.hedgeTokens;
-  const hold = (reason: string): Decision => ({ action: "hold", reason, band, hedgeTokens: q });
   const deviation = q - band.center;
 
   let to: number;
   if (i.policy.kind === "clock") {
-    if (i.lastTradeSec !== null && i.nowSec - i.lastTradeSec < i.policy.intervalSec) return hold("clock interval not elapsed");
+    if (i.lastTradeSec !== null && i.nowSec - i.lastTradeSec < i.policy.intervalSec) return hold("clock interval not elapsed", band, q);
     to = band.center;
   } else if (Math.abs(deviation) <= band.halfWidth) {
-    return hold("inside band");
+    return hold("inside band", band, q);
   } else {
     to = i.policy.kind === "fixed" ? band.center : band.center + Math.sign(deviation) * band.halfWidth;
   }
-  if (i.lastTradeSec !== null && i.nowSec - i.lastTradeSec < i.limits.cooldownSec) return hold("cooldown");
+  if (i.lastTradeSec !== null && i.nowSec - i.lastTradeSec < i.limits.cooldownSec) return hold("cooldown", band, q);
 
   let change = to - q;
-  if (Math.abs(change) < i.limits.minTradeTokens) return hold(`change ${change.toFixed(6)} below minimum trade ${i.limits.minTradeTokens}`);
-  let reason = i.policy.kind === "clock" ? "clock" : `deviation ${deviation.toFixed(6)} outside ±${band.halfWidth.toFixed(6)}`;
+  if (Math.abs(change) < i.limits.minTradeTokens) return new HoldDecision(band, q, "", change, i.limits.minTradeTokens);
+  let cutTo = NaN;
   if (Math.abs(change) > i.limits.maxTradeTokens) {
     change = Math.sign(change) * i.limits.maxTradeTokens;
-    reason += `; cut to maximum trade ${i.limits.maxTradeTokens}`;
+    cutTo = i.limits.maxTradeTokens;
   }
-  return { action: "trade", reason, band, hedgeTokens: q, toTokens: q + change, changeTokens: change };
+  return new TradeDecision(band, q, q + change, change, i.policy.kind === "clock", deviation, cutTo);
 }

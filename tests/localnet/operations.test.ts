@@ -191,7 +191,10 @@ describe("RPC failover and WebSocket recovery on localnet", function () {
     await until("the hedge back inside its band", 40_000, () => {
       const open = keeper!.runners[0]!.inFlightRequests().length;
       const d = events.filter((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision").at(-1);
-      return open === 0 && d !== undefined && d.action === "hold" && Math.abs(d.hedgeTokens - d.bandCenter) <= d.bandHalfWidth + 1e-9;
+      if (open > 0 || d === undefined || d.action !== "hold") return false;
+      // Settled means inside the band, or outside it by less than the smallest order worth sending
+      // (the band centre keeps drifting with time to expiry even at a frozen price).
+      return Math.abs(d.hedgeTokens - d.bandCenter) <= d.bandHalfWidth + 1e-9 || d.reason.includes("below minimum trade");
     }).catch((e: Error) => {
       throw new Error(`${e.message}; last events:\n${events.slice(-12).map(formatEvent).join("\n")}`);
     });

@@ -78,7 +78,7 @@ describe("decide()", () => {
     assert.ok(d.action === "trade" && d.toTokens === 5);
   });
   it("Zakamouline centres on the delta at σ_m", () => {
-    const exposure = { ...base().exposure, delta: 0.5, deltaAtVolScale: (k: number) => 0.5 + (k - 1) };
+    const exposure = { ...base().exposure, delta: 0.5, volScaled: { deltaAt: (k: number) => 0.5 + (k - 1) } };
     const d = decide(base({ policy: { kind: "zakamouline", riskAversion: 1 }, exposure }));
     const z = zakamoulineBand({ costFraction: 6e-4, spotUsd: 100, gamma: 0.0462, riskAversion: 1, years: 30 / 365, vol: 0.6 }, true);
     close(d.band.center, -0.5 - (z.volScale - 1), 1e-12, "centre");

@@ -1,0 +1,130 @@
+import { type ChunkResult, POLICY_METRICS, type PolicyMetric } from "./engine";
+
+/** Per-path results of a whole run, paths in index order whatever the split across workers. */
+export interface RunPaths {
+  paths: number;
+  perPolicy: Record<PolicyMetric, Float64Array>;
+  referenceGross: Float64Array;
+  theory: Float64Array;
+}
+
+export function mergeChunks(chunks: readonly ChunkResult[], policies: number, paths: number): RunPaths {
+  const perPolicy = Object.fromEntries(POLICY_METRICS.map((m) => [m, new Float64Array(policies * paths)])) as Record<PolicyMetric, Float64Array>;
+  const referenceGross = new Float64Array(paths);
+  const theory = new Float64Array(paths);
+  let covered = 0;
+  for (const c of chunks) {
+    covered += c.count;
+    referenceGross.set(c.referenceGross, c.firstPath);
+    theory.set(c.theory, c.firstPath);
+    for (const m of POLICY_METRICS) {
+      for (let p = 0; p < policies; p++) perPolicy[m].set(c.perPolicy[m].subarray(p * c.count, (p + 1) * c.count), p * paths + c.firstPath);
+    }
+  }
+  if (covered !== paths) throw new Error(`internal: chunks cover ${covered} of ${paths} paths`);
+  return { paths, perPolicy, referenceGross, theory };
+}
+
+export interface PolicySummary {
+  name: string;
+  netMean: number;
+  netStd: number;
+  /** Standard error of the net mean. */
+  netSe: number;
+  grossMean: number;
+  grossSe: number;
+  /** Std of (gross − gross of the every-step frictionless hedge) on the same paths. */
+  trackingErrorStd: number;
+  feesUsd: number;
+  impactUsd: number;
+  borrowUsd: number;
+  txUsd: number;
+  /** fees + impact + borrow + tx. */
+  costUsd: number;
+  trades: number;
+  meanMaxDevTokens: number;
+  /** Certainty equivalent of the net P&L under exponential utility with the scenario's risk aversion. */
+  certaintyEquivalent: number;
+  /** Expected shortfall at 1%: the mean loss of the worst 1% of paths (positive = a loss). */
+  expectedShortfall1: number;
+}
+
+export interface RunSummary {
+  paths: number;
+  /** Mean and s.e. of the gamma-P&L theory ½∫ΓS²(σ_r² − σ_h²)dt along the paths. */
+  theoryMean: number;
+  theorySe: number;
+  referenceGrossMean: number;
+  policies: PolicySummary[];
+}
+
+function meanOf(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s / x.length;
+}
+
+function stdOf(x: ArrayLike<number>, mean = meanOf(x)): number {
+  if (x.length < 2) return 0;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i]! - mean) * (x[i]! - mean);
+  return Math.sqrt(s / (x.length - 1));
+}
+
+/** −(1/γ) ln E[e^{−γX}], shifted by the worst outcome so the exponentials cannot overflow. */
+export function certaintyEquivalent(x: ArrayLike<number>, riskAversion: number): number {
+  let worst = Infinity;
+  for (let i = 0; i < x.length; i++) worst = Math.min(worst, x[i]!);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.exp(-riskAversion * (x[i]! - worst));
+  return worst - Math.log(s / x.length) / riskAversion;
+}
+
+/** Mean loss of the worst ⌈level·n⌉ outcomes. */
+export function expectedShortfall(x: ArrayLike<number>, level: number): number {
+  const sorted = Float64Array.from(x).sort();
+  const n = Math.max(1, Math.ceil(level * sorted.length));
+  return -meanOf(sorted.subarray(0, n));
+}
+
+export function summarize(run: RunPaths, names: readonly string[], utilityRiskAversion: number): RunSummary {
+  const n = run.paths;
+  const policies = names.map((name, p): PolicySummary => {
+    const slice = (m: PolicyMetric) => run.perPolicy[m].subarray(p * n, (p + 1) * n);
+    const gross = slice("gross");
+    const fees = slice("fees");
+    const impact = slice("impact");
+    const borrow = slice("borrow");
+    const tx = slice("tx");
+    const net = new Float64Array(n);
+    const te = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      net[i] = gross[i]! - fees[i]! - impact[i]! - borrow[i]! - tx[i]!;
+      te[i] = gross[i]! - run.referenceGross[i]!;
+    }
+    const netMean = meanOf(net);
+    const netStd = stdOf(net, netMean);
+    const grossMean = meanOf(gross);
+    const [feesUsd, impactUsd, borrowUsd, txUsd] = [fees, impact, borrow, tx].map((a) => meanOf(a)) as [number, number, number, number];
+    return {
+      name,
+      netMean,
+      netStd,
+      netSe: netStd / Math.sqrt(n),
+      grossMean,
+      grossSe: stdOf(gross, grossMean) / Math.sqrt(n),
+      trackingErrorStd: stdOf(te),
+      feesUsd,
+      impactUsd,
+      borrowUsd,
+      txUsd,
+      costUsd: feesUsd + impactUsd + borrowUsd + txUsd,
+      trades: meanOf(slice("trades")),
+      meanMaxDevTokens: meanOf(slice("maxDevTokens")),
+      certaintyEquivalent: certaintyEquivalent(net, utilityRiskAversion),
+      expectedShortfall1: expectedShortfall(net, 0.01),
+    };
+  });
+  const theoryMean = meanOf(run.theory);
+  return { paths: n, theoryMean, theorySe: stdOf(run.theory, theoryMean) / Math.sqrt(n), referenceGrossMean: meanOf(run.referenceGross), policies };
+}

@@ -1,0 +1,179 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+/**
+ * A backtest scenario: the book, the price model, Jupiter's costs, the grid and the policies to compare. The same
+ * fields come from a YAML/JSON file or from `backtest` flags; everything is validated here, with fixes in the errors.
+ */
+
+const positive = z.number().positive();
+const nonNegative = z.number().min(0);
+
+const modelSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("gbm"), vol: positive, drift: z.number().default(0) }).strict(),
+  z
+    .object({
+      kind: z.literal("merton"),
+      vol: positive,
+      drift: z.number().default(0),
+      jumpsPerYear: nonNegative,
+      /** Mean and std of the log jump size. */
+      jumpMean: z.number(),
+      jumpStd: nonNegative,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("heston"),
+      /** Initial variance, long-run variance, mean reversion, vol of variance, correlation. */
+      v0: positive,
+      theta: positive,
+      kappa: positive,
+      xi: positive,
+      rho: z.number().min(-1).max(1),
+      drift: z.number().default(0),
+    })
+    .strict(),
+  /** Recorded prices (timestamp,price CSV), resampled to the grid and scaled to start at `spot`. */
+  z.object({ kind: z.literal("replay"), file: z.string().min(1) }).strict(),
+]);
+
+const legSchema = z
+  .object({
+    kind: z.enum(["call", "put"]),
+    strike: positive,
+    expiryDays: positive,
+    /** Contracts of one token each: + long, - short. */
+    quantity: z.number(),
+    impliedVol: positive,
+  })
+  .strict();
+
+const bookSchema = z
+  .object({
+    options: z.array(legSchema).default([]),
+    /** Tokens held outright (a DAO vault's holdings): their delta is constant. */
+    staticTokens: z.number().default(0),
+    /** A JLP holding's delta in tokens of the underlying and how fast pool flows move it (tokens per √year). */
+    jlp: z.object({ deltaTokens: z.number(), flowVolTokens: nonNegative.default(0) }).strict().optional(),
+  })
+  .strict()
+  .refine((b) => b.options.length > 0 || b.staticTokens !== 0 || b.jlp !== undefined, "the book is empty: give options, staticTokens or jlp");
+
+export const policySchema = z.discriminatedUnion("kind", [
+  z.object({ name: z.string().optional(), kind: z.literal("whalley-wilmott"), riskAversion: positive }).strict(),
+  z.object({ name: z.string().optional(), kind: z.literal("zakamouline"), riskAversion: positive }).strict(),
+  z.object({ name: z.string().optional(), kind: z.literal("fixed"), thresholdTokens: positive }).strict(),
+  z.object({ name: z.string().optional(), kind: z.literal("clock"), intervalSec: positive }).strict(),
+]);
+
+const costsSchema = z
+  .object({
+    /** Custody increase and decrease fees, bps of size. */
+    increaseBps: nonNegative.default(6),
+    decreaseBps: nonNegative.default(6),
+    /** custody.pricing.tradeImpactFeeScalar; 0 = no impact fee. */
+    impactFeeScalar: nonNegative.default(0),
+    /** Hourly borrow rate on the hedge's notional, in percent (0.002 = 0.002%/h). */
+    borrowPercentPerHour: nonNegative.default(0),
+    /** Base plus priority fee per transaction, in USD. */
+    txCostUsd: nonNegative.default(0),
+    /** Seconds from the decision to the fill; the fill is at the oracle price then. */
+    latencySec: nonNegative.default(0),
+  })
+  .strict();
+
+const sweepSchema = z
+  .object({
+    clock: z.array(positive).optional(),
+    fixed: z.array(positive).optional(),
+    "whalley-wilmott": z.array(positive).optional(),
+    zakamouline: z.array(positive).optional(),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().default("scenario"),
+    description: z.string().optional(),
+    spot: positive,
+    days: positive,
+    stepMinutes: positive.default(5),
+    paths: z.number().int().positive().default(20_000),
+    seed: z.number().int().min(0).default(1),
+    model: modelSchema,
+    book: bookSchema,
+    /** Vol the hedge's greeks use; by default each leg's implied vol. */
+    hedgeVol: positive.optional(),
+    hedgeRatio: z.number().default(1),
+    targetNetDelta: z.number().default(0),
+    costs: costsSchema.default({}),
+    trade: z
+      .object({ minTradeTokens: nonNegative.default(0), maxTradeTokens: positive.optional(), cooldownSec: nonNegative.default(0) })
+      .strict()
+      .default({}),
+    /** Absolute risk aversion of the certainty equivalent, 1/$. */
+    utilityRiskAversion: positive.default(1),
+    policies: z.array(policySchema).min(1, "list at least one policy"),
+    /** Parameter values `--sweep` tries per policy kind (interval seconds, threshold tokens, risk aversion). */
+    sweep: sweepSchema.optional(),
+  })
+  .strict();
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type SimPolicy = z.infer<typeof policySchema>;
+export type PriceModelSpec = Scenario["model"];
+
+export class ScenarioError extends Error {}
+
+/** Validates raw scenario data; `source` names where it came from in every message. */
+export function parseScenario(raw: unknown, source: string): Scenario {
+  const r = scenarioSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `  ${i.path.join(".") || "(top level)"}: ${i.message}`);
+  throw new ScenarioError(`${source} is not a valid scenario:\n${lines.join("\n")}\nSee config/scenarios/README.md for every field.`);
+}
+
+/** Reads a YAML or JSON scenario. A replay model's CSV path is taken relative to the scenario file. */
+export function loadScenarioFile(file: string): Scenario {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ScenarioError(`cannot read scenario ${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = file.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ScenarioError(`${file} is not valid ${file.toLowerCase().endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`);
+  }
+  const s = parseScenario(raw, file);
+  if (s.model.kind === "replay" && !path.isAbsolute(s.model.file)) s.model.file = path.resolve(path.dirname(file), s.model.file);
+  return s;
+}
+
+/** A policy's display name: its own, or its kind and parameter. */
+export function policyLabel(p: SimPolicy): string {
+  if (p.name) return p.name;
+  switch (p.kind) {
+    case "clock":
+      return `clock ${formatInterval(p.intervalSec)}`;
+    case "fixed":
+      return `fixed |dev|>${p.thresholdTokens}`;
+    case "whalley-wilmott":
+      return `WW γ=${p.riskAversion}`;
+    case "zakamouline":
+      return `Zak γ=${p.riskAversion}`;
+  }
+}
+
+function formatInterval(sec: number): string {
+  if (sec % 86_400 === 0) return `${sec / 86_400}d`;
+  if (sec % 3600 === 0) return `${sec / 3600}h`;
+  if (sec % 60 === 0) return `${sec / 60}m`;
+  return `${sec}s`;
+}

@@ -1,0 +1,43 @@
+import { oneWayCostFraction } from "../strategy/costs";
+
+/** Jupiter's costs of changing a perp hedge, as the simulator charges them. */
+export interface SimCosts {
+  increaseBps: number;
+  decreaseBps: number;
+  /** custody.pricing.tradeImpactFeeScalar; 0 = none. */
+  impactFeeScalar: number;
+  /** Base plus priority fee per transaction, USD. */
+  txCostUsd: number;
+}
+
+/** Running cost totals of one policy on one path, USD. */
+export interface CostTotals {
+  feesUsd: number;
+  impactUsd: number;
+  txUsd: number;
+}
+
+function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCosts, into: CostTotals): void {
+  if (sizeTokens <= 0) return;
+  const sizeUsd = sizeTokens * priceUsd;
+  into.feesUsd += (sizeUsd * bps) / 1e4;
+  if (c.impactFeeScalar > 0) into.impactUsd += sizeUsd * oneWayCostFraction({ feeBps: 0, impactFeeScalar: c.impactFeeScalar }, sizeUsd);
+  into.txUsd += c.txCostUsd;
+}
+
+/**
+ * Adds the cost of moving the hedge from `fromTokens` to `toTokens` at `priceUsd`. Jupiter keeps longs and shorts
+ * as separate positions, so growing |q| on one side pays the increase fee, shrinking it the decrease fee, and a
+ * change that crosses zero closes one side and opens the other: two requests, two fees, two transactions.
+ */
+export function addHedgeChangeCost(fromTokens: number, toTokens: number, priceUsd: number, c: SimCosts, into: CostTotals): void {
+  if (fromTokens === toTokens) return;
+  if (fromTokens === 0 || toTokens === 0 || Math.sign(fromTokens) === Math.sign(toTokens)) {
+    const grow = Math.abs(toTokens) - Math.abs(fromTokens);
+    if (grow > 0) chargeLeg(grow, priceUsd, c.increaseBps, c, into);
+    else chargeLeg(-grow, priceUsd, c.decreaseBps, c, into);
+    return;
+  }
+  chargeLeg(Math.abs(fromTokens), priceUsd, c.decreaseBps, c, into);
+  chargeLeg(Math.abs(toTokens), priceUsd, c.increaseBps, c, into);
+}
