@@ -15,6 +15,7 @@ import type { KeeperEvent } from "../app/events";
 import { valueExposure } from "../exposure/mandate-exposure";
 import type { OptionLeg } from "../exposure/options-book";
 import { decide } from "../strategy/policy";
+import { describeMachine } from "./machine";
 import { setOraclePrices } from "../../localnet/fixtures/load";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import type { MarketSymbol } from "../../programs-client";
@@ -123,8 +124,7 @@ async function latency(samples: number) {
 }
 
 async function main() {
-  const cpu = os.cpus();
-  console.log(`machine: ${cpu.length} x ${cpu[0]?.model ?? "unknown cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
+  console.log(describeMachine());
   const now = 1_800_000_000 - 86_400;
   const base = ticksPerSecond(book(2, now), 2);
   const big = ticksPerSecond(book(200, now), 2);

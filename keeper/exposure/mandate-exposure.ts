@@ -16,6 +16,8 @@ export interface ExposureInputs {
   hedgeRatio: number;
   /** Variance rate of the JLP part's delta (tokens²/yr), for the flow band; 0 when unknown. */
   jlpDeltaVarianceRate: number;
+  /** The underlying's vol, for the flow band of a book without options (whose implied vol would say nothing). */
+  marketVol?: number;
 }
 
 export interface MarketExposure {
@@ -40,7 +42,7 @@ export function valueExposure(i: ExposureInputs): MarketExposure {
       delta: ratio * (options.delta + rest),
       gamma: ratio * options.gamma,
       years: options.years,
-      vol: options.vol,
+      vol: options.vol > 0 ? options.vol : (i.marketVol ?? 0),
       volScaled: new ScaledOptionsDelta(i, ratio, options.delta),
       targetVarianceRate: ratio * ratio * i.jlpDeltaVarianceRate,
     },

@@ -66,12 +66,21 @@ function pathModel(s: Scenario, replay: Float64Array | null, pathIndex: number, 
   }
 }
 
-/** Vol for the Brownian bridge to a fill `latencySec` after a grid point; a replay interpolates. */
-function bridgeVol(s: Scenario): number {
+/** The model's own vol (a replay's is measured from its prices): for the latency bridge and a flow band without options. */
+function modelVol(s: Scenario, replay: Float64Array | null): number {
   const m = s.model;
   if (m.kind === "gbm" || m.kind === "merton") return m.vol;
   if (m.kind === "heston") return Math.sqrt(m.theta);
-  return 0;
+  const { dtYears } = gridOf(s);
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 1; i < replay!.length; i++) {
+    const r = Math.log(replay![i]! / replay![i - 1]!);
+    sum += r;
+    sumSq += r * r;
+  }
+  const n = replay!.length - 1;
+  return Math.sqrt(Math.max(0, sumSq / n - (sum / n) ** 2) / dtYears);
 }
 
 function keeperPolicy(p: SimPolicy): PolicyConfig {
@@ -108,7 +117,9 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
   const limits = { minTradeTokens: s.trade.minTradeTokens, maxTradeTokens: s.trade.maxTradeTokens ?? Infinity, cooldownSec: s.trade.cooldownSec };
   const borrowPerYear = (s.costs.borrowPercentPerHour / 100) * 24 * 365;
   const latencyFraction = Math.min(1, s.costs.latencySec / dtSec);
-  const bridgeSd = bridgeVol(s) * Math.sqrt(latencyFraction * (1 - latencyFraction) * dtYears);
+  const vol = modelVol(s, setup.replayPricesUsd);
+  // A replay has no model to bridge with: its fills interpolate between the recorded prices.
+  const bridgeSd = s.model.kind === "replay" ? 0 : vol * Math.sqrt(latencyFraction * (1 - latencyFraction) * dtYears);
   const jlp0 = s.book.jlp?.deltaTokens ?? 0;
   const flowVol = s.book.jlp?.flowVolTokens ?? 0;
   const flowSd = flowVol * Math.sqrt(dtYears);
@@ -170,6 +181,7 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
         offsetTokens: 0,
         hedgeRatio: s.hedgeRatio,
         jlpDeltaVarianceRate: flowVol * flowVol,
+        marketVol: s.hedgeVol ?? vol,
       });
       const g = exposure.greeks;
       const target = s.targetNetDelta - g.delta;

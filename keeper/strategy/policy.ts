@@ -86,7 +86,7 @@ class TradeDecision {
 function wwHalfWidth(i: DecisionInput, riskAversion: number, costFraction: number): number {
   const e = i.exposure;
   const optionPart = whalleyWilmottHalfWidth({ costFraction, spotUsd: i.spotUsd, gamma: e.gamma, riskAversion, years: e.years });
-  const flowPart = e.targetVarianceRate > 0 ? driftBandHalfWidth({ costFraction, spotUsd: i.spotUsd, riskAversion, vol: e.vol }, e.targetVarianceRate) : 0;
+  const flowPart = e.targetVarianceRate > 0 && e.vol > 0 ? driftBandHalfWidth({ costFraction, spotUsd: i.spotUsd, riskAversion, vol: e.vol }, e.targetVarianceRate) : 0;
   return Math.max(optionPart, flowPart);
 }
 

@@ -1,0 +1,94 @@
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import { europeanGreeks } from "../../keeper/exposure/black";
+import { frontiers, savingsAgainst, sweepPolicies } from "../../keeper/sim/frontier";
+import { type PolicySummary, summarize } from "../../keeper/sim/metrics";
+import { defaultWorkers, prepareSimulation, runSimulation } from "../../keeper/sim/run-simulation";
+import { loadScenarioFile, policyLabel, type Scenario, type SimPolicy } from "../../keeper/sim/scenario";
+
+/**
+ * The reference benchmarks of hedging-math.md §5, from the scenario files in config/scenarios. The full runs
+ * (100,000 and 20,000 paths) take minutes (`npm run bench:backtest`); here each check uses the fewest paths at
+ * which its tolerance is still several standard errors wide, and says how many it used.
+ */
+
+const SCENARIOS = path.join(__dirname, "../../config/scenarios");
+
+async function run(s: Scenario, policies: SimPolicy[] = s.policies): Promise<PolicySummary[]> {
+  const setup = prepareSimulation(s, policies);
+  const paths = await runSimulation(setup, { workers: defaultWorkers() });
+  return summarize(paths, policies.map(policyLabel), s.utilityRiskAversion).policies;
+}
+
+const within = (got: number, want: number, rel: number) => Math.abs(got / want - 1) <= rel;
+
+describe("reference benchmarks (hedging-math.md §5)", function () {
+  this.timeout(900_000);
+
+  describe("B3: Jupiter-cost gamma scalping", () => {
+    const b3 = () => loadScenarioFile(path.join(SCENARIOS, "b3-jupiter-gamma-scalping.yaml"));
+    /** V(σ_r = 0.8) − V(σ_i = 0.6) of the straddle: what every policy's gross P&L must average. */
+    const edge = (() => {
+      const straddle = (vol: number) => 2 * europeanGreeks({ kind: "call", spot: 100, strike: 100, years: 30 / 365, rate: 0, carry: 0, vol }).price;
+      return straddle(0.8) - straddle(0.6);
+    })();
+
+    it("the theory: V(σ_r) − V(σ_i) = 4.5518", () => {
+      assert.ok(Math.abs(edge - 4.5518) < 5e-5, String(edge));
+    });
+
+    it("every policy's gross mean is within 3 standard errors of it (1,000 paths)", async () => {
+      const s = b3();
+      s.paths = 1000;
+      for (const p of await run(s)) assert.ok(Math.abs(p.grossMean - edge) <= 3 * p.grossSe, `${p.name}: gross ${p.grossMean.toFixed(4)} ± ${p.grossSe.toFixed(4)}`);
+    });
+
+    it("the Whalley-Wilmott rows' std and cost are within 3% of the reference table (10,000 paths)", async () => {
+      const reference: Record<string, { std: number; cost: number }> = {
+        "WW γ=0.1": { std: 2.348, cost: 1.123 },
+        "WW γ=0.3": { std: 2.171, cost: 1.223 },
+        "WW γ=1": { std: 2.027, cost: 1.371 },
+        "WW γ=3": { std: 1.904, cost: 1.55 },
+      };
+      const s = b3();
+      s.paths = 10_000;
+      const ww = s.policies.filter((p) => p.kind === "whalley-wilmott");
+      assert.equal(ww.length, 4);
+      for (const p of await run(s, ww)) {
+        const want = reference[p.name]!;
+        assert.ok(within(p.netStd, want.std, 0.03), `${p.name}: net std ${p.netStd.toFixed(4)} vs ${want.std}`);
+        assert.ok(within(p.costUsd, want.cost, 0.03), `${p.name}: cost ${p.costUsd.toFixed(4)} vs ${want.cost}`);
+      }
+    });
+
+    it("the default policy's frontier is at least 25% cheaper than the clock's at equal tracking error (2,000 paths)", async () => {
+      const s = b3();
+      s.paths = 2000;
+      s.policies = s.policies.filter((p) => p.kind === "clock" || p.kind === "whalley-wilmott");
+      s.sweep = { clock: s.sweep!.clock, "whalley-wilmott": [0.3, 1, 3, 10] };
+      const policies = sweepPolicies(s);
+      const fronts = frontiers(policies, await run(s, policies));
+      const savings = savingsAgainst(fronts.find((f) => f.kind === "whalley-wilmott")!, fronts.find((f) => f.kind === "clock")!);
+      assert.equal(savings.length, 4, "every WW point from the default γ = 0.3 up lies inside the clock's tracking-error range");
+      for (const p of savings) assert.ok(p.saving >= 0.25, `${p.name}: cost ${p.costUsd.toFixed(3)} vs clock ${p.baselineCostUsd.toFixed(3)} at TE ${p.trackingErrorStd.toFixed(3)}: ${(100 * p.saving).toFixed(1)}% cheaper`);
+    });
+  });
+
+  describe("B1: discretisation, free of fees", () => {
+    it("the hedged std follows Derman-Kamal within 2.5% at N = 30, 180, 720 and 4320 (40,000 paths)", async () => {
+      const s = loadScenarioFile(path.join(SCENARIOS, "b1-discretisation.yaml"));
+      s.paths = 40_000;
+      // Derman-Kamal: std ≈ √(π/4)·vega·σ/√N (= σS√(T/(8N))·e^{−d₁²/2} at the money).
+      const vega = europeanGreeks({ kind: "call", spot: 100, strike: 100, years: 30 / 365, rate: 0, carry: 0, vol: 0.8 }).vega;
+      const derman = (n: number) => (Math.sqrt(Math.PI / 4) * vega * 0.8) / Math.sqrt(n);
+      const table: Record<string, [number, number]> = { "N=30": [30, 1.4708], "N=180": [180, 0.6004], "N=720": [720, 0.3002], "N=4320": [4320, 0.1226] };
+      for (const p of await run(s)) {
+        const [n, printed] = table[p.name]!;
+        assert.ok(Math.abs(derman(n) - printed) < 1e-4, `Derman-Kamal at N=${n}: ${derman(n)} vs the table's ${printed}`);
+        const ratio = p.netStd / derman(n);
+        assert.ok(Math.abs(ratio - 1) <= 0.025, `${p.name}: std ${p.netStd.toFixed(4)} / Derman-Kamal ${derman(n).toFixed(4)} = ${ratio.toFixed(4)}`);
+        assert.ok(Math.abs(p.netMean) <= 3 * p.netSe + 0.007, `${p.name}: mean ${p.netMean.toFixed(4)}`);
+      }
+    });
+  });
+});

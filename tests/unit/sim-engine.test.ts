@@ -1,0 +1,188 @@
+import { strict as assert } from "node:assert";
+import fc from "fast-check";
+import { europeanGreeks } from "../../keeper/exposure/black";
+import { SECONDS_PER_YEAR } from "../../keeper/exposure/options-book";
+import { tradeFeeUsd6 } from "../../keeper/strategy/costs";
+import { costAtTrackingError, type Frontier, savingsAgainst } from "../../keeper/sim/frontier";
+import { renderFrontierSvg } from "../../keeper/sim/frontier-svg";
+import { certaintyEquivalent, expectedShortfall, summarize } from "../../keeper/sim/metrics";
+import { prepareSimulation, runSimulation } from "../../keeper/sim/run-simulation";
+import { parseScenario, policyLabel, type ScenarioInput } from "../../keeper/sim/scenario";
+import { addHedgeChangeCost, type CostTotals } from "../../keeper/sim/trade-costs";
+
+const costs = { increaseBps: 6, decreaseBps: 4, impactFeeScalar: 0, txCostUsd: 0.01 };
+const zero = (): CostTotals => ({ feesUsd: 0, impactUsd: 0, txUsd: 0 });
+
+function run(input: ScenarioInput, workers = 1) {
+  const s = parseScenario(input, "test");
+  return runSimulation(prepareSimulation(s), { workers }).then((r) => summarize(r, s.policies.map(policyLabel), s.utilityRiskAversion));
+}
+
+const straddle = (iv: number): ScenarioInput["book"] => ({
+  options: [
+    { kind: "call", strike: 100, expiryDays: 10, quantity: 1, impliedVol: iv },
+    { kind: "put", strike: 100, expiryDays: 10, quantity: 1, impliedVol: iv },
+  ],
+});
+
+describe("simulator: costs, metrics, frontiers", () => {
+  describe("Jupiter's cost of a hedge change", () => {
+    const cases: Array<[string, number, number, Partial<CostTotals>]> = [
+      ["open a short of 2 at $100: increase fee", 0, -2, { feesUsd: 0.12, txUsd: 0.01 }],
+      ["grow a long from 1 to 3: increase fee on 2", 1, 3, { feesUsd: 0.12, txUsd: 0.01 }],
+      ["shrink a long from 3 to 1: decrease fee on 2", 3, 1, { feesUsd: 0.08, txUsd: 0.01 }],
+      ["close a short of 2: decrease fee", -2, 0, { feesUsd: 0.08, txUsd: 0.01 }],
+      ["cross from short 1 to long 2: close 1 and open 2, two transactions", -1, 2, { feesUsd: 0.04 + 0.12, txUsd: 0.02 }],
+      ["no change costs nothing", 1.5, 1.5, {}],
+    ];
+    for (const [name, from, to, want] of cases) {
+      it(name, () => {
+        const got = zero();
+        addHedgeChangeCost(from, to, 100, costs, got);
+        assert.ok(Math.abs(got.feesUsd - (want.feesUsd ?? 0)) < 1e-12, `fees ${got.feesUsd}`);
+        assert.ok(Math.abs(got.txUsd - (want.txUsd ?? 0)) < 1e-12, `tx ${got.txUsd}`);
+        assert.equal(got.impactUsd, 0);
+      });
+    }
+
+    it("the impact fee is the program's size²/scalar, within a micro-dollar", () => {
+      const scalar = 1_250_000_000_000_000;
+      const got = zero();
+      addHedgeChangeCost(0, 50, 150, { ...costs, impactFeeScalar: scalar }, got);
+      const sizeUsd6 = 7_500_000_000n;
+      const onChain = Number(tradeFeeUsd6(sizeUsd6, 0n, BigInt(scalar))) / 1e6;
+      assert.ok(Math.abs(got.impactUsd - onChain) <= 1e-6, `${got.impactUsd} vs ${onChain}`);
+    });
+  });
+
+  describe("risk measures", () => {
+    it("a certainty equivalent of a constant is the constant; of a coin flip ±1 at γ=1 it is −ln cosh 1", () => {
+      assert.ok(Math.abs(certaintyEquivalent([2, 2, 2], 1) - 2) < 1e-12);
+      assert.ok(Math.abs(certaintyEquivalent([1, -1], 1) + Math.log(Math.cosh(1))) < 1e-12);
+      assert.ok(Number.isFinite(certaintyEquivalent([-2000, 5], 1)), "no overflow on a large loss");
+    });
+
+    it("expected shortfall at 1% is the mean loss of the worst 1%", () => {
+      const x = Array.from({ length: 1000 }, (_, i) => i - 10); // worst ten: −10..−1
+      assert.equal(expectedShortfall(x, 0.01), 5.5);
+    });
+  });
+
+  describe("frontiers", () => {
+    const clock: Frontier = {
+      kind: "clock",
+      points: [
+        { name: "1h", parameter: 3600, trackingErrorStd: 0.5, costUsd: 2 },
+        { name: "4h", parameter: 14400, trackingErrorStd: 2, costUsd: 1 },
+      ],
+    };
+
+    it("interpolates cost linearly in log tracking error, and not outside the range", () => {
+      assert.equal(costAtTrackingError(clock, 1), 1.5);
+      assert.equal(costAtTrackingError(clock, 0.5), 2);
+      assert.equal(costAtTrackingError(clock, 0.4), null);
+      assert.equal(costAtTrackingError(clock, 3), null);
+    });
+
+    it("savings are measured at equal tracking error", () => {
+      const ww: Frontier = { kind: "whalley-wilmott", points: [{ name: "WW", parameter: 1, trackingErrorStd: 1, costUsd: 1.2 }, { name: "far", parameter: 9, trackingErrorStd: 9, costUsd: 0.1 }] };
+      const s = savingsAgainst(ww, clock);
+      assert.equal(s.length, 1);
+      assert.ok(Math.abs(s[0]!.saving - 0.2) < 1e-12);
+    });
+
+    it("draws one line per policy kind with a point per parameter", () => {
+      const svg = renderFrontierSvg([clock, { kind: "whalley-wilmott", points: [{ name: "WW <1>", parameter: 1, trackingErrorStd: 1, costUsd: 1.2 }] }], "t & c");
+      assert.match(svg, /^<svg /);
+      assert.equal((svg.match(/<polyline /g) ?? []).length, 2);
+      assert.equal((svg.match(/<circle /g) ?? []).length, 3);
+      assert.ok(svg.includes("WW &lt;1&gt;") && svg.includes("t &amp; c"), "text is escaped");
+    });
+  });
+
+  describe("engine", function () {
+    this.timeout(120_000);
+    const base: ScenarioInput = {
+      spot: 100,
+      days: 10,
+      stepMinutes: 60,
+      paths: 300,
+      seed: 11,
+      model: { kind: "gbm", vol: 0.8 },
+      book: straddle(0.6),
+      costs: { borrowPercentPerHour: 0.002, txCostUsd: 0.001 },
+      policies: [{ kind: "whalley-wilmott", riskAversion: 0.3 }, { kind: "clock", intervalSec: 14_400 }, { kind: "zakamouline", riskAversion: 1 }, { kind: "fixed", thresholdTokens: 0.1 }],
+    };
+
+    it("gives the same numbers on one worker and on two", async () => {
+      const one = await run({ ...base, paths: 64 }, 1);
+      const two = await run({ ...base, paths: 64 }, 2);
+      assert.deepEqual(two, one);
+    });
+
+    it("charges every cost it is given, and net = gross − costs", async () => {
+      const s = await run(base);
+      for (const p of s.policies) {
+        assert.ok(p.feesUsd > 0 && p.borrowUsd > 0 && p.txUsd > 0, `${p.name} pays fees, borrow and tx`);
+        assert.ok(Math.abs(p.costUsd - (p.feesUsd + p.impactUsd + p.borrowUsd + p.txUsd)) < 1e-12);
+        assert.ok(Math.abs(p.grossMean - p.costUsd - p.netMean) < 1e-9, `${p.name}: net = gross − cost`);
+        assert.ok(p.trades >= 1, "the initial hedge is a trade");
+      }
+      const clock = s.policies[1]!;
+      assert.equal(clock.trades, 60, "a 4-hour clock over 10 days trades 60 times");
+      assert.ok(Math.abs(clock.txUsd - 0.001 * (60 + 1)) < 0.03, "one transaction per trade and the unwind, two when the hedge flips side");
+    });
+
+    it("latency moves the fill but not the expected gross P&L", async () => {
+      const s = await run({ ...base, costs: { latencySec: 1200 }, policies: [{ kind: "clock", intervalSec: 3600 }] });
+      // At r = 0 an ATM straddle is worth two ATM calls.
+      const v = (vol: number) => 2 * europeanGreeks({ kind: "call", spot: 100, strike: 100, years: 10 / 365, rate: 0, carry: 0, vol }).price;
+      const expected = v(0.8) - v(0.6);
+      const p = s.policies[0]!;
+      assert.ok(Math.abs(p.grossMean - expected) <= 4 * p.grossSe, `gross ${p.grossMean} vs ${expected} ± ${p.grossSe}`);
+      assert.ok(p.trackingErrorStd > 0);
+    });
+
+    it("a static holding hedged every step is flat, and an unhedged JLP-style flow needs a band", async () => {
+      const s = await run({ ...base, book: { staticTokens: 10, jlp: { deltaTokens: 5, flowVolTokens: 20 } }, costs: {}, policies: [{ kind: "clock", intervalSec: 3600 }, { kind: "whalley-wilmott", riskAversion: 0.3 }] });
+      const [clock, ww] = s.policies as [(typeof s.policies)[0], (typeof s.policies)[0]];
+      assert.ok(Math.abs(clock.grossMean) < 4 * clock.grossSe + 1e-9);
+      assert.ok(ww.trades < clock.trades, `the flow band (${ww.trades} trades) trades less than the hourly clock (${clock.trades})`);
+    });
+
+    it("runs Merton and Heston paths and reports expected shortfall", async () => {
+      for (const model of [
+        { kind: "merton", vol: 0.5, jumpsPerYear: 12, jumpMean: -0.05, jumpStd: 0.1 },
+        { kind: "heston", v0: 0.36, theta: 0.36, kappa: 3, xi: 0.8, rho: -0.5 },
+      ] as const) {
+        const s = await run({ ...base, paths: 100, model, book: { options: [{ kind: "put", strike: 95, expiryDays: 10, quantity: -1, impliedVol: 0.6 }] } });
+        for (const p of s.policies) assert.ok(Number.isFinite(p.expectedShortfall1) && p.expectedShortfall1 > -p.netMean, `${model.kind} ${p.name}: ES1% ${p.expectedShortfall1} is worse than the mean`);
+      }
+    });
+
+    it("property: with zero drift every policy's gross mean is the option value at realised vol minus the premium", async function () {
+      this.timeout(300_000);
+      const leg = fc.record({
+        kind: fc.constantFrom("call" as const, "put" as const),
+        strike: fc.integer({ min: 80, max: 125 }),
+        expiryDays: fc.integer({ min: 3, max: 12 }),
+        quantity: fc.integer({ min: -3, max: 3 }).filter((q) => q !== 0),
+        impliedVol: fc.integer({ min: 30, max: 120 }).map((v) => v / 100),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(leg, { minLength: 1, maxLength: 4 }), fc.integer({ min: 30, max: 120 }), fc.integer({ min: 0, max: 1e6 }), async (legs, volPct, seed) => {
+          const realised = volPct / 100;
+          const days = Math.max(...legs.map((l) => l.expiryDays));
+          const s = await run({ spot: 100, days, stepMinutes: 60, paths: 400, seed, model: { kind: "gbm", vol: realised }, book: { options: legs }, costs: { increaseBps: 0, decreaseBps: 0 }, policies: base.policies });
+          const value = (volOf: (l: (typeof legs)[0]) => number) =>
+            legs.reduce((sum, l) => sum + l.quantity * europeanGreeks({ kind: l.kind, spot: 100, strike: l.strike, years: (l.expiryDays * 86_400) / SECONDS_PER_YEAR, rate: 0, carry: 0, vol: volOf(l) }).price, 0);
+          const expected = value(() => realised) - value((l) => l.impliedVol);
+          for (const p of s.policies) {
+            assert.ok(Math.abs(p.grossMean - expected) <= 4.5 * p.grossSe + 1e-9, `${p.name}: gross ${p.grossMean} vs ${expected} ± ${p.grossSe} for ${JSON.stringify(legs)} at ${realised}`);
+          }
+        }),
+        { numRuns: 12, seed: 6 },
+      );
+    });
+  });
+});
