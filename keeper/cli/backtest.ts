@@ -62,14 +62,14 @@ function num(flag: string, v: string): number {
 }
 
 /** 86400, 300s, 15m, 4h, 1d → seconds. */
-export function parseDurationSec(v: string, what: string): number {
+function parseDurationSec(v: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(v.trim());
   if (!m) throw new CliError(`${what}: "${v}" is not a duration such as 900, 15m, 4h or 1d`, EXIT_USAGE);
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? "s") as "s" | "m" | "h" | "d"];
 }
 
 /** ww:0.3, zak:1, fixed:0.1 (tokens), clock:4h. */
-export function parsePolicySpec(spec: string): SimPolicy {
+function parsePolicySpec(spec: string): SimPolicy {
   const [kind, value, extra] = spec.split(":");
   const fail = () => new CliError(`--policy "${spec}": expected ww:<risk aversion>, zak:<risk aversion>, fixed:<threshold tokens> or clock:<interval like 4h>`, EXIT_USAGE);
   if (value === undefined || extra !== undefined) throw fail();
@@ -88,7 +88,7 @@ export function parsePolicySpec(spec: string): SimPolicy {
 }
 
 /** call:100:30:1:0.6 = kind:strike:expiryDays:quantity:impliedVol. */
-export function parseOptionSpec(spec: string): Record<string, unknown> {
+function parseOptionSpec(spec: string): Record<string, unknown> {
   const parts = spec.split(":");
   if (parts.length !== 5) throw new CliError(`--option "${spec}": expected kind:strike:expiryDays:quantity:impliedVol, e.g. call:100:30:-1:0.8`, EXIT_USAGE);
   const [kind, strike, expiryDays, quantity, impliedVol] = parts as [string, string, string, string, string];
@@ -105,7 +105,7 @@ function obj(raw: Raw, key: string): Raw {
 }
 
 /** The scenario file's raw data with the flags laid over it; the schema then validates the result. */
-export function applyFlags(base: Raw, o: BacktestCliOptions): Raw {
+function applyFlags(base: Raw, o: BacktestCliOptions): Raw {
   const raw: Raw = structuredClone(base);
   const set = (target: Raw, key: string, flag: string, v: string | undefined) => {
     if (v !== undefined) target[key] = num(flag, v);
@@ -182,7 +182,7 @@ function readScenarioRaw(file: string): Raw {
   }
 }
 
-export function resolveScenario(file: string | undefined, o: BacktestCliOptions): Scenario {
+function resolveScenario(file: string | undefined, o: BacktestCliOptions): Scenario {
   const base = file ? readScenarioRaw(file) : {};
   try {
     const s = parseScenario(applyFlags(base, o), file ?? "the flags");

@@ -37,7 +37,7 @@ export interface ChunkResult {
   theory: Float64Array;
 }
 
-export const UNDERLYING = "SOL";
+const UNDERLYING = "SOL";
 
 export function gridOf(s: Scenario): { steps: number; dtYears: number; dtSec: number } {
   const steps = Math.round((s.days * 1440) / s.stepMinutes);
@@ -192,8 +192,9 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
 
       for (let p = 0; p < nPol; p++) {
         const r = runs[p]!;
+        // From the first step on: before the initial hedge the whole delta is "deviation" for every policy alike.
         const dev = Math.abs(r.q - target);
-        if (dev > r.maxDev) r.maxDev = dev;
+        if (i > 0 && dev > r.maxDev) r.maxDev = dev;
         const input = r.input;
         input.spotUsd = spot;
         input.exposure = g;

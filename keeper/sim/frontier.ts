@@ -78,7 +78,8 @@ export function frontiers(policies: readonly SimPolicy[], summaries: readonly Po
 
 /** The frontier's cost at a tracking error inside its range, linear in log(TE) between neighbours; null outside. */
 export function costAtTrackingError(f: Frontier, te: number): number | null {
-  const pts = f.points;
+  // A policy that trades at every step is the reference itself (TE 0): it has no place on a log axis.
+  const pts = f.points.filter((p) => p.trackingErrorStd > 0);
   if (pts.length === 0 || te < pts[0]!.trackingErrorStd || te > pts[pts.length - 1]!.trackingErrorStd) return null;
   for (let i = 1; i < pts.length; i++) {
     const a = pts[i - 1]!;

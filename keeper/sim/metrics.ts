@@ -31,6 +31,8 @@ export interface PolicySummary {
   netStd: number;
   /** Standard error of the net mean. */
   netSe: number;
+  /** Standard error of the net std, s·√((κ − 1)/(4n)) with κ the sample kurtosis. */
+  netStdSe: number;
   grossMean: number;
   grossSe: number;
   /** Std of (gross − gross of the every-step frictionless hedge) on the same paths. */
@@ -69,6 +71,15 @@ function stdOf(x: ArrayLike<number>, mean = meanOf(x)): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += (x[i]! - mean) * (x[i]! - mean);
   return Math.sqrt(s / (x.length - 1));
+}
+
+/** The large-sample standard error of a standard deviation, which heavy tails widen through the kurtosis. */
+function stdError(x: ArrayLike<number>, mean: number, std: number): number {
+  if (x.length < 2 || std === 0) return 0;
+  let m4 = 0;
+  for (let i = 0; i < x.length; i++) m4 += (x[i]! - mean) ** 4;
+  const kurtosis = m4 / x.length / std ** 4;
+  return std * Math.sqrt(Math.max(0, kurtosis - 1) / (4 * x.length));
 }
 
 /** −(1/γ) ln E[e^{−γX}], shifted by the worst outcome so the exponentials cannot overflow. */
@@ -111,6 +122,7 @@ export function summarize(run: RunPaths, names: readonly string[], utilityRiskAv
       netMean,
       netStd,
       netSe: netStd / Math.sqrt(n),
+      netStdSe: stdError(net, netMean, netStd),
       grossMean,
       grossSe: stdOf(gross, grossMean) / Math.sqrt(n),
       trackingErrorStd: stdOf(te),

