@@ -62,16 +62,16 @@ describe("reference benchmarks (hedging-math.md §5)", function () {
     });
 
     // The saving grows as the hedge tightens: about 24% at γ = 0.3 (TE 1.17, against a 2-4 hour clock) and 20% at
-    // γ = 0.1, as in the reference's own table; from TE ≈ 0.8 (γ = 1, an hourly clock's neighbourhood) down it is 28-35%.
+    // γ = 0.1, as in the reference's own table; from TE ≈ 0.8 (γ = 1, an hourly clock's neighbourhood) down it is 28-34%.
     it("the default policy's frontier is at least 25% cheaper than the clock's at equal tracking error, from TE 0.8 down (2,000 paths)", async () => {
       const s = b3();
       s.paths = 2000;
       s.policies = s.policies.filter((p) => p.kind === "clock" || p.kind === "whalley-wilmott");
-      s.sweep = { clock: s.sweep!.clock, "whalley-wilmott": [1, 3, 10, 30] };
+      s.sweep = { clock: s.sweep!.clock, "whalley-wilmott": [1, 3, 10] };
       const policies = sweepPolicies(s);
       const fronts = frontiers(policies, await run(s, policies));
       const savings = savingsAgainst(fronts.find((f) => f.kind === "whalley-wilmott")!, fronts.find((f) => f.kind === "clock")!);
-      assert.equal(savings.length, 4, "every WW point lies inside the clock's tracking-error range");
+      assert.equal(savings.length, 3, "every WW point lies inside the clock's tracking-error range");
       assert.ok(savings.every((p) => p.trackingErrorStd < 0.85));
       for (const p of savings) assert.ok(p.saving >= 0.25, `${p.name}: cost ${p.costUsd.toFixed(3)} vs clock ${p.baselineCostUsd.toFixed(3)} at TE ${p.trackingErrorStd.toFixed(3)}: ${(100 * p.saving).toFixed(1)}% cheaper`);
     });
