@@ -6,8 +6,7 @@ import { renderFrontierSvg } from "../sim/frontier-svg";
 import { summarize } from "../sim/metrics";
 import { formatCsv, formatTable } from "../sim/results-format";
 import { defaultWorkers, prepareSimulation, runSimulation } from "../sim/run-simulation";
-import { parseScenario, policyLabel, type Scenario, ScenarioError, type SimPolicy } from "../sim/scenario";
-import { parse as parseYaml } from "yaml";
+import { parseScenario, policyLabel, readScenarioData, resolveReplayPath, type Scenario, ScenarioError, type SimPolicy } from "../sim/scenario";
 import { CliError, EXIT_USAGE } from "./cli-error";
 
 type Print = (s: string) => void;
@@ -166,28 +165,11 @@ function applyFlags(base: Raw, o: BacktestCliOptions): Raw {
   return raw;
 }
 
-function readScenarioRaw(file: string): Raw {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new CliError(`cannot read scenario ${file}: ${(e as Error).message}`, EXIT_USAGE);
-  }
-  try {
-    const raw = file.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseYaml(text);
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("expected a mapping of scenario fields");
-    return raw as Raw;
-  } catch (e) {
-    throw new CliError(`${file} is not a valid scenario file: ${(e as Error).message}`, EXIT_USAGE);
-  }
-}
-
 function resolveScenario(file: string | undefined, o: BacktestCliOptions): Scenario {
-  const base = file ? readScenarioRaw(file) : {};
   try {
-    const s = parseScenario(applyFlags(base, o), file ?? "the flags");
-    if (s.model.kind === "replay" && file && !path.isAbsolute(s.model.file) && o.replay === undefined) s.model.file = path.resolve(path.dirname(file), s.model.file);
-    return s;
+    const s = parseScenario(applyFlags(file ? readScenarioData(file) : {}, o), file ?? "the flags");
+    // A --replay path is the user's own, relative to where they stand.
+    return file && o.replay === undefined ? resolveReplayPath(s, file) : s;
   } catch (e) {
     if (e instanceof ScenarioError) throw new CliError(`${e.message}${file ? "" : "\nWithout a scenario file give at least --spot, --days, --model, --vol, an --option or --static-tokens, and a --policy."}`, EXIT_USAGE);
     throw e;

@@ -136,23 +136,34 @@ export function parseScenario(raw: unknown, source: string): Scenario {
   throw new ScenarioError(`${source} is not a valid scenario:\n${lines.join("\n")}\nSee config/scenarios/README.md for every field.`);
 }
 
-/** Reads a YAML or JSON scenario. A replay model's CSV path is taken relative to the scenario file. */
-export function loadScenarioFile(file: string): Scenario {
+/** A scenario file's raw fields (YAML or JSON), before validation. */
+export function readScenarioData(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     throw new ScenarioError(`cannot read scenario ${file}: ${(e as Error).message}`);
   }
+  const json = file.toLowerCase().endsWith(".json");
   let raw: unknown;
   try {
-    raw = file.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+    raw = json ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ScenarioError(`${file} is not valid ${file.toLowerCase().endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`);
+    throw new ScenarioError(`${file} is not valid ${json ? "JSON" : "YAML"}: ${(e as Error).message}`);
   }
-  const s = parseScenario(raw, file);
-  if (s.model.kind === "replay" && !path.isAbsolute(s.model.file)) s.model.file = path.resolve(path.dirname(file), s.model.file);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ScenarioError(`${file}: expected a mapping of scenario fields`);
+  return raw as Record<string, unknown>;
+}
+
+/** A replay's CSV path is taken relative to the scenario file that names it. */
+export function resolveReplayPath(s: Scenario, scenarioFile: string): Scenario {
+  if (s.model.kind === "replay" && !path.isAbsolute(s.model.file)) s.model.file = path.resolve(path.dirname(scenarioFile), s.model.file);
   return s;
+}
+
+/** Reads and validates a YAML or JSON scenario. */
+export function loadScenarioFile(file: string): Scenario {
+  return resolveReplayPath(parseScenario(readScenarioData(file), file), file);
 }
 
 /** A policy's display name: its own, or its kind and parameter. */
