@@ -149,9 +149,12 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
     simulatePath(pathModel(s, setup.replayPricesUsd, index, setup.paths, steps), s.spot, { steps, dtYears }, draws, path);
     // Drawn after the path, in a fixed order, so every policy sees the same fills and flows.
     for (let i = 0; i < steps; i++) {
+      if (latencyFraction === 0) {
+        fillPrice[i] = path[i]!;
+        continue;
+      }
       const x0 = Math.log(path[i]!);
-      const x1 = Math.log(path[i + 1]!);
-      fillPrice[i] = latencyFraction === 0 ? path[i]! : Math.exp(x0 + latencyFraction * (x1 - x0) + (bridgeSd > 0 ? bridgeSd * draws.normal() : 0));
+      fillPrice[i] = Math.exp(x0 + latencyFraction * (Math.log(path[i + 1]!) - x0) + (bridgeSd > 0 ? bridgeSd * draws.normal() : 0));
     }
     jlpTokens[0] = jlp0;
     for (let i = 1; i <= steps; i++) jlpTokens[i] = jlpTokens[i - 1]! + (flowSd > 0 ? flowSd * draws.normal() : 0);
