@@ -8,3 +8,4 @@ export * from "./pda";
 export * from "./types";
 export * from "./spl-token";
 export * from "./token-instructions";
+export * from "./sysvar";

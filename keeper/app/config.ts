@@ -116,6 +116,8 @@ export const configSchema = obj({
     rebroadcastMs: z.number().int().min(200).default(2_000),
     pollMs: z.number().int().min(50).default(500),
     blockhashRefreshMs: z.number().int().min(200).default(2_000),
+    /** Seconds past Jupiter's execution window after which the keeper cancels its own still-open request. */
+    cancelExpiredAfterSec: nonNegative.default(30),
     /** Jupiter's swap API, asked for jupiterMinimumOut when a long is funded in USDC. */
     swapApi: obj({ url: httpUrl.default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) }).default({}),
   }).default({}),

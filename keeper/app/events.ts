@@ -11,8 +11,9 @@ export interface SentTx {
   priorityFeeLamports: number;
 }
 
-/** Where a request is: journalled, priced (swap quote), on the wire, on chain, or taken over after a restart. */
-export type RequestStage = "intent" | "quote" | "sent" | "landed" | "adopted" | "resumed";
+/** Where a request is: journalled, priced (swap quote), on the wire, on chain, taken over after a restart, or
+ * cancelled by its owner once Jupiter's execution window passed with nobody closing it. */
+export type RequestStage = "intent" | "quote" | "sent" | "landed" | "resumed" | "cancel";
 
 /** Everything the keeper reports: one event per decision, veto, request and fill. Logs, metrics, the history
  * file and the terminal are all fed from this one stream. */

@@ -12,7 +12,7 @@ import { Journal } from "../ops/journal";
 import { scrubSecrets } from "../ops/redact";
 import { HealthServer, type Probe } from "../ops/health-server";
 import { KeeperMetrics } from "../ops/metrics";
-import { closeWebSocket } from "../rpc/close-websocket";
+import { closeWebSocket, routeWebSocketErrors } from "../rpc/web3-websocket";
 import { EndpointPool } from "../rpc/endpoint-pool";
 import { configSecrets } from "./config-load";
 import { type HistorySample, HistoryRecorder } from "./history";
@@ -122,6 +122,7 @@ export class Keeper {
       },
     });
     this.connection = new Connection(cfg.rpc.url, { commitment: "confirmed", wsEndpoint: cfg.rpc.wsUrl, disableRetryOnRateLimit: true, fetch: this.rpc.fetch });
+    this.watchWebSocket(this.connection, 0);
     const x = cfg.execution;
     this.blockhash = new BlockhashCache(this.connection, x.blockhashRefreshMs, 30_000, nowMs);
     this.fees = new PriorityFeeTracker(this.connection, x.priorityFee, x.priorityFee.refreshMs, nowMs);
@@ -226,6 +227,7 @@ export class Keeper {
       endpoint.url === this.cfg.rpc.url && endpoint.wsUrl === this.cfg.rpc.wsUrl
         ? this.connection
         : new Connection(endpoint.url, { commitment: "confirmed", wsEndpoint: endpoint.wsUrl, fetch: this.rpc.fetch });
+    if (connection !== this.connection) this.watchWebSocket(connection, this.rpc.activeIndex);
     const ids: { id: number; program: boolean }[] = [];
     const onChange = () => {
       this.lastNotificationMs = Date.now();
@@ -246,6 +248,13 @@ export class Keeper {
       this.emit({ kind: "warning", message: `subscriptions unavailable, polling only: ${this.scrub((e as Error).message)}` });
     }
     this.subs = { connection, ids };
+  }
+
+  private watchWebSocket(connection: Connection, endpointIndex: number) {
+    routeWebSocketErrors(connection, (message) => {
+      this.metrics.rpcError(endpointIndex, "websocket");
+      this.emit({ kind: "warning", message: `WebSocket of RPC endpoint ${this.rpc.label(endpointIndex)} failed, reconnecting: ${this.scrub(message)}` });
+    });
   }
 
   private async unsubscribe() {

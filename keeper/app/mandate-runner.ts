@@ -1,10 +1,10 @@
 import { type Connection, type Keypair, PublicKey } from "@solana/web3.js";
-import { MAINNET, type MarketSymbol } from "../../programs-client";
+import { MAINNET, type MarketSymbol, closePositionRequest3 } from "../../programs-client";
 import type { OptionLeg } from "../exposure/options-book";
 import { valueExposure } from "../exposure/mandate-exposure";
 import { type MarkState, attributeStep } from "../exposure/pnl-attribution";
 import type { AccountSource } from "../market/account-source";
-import { type MarketSnapshot, type MarketView, type PositionView, readMarketSnapshot } from "../market/reader";
+import { type MarketSnapshot, type MarketView, type PositionView, type RequestView, readMarketSnapshot } from "../market/reader";
 import type { Journal } from "../ops/journal";
 import { mandateVetoes, orderVetoes, type MandateLimits } from "../risk/limits";
 import { oracleVetoes } from "../risk/oracle-guard";
@@ -14,7 +14,7 @@ import { decide, type PolicyConfig } from "../strategy/policy";
 import type { BlockhashCache } from "../execution/blockhash-cache";
 import type { PriorityFeeTracker } from "../execution/priority-fee";
 import { sendUntilSettled, type SendOutcome } from "../execution/sender";
-import { SimulationRejected, simulateAndSign } from "../execution/transaction";
+import { type SignedTransaction, SimulationRejected, simulateAndSign } from "../execution/transaction";
 import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent, RequestStage, SentTx } from "./events";
@@ -46,9 +46,22 @@ interface InFlight {
   phase: "sending" | "landed";
   /** Wall ms when it was seen landed; only a snapshot started later can show the request closed. */
   landedAtMs: number;
+  /** The request's updateTime on the chain's clock, once a snapshot has shown it open: its expiry is judged from it. */
+  openedChainSec: bigint | null;
+  /** Wall ms of the last owner cancel sent for it: one per blockhash lifetime at most. */
+  cancelSentMs: number | null;
 }
 
+/** A cancel whose transaction did not land is retried after about one blockhash lifetime. */
+const CANCEL_RETRY_MS = 90_000;
+
 const USD6 = 1_000_000;
+
+/** What a signed transaction bids, for the events and metrics. */
+function sentTx(signed: SignedTransaction): SentTx {
+  const { signature, computeUnitLimit, simulatedUnits, microLamports } = signed;
+  return { signature, computeUnitLimit, simulatedUnits, microLamports, priorityFeeLamports: Math.ceil((microLamports * computeUnitLimit) / 1e6) };
+}
 
 function usd6(n: number): bigint {
   return BigInt(Math.round(n * USD6));
@@ -105,10 +118,10 @@ export class MandateRunner {
     for (const open of this.state.open) {
       const market = open.intent.market;
       if (open.landedSlot !== null) {
-        this.inFlight.set(market, { open, phase: "landed", landedAtMs: 0 });
+        this.inFlight.set(market, { open, phase: "landed", landedAtMs: 0, openedChainSec: null, cancelSentMs: null });
         this.emitRequest(open, "resumed", "landed before the restart; following it on chain");
       } else if (open.sent) {
-        this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0 });
+        this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0, openedChainSec: null, cancelSentMs: null });
         this.emitRequest(open, "resumed", "sent before the restart; rebroadcasting the same bytes until it lands or expires");
         this.track(this.followSend(open, Buffer.from(open.sent.txBase64, "base64"), open.sent.signature, open.sent.lastValidBlockHeight));
       } else {
@@ -152,15 +165,18 @@ export class MandateRunner {
     this.lastExternal = external;
     for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
     for (const market of this.d.mandate.markets) {
-      this.reconcile(market, snap, startedMs);
+      this.reconcile(market, snap, startedMs, options.send);
       const view = snap.markets.find((m) => m.symbol === market);
       if (!view) continue;
       this.decideMarket(market, view, snap, external, nowSec, options.send);
     }
   }
 
-  /** Settles an in-flight request from chain state alone: the request account gone and the position changed. */
-  private reconcile(market: MarketSymbol, snap: MarketSnapshot, snapshotStartedMs: number) {
+  /**
+   * Settles an in-flight request from chain state alone: the request account gone and the position changed.
+   * A request still open past Jupiter's execution window (plus a grace) is cancelled by its owner.
+   */
+  private reconcile(market: MarketSymbol, snap: MarketSnapshot, snapshotStartedMs: number, send: boolean) {
     const onChain = snap.requests.filter((r) => r.market === market);
     const flight = this.inFlight.get(market);
     if (!flight) {
@@ -173,17 +189,64 @@ export class MandateRunner {
     }
     if (flight.phase !== "landed" || snapshotStartedMs <= flight.landedAtMs || (flight.open.landedSlot !== null && snap.slot < flight.open.landedSlot)) return;
     const intent = flight.open.intent;
-    if (onChain.some((r) => r.address.toBase58() === intent.request)) return;
+    const maxExecSec = snap.pool.ok ? Number(snap.pool.value.maxRequestExecutionSec) : 45;
+    const stillOpen = onChain.find((r) => r.address.toBase58() === intent.request);
+    if (stillOpen) {
+      flight.openedChainSec = stillOpen.request.updateTime;
+      if (send && !this.d.cfg.dryRun) this.cancelIfStuck(flight, stillOpen, snap, maxExecSec);
+      return;
+    }
     const position = snap.positions.find((p) => p.address.toBase58() === intent.position);
     const sizeNow = position?.position.sizeUsd ?? 0n;
     const sizeBefore = BigInt(intent.sizeBeforeUsd6);
-    const maxExecSec = snap.pool.ok ? Number(snap.pool.value.maxRequestExecutionSec) : 45;
+    // Jupiter's program judges expiry by the chain's clock. A request never seen open (closed between two
+    // snapshots) has no chain stamp; its intent's wall time stands in.
+    const expired =
+      flight.openedChainSec !== null && snap.chainNowSec !== null
+        ? snap.chainNowSec > flight.openedChainSec + BigInt(maxExecSec)
+        : Number(snap.nowSec) > intent.createdSec + maxExecSec;
     if (sizeNow !== sizeBefore) {
       this.finish(flight.open, "filled", `size ${sizeBefore} -> ${sizeNow} (USD×1e6)`, BigInt(intent.estimatedFeeUsd6));
-    } else if (Number(snap.nowSec) > intent.createdSec + maxExecSec) {
-      this.finish(flight.open, "expired", `request closed unfilled after its ${maxExecSec}s execution window`, 0n);
+    } else if (expired) {
+      const by = flight.cancelSentMs !== null ? "; cancelled by the keeper" : "";
+      this.finish(flight.open, "expired", `request closed unfilled after its ${maxExecSec}s execution window${by}`, 0n);
     } else {
       this.finish(flight.open, "rejected", "request closed unfilled (keeper rejected it, e.g. slippage)", 0n);
+    }
+  }
+
+  /**
+   * Jupiter's keepers close expired requests and refund them; if none has after the grace period, the owner
+   * does, so the collateral is not left parked in the request. The close that follows is reconciled as usual.
+   */
+  private cancelIfStuck(flight: InFlight, view: RequestView, snap: MarketSnapshot, maxExecSec: number) {
+    if (snap.chainNowSec === null) return;
+    const overdueSec = snap.chainNowSec - (view.request.updateTime + BigInt(maxExecSec));
+    if (overdueSec <= BigInt(this.d.cfg.execution.cancelExpiredAfterSec)) return;
+    const nowMs = this.d.nowMs();
+    if (flight.cancelSentMs !== null && nowMs - flight.cancelSentMs < CANCEL_RETRY_MS) return;
+    flight.cancelSentMs = nowMs;
+    this.track(this.cancel(flight.open, view, overdueSec));
+  }
+
+  private async cancel(open: OpenIntent, view: RequestView, overdueSec: bigint) {
+    const r = view.request;
+    const market = open.intent.market;
+    try {
+      const ix = closePositionRequest3({ owner: this.wallet, pool: r.pool, position: r.position, positionRequest: view.address, mint: r.mint, custody: r.custody });
+      const x = this.d.cfg.execution;
+      const signed = await simulateAndSign(this.d.connection, [ix], this.d.payer, await this.d.blockhash.get(), this.d.fees.quote().microLamports, {
+        margin: x.computeUnitMargin,
+        minUnits: x.minComputeUnits,
+      });
+      this.d.journal.append({ t: "cancel", id: open.intent.id, signature: signed.signature, atSec: this.nowSec() });
+      this.emitRequest(open, "cancel", `still open ${overdueSec}s past Jupiter's execution window; owner cancel ${signed.signature}`, sentTx(signed));
+      const outcome = await sendUntilSettled(this.d.connection, { signature: signed.signature, bytes: signed.bytes, lastValidBlockHeight: signed.lastValidBlockHeight }, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal });
+      if (outcome.status === "expired") this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} did not land before its blockhash expired; retrying later` });
+      else if (outcome.status === "landed" && outcome.err) this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} failed on chain: ${JSON.stringify(outcome.err)}` });
+    } catch (e) {
+      // Usually a race: Jupiter's keeper closed the request between the snapshot and the simulation.
+      this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} not sent: ${(e as Error).message}` });
     }
   }
 
@@ -337,7 +400,7 @@ export class MandateRunner {
       estimatedFeeUsd6: estimatedFeeUsd6.toString(),
     };
     const open: OpenIntent = { intent, sent: null, landedSlot: null };
-    this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0 });
+    this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0, openedChainSec: null, cancelSentMs: null });
     this.d.journal.append(intent);
     this.emitRequest(open, "intent", `${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
 
@@ -369,13 +432,7 @@ export class MandateRunner {
         const sent = { t: "sent" as const, id, signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
         this.d.journal.append(sent);
         open.sent = sent;
-        this.emitRequest(open, "sent", `${signed.signature} cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, {
-          signature: signed.signature,
-          computeUnitLimit: signed.computeUnitLimit,
-          simulatedUnits: signed.simulatedUnits,
-          microLamports: signed.microLamports,
-          priorityFeeLamports: Math.ceil((signed.microLamports * signed.computeUnitLimit) / 1e6),
-        });
+        this.emitRequest(open, "sent", `${signed.signature} cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));
         await this.followSend(open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
       })(),
     );

@@ -20,6 +20,8 @@ export type JournalRecord =
     }
   | { t: "sent"; id: string; signature: string; txBase64: string; lastValidBlockHeight: number }
   | { t: "landed"; id: string; slot: number }
+  /** The owner cancelled its request after Jupiter's execution window passed and no keeper closed it. */
+  | { t: "cancel"; id: string; signature: string; atSec: number }
   | { t: "outcome"; id: string; result: RequestResult; detail: string; atSec: number; feeUsd6: string };
 
 /** How a request ended. Only `filled` changes the hedge; the rest count as failures for the circuit breaker. */
@@ -56,7 +58,7 @@ export function restoreState(records: readonly JournalRecord[], mandate: string)
     if (!open) continue;
     if (r.t === "sent") open.sent = r;
     else if (r.t === "landed") open.landedSlot = r.slot;
-    else {
+    else if (r.t === "outcome") {
       intents.delete(r.id);
       applyOutcome(state, open.intent.market, r.result, r.atSec, BigInt(r.feeUsd6));
     }

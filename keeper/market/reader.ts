@@ -10,7 +10,9 @@ import {
   type Pool,
   type Position,
   type PositionRequest,
+  SYSVAR_CLOCK_PUBKEY,
   accountDiscriminator,
+  clockUnixTimestamp,
   confRatioBps,
   custodyByAddress,
   decodeAccount,
@@ -69,6 +71,8 @@ export interface MarketSnapshot {
   /** The latest slot any part of the snapshot was read at. */
   slot: number;
   nowSec: bigint;
+  /** The chain's Clock at that slot: Jupiter's clock for request expiry. Null if the sysvar did not read. */
+  chainNowSec: bigint | null;
   owner: PublicKey;
   pool: Reading<Pool>;
   markets: MarketView[];
@@ -165,7 +169,7 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   const marketAddrs = query.markets.map((m) => table[m]);
   // USDC's custody too: it is the collateral custody of every short, whose borrow rate it carries.
   const stable = MAINNET.custodies.USDC.custody;
-  const keys = [poolAddress, stable, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
+  const keys = [poolAddress, stable, SYSVAR_CLOCK_PUBKEY, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
   const ownerFilter = { memcmp: { offset: 8, bytes: query.owner.toBuffer() } };
 
   const [multi, positionsRes, requestsRes] = await Promise.all([
@@ -182,6 +186,8 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   ]);
   const accounts = new Map(keys.map((k, i) => [k.toBase58(), multi.accounts[i] ?? null]));
   const issues: string[] = [];
+  const clockRaw = accounts.get(SYSVAR_CLOCK_PUBKEY.toBase58());
+  const chainNowSec = clockRaw ? clockUnixTimestamp(clockRaw.data) : null;
 
   const poolRaw = accounts.get(poolAddress.toBase58()) ?? null;
   const pool: Reading<Pool> = poolRaw ? decodeAs(() => decodeAccount("Pool", poolRaw.data, poolRaw.owner)) : missing("pool", poolAddress);
@@ -215,6 +221,7 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   return {
     slot: Math.max(multi.slot, positionsRes.slot, requestsRes.slot),
     nowSec: query.nowSec,
+    chainNowSec,
     owner: query.owner,
     pool,
     markets,

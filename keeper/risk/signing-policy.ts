@@ -11,7 +11,7 @@ import { PERPETUALS_IDL } from "../../programs-client/idl";
 export class SigningPolicyError extends Error {}
 
 /** Perps instructions a hedging wallet needs: open/close requests and cancelling its own. */
-const PERPS_ALLOWED = new Set(["createIncreasePositionMarketRequest", "createDecreasePositionMarketRequest", "closePositionRequest"]);
+const PERPS_ALLOWED = new Set(["createIncreasePositionMarketRequest", "createDecreasePositionMarketRequest", "closePositionRequest2", "closePositionRequest3"]);
 
 function perpsInstructionTable(): Map<string, { name: string; ownerIndex: number }> {
   const table = new Map<string, { name: string; ownerIndex: number }>();

@@ -17,6 +17,7 @@ import {
   type PositionRequest,
   accountDiscriminator,
   createAtaIdempotent,
+  clockUnixTimestamp,
   closePositionRequest3,
   customErrorCode,
   decodeAccount,
@@ -147,7 +148,7 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
 
   private async chainTime(): Promise<bigint> {
     const clock = await this.opts.connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY);
-    return clock ? clock.data.readBigInt64LE(32) : BigInt(Math.floor(Date.now() / 1000));
+    return (clock && clockUnixTimestamp(clock.data)) ?? BigInt(Math.floor(Date.now() / 1000));
   }
 
   private async handle(request: PublicKey, r: PositionRequest): Promise<FillOutcome> {

@@ -115,7 +115,7 @@ describe("keeper on localnet", function () {
     d.world.chain.timeTravel({ unixMs: Number(d.world.chain.nowSec()) * 1000 + 60_000 });
     const closedBefore = rec.outcomes().length;
     await until("the expired request to be closed and reconciled", 20_000, () => rec.outcomes().length > closedBefore);
-    assert.notEqual(rec.outcomes().at(-1)!.result, "filled");
+    assert.equal(rec.outcomes().at(-1)!.result, "expired", "judged on the chain's clock, which travelled past the window");
     fills.setKnobs({ delayPastExpiry: false, paused: true });
     await sleep(3_000);
     fills.setKnobs({ paused: false });
@@ -123,6 +123,27 @@ describe("keeper on localnet", function () {
     assert.equal(rec.maxOpen, 1, "never two requests in flight for one market");
     assert.ok(rec.outcomes("filled").length >= 1);
     assert.ok(Math.abs(last.netDelta) <= last.bandHalfWidth + 1e-9, `converged: |net delta| ${last.netDelta} within ±${last.bandHalfWidth}`);
+  });
+
+  it("cancels its own request when no keeper closes it after the execution window, and gets the collateral back", async () => {
+    const { demo: d, keeper: k, rec } = await start({ fillKeeper: { paused: true }, scenario: { kind: "constant", priceUsd: 150 } }, (c) => {
+      c.execution.cancelExpiredAfterSec = 5;
+      return hundredSolMandate(c);
+    });
+    const balance = async () => BigInt((await d.world.connection.getTokenAccountBalance(associatedTokenAddress(MAINNET.custodies.USDC.mint, d.wallet.publicKey))).value.amount);
+    const before = await balance();
+    await until("the request to land and wait on chain", 20_000, async () => (await openRequestsOnChain(d)) === 1 && rec.events.some((e) => e.kind === "request" && e.stage === "landed"));
+    assert.ok((await balance()) < before, "the request holds the short's USDC collateral");
+    d.world.chain.timeTravel({ unixMs: Number(d.world.chain.nowSec()) * 1000 + 60_000 });
+    await until("the keeper to cancel its overdue request", 20_000, () => rec.events.some((e) => e.kind === "request" && e.stage === "cancel"));
+    k.setKillSwitch(true);
+    await until("the cancelled request to be reconciled", 20_000, () => rec.outcomes().length >= 1);
+    const outcome = rec.outcomes()[0]!;
+    assert.equal(outcome.result, "expired");
+    assert.match(outcome.detail, /cancelled by the keeper/);
+    assert.equal(await openRequestsOnChain(d), 0);
+    assert.equal(await balance(), before, "every unit of collateral came back");
+    assert.equal(rec.maxOpen, 1);
   });
 
   it("hedges a short exposure with a USDC-funded long: quotes the swap, fills through the pool's internal swap", async () => {

@@ -13,6 +13,9 @@ import { FillKeeper } from "../../localnet/fill-keeper/fill-keeper";
 import { PriceDriver } from "../../localnet/fixtures/price-driver";
 import { LocalnetServer } from "../../localnet/validator/server";
 import { rpc } from "../helpers/localnet";
+import { MAINNET, decodeAccount, encodeAccount } from "../../programs-client";
+import { ConnectionAccountSource } from "../../keeper/market/account-source";
+import { readMarketSnapshot } from "../../keeper/market/reader";
 import { sleep, until } from "../helpers/wait";
 
 
@@ -80,6 +83,22 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     const port = (JSON.parse(lines.find((l) => l.includes('"event":"metrics"'))!) as { port: number }).port;
     await until("a fill", 30_000, () => lines.some((l) => l.includes('"event":"outcome"') && l.includes('"result":"filled"')));
 
+    // Borrow: the stand-in program accrues none, so raise the USDC custody's cumulative rate by 1e6 (0.1% of size)
+    // the way Jupiter's funding update would. The short now owes 0.1% of its size, and the P&L must say so.
+    let shortSizeUsd = 0;
+    await until("the short to settle", 20_000, async () => {
+      const snap = await readMarketSnapshot(new ConnectionAccountSource(demo.world.connection), { owner: demo.wallet.publicKey, markets: ["SOL"], nowSec: demo.world.chain.nowSec() });
+      shortSizeUsd = Number(snap.positions.find((p) => p.open)?.position.sizeUsd ?? 0n) / 1e6;
+      return snap.requests.length === 0 && shortSizeUsd > 0;
+    });
+    const usdcCustody = MAINNET.custodies.USDC.custody;
+    const raw = demo.world.chain.getAccount(usdcCustody)!;
+    const decoded = decodeAccount("Custody", raw.data);
+    assert.ok(decoded.ok);
+    const custody = decoded.value;
+    custody.fundingRateState.cumulativeInterestRate += 1_000_000n;
+    demo.world.chain.setAccount(usdcCustody, { ...raw, data: encodeAccount("Custody", custody, raw.data.length) });
+
     // Injected 503s on one method: the pool retries them on the dead fallback, so RPC errors are logged and counted.
     await rpc(demo.world.url, "localnet_setFaults", [{ failRate: 0.5, failStatus: 503, methods: ["getMultipleAccounts"], seed: 5 }]);
     await sleep(3_000);
@@ -97,6 +116,8 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     assert.ok(metricValue(metrics, "gk_compute_units_count", sol)! >= 1);
     assert.ok(metricValue(metrics, "gk_trade_fees_usd_total", sol)! > 0);
     for (const component of ["gamma", "theta", "delta", "fees", "borrow"]) assert.notEqual(metricValue(metrics, "gk_pnl_usd", { ...sol, component }), undefined, component);
+    const borrowUsd = metricValue(metrics, "gk_pnl_usd", { ...sol, component: "borrow" })!;
+    assert.ok(Math.abs(borrowUsd + shortSizeUsd * 0.001) <= 1e-6 + shortSizeUsd * 1e-9, `borrow ${borrowUsd} for $${shortSizeUsd} short at 0.1%`);
     assert.ok((metrics.get("gk_rpc_errors_total") ?? []).reduce((a, s) => a + s.value, 0) >= 1, "RPC errors counted");
     assert.ok(metricValue(metrics, "gk_ws_notifications_total", {})! > 0);
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ComputeBudgetProgram, Keypair, PublicKey, SystemProgram, TransactionInstruction } from "@solana/web3.js";
-import { MAINNET, createIncreasePositionMarketRequest } from "../../programs-client";
+import { MAINNET, closePositionRequest3, createIncreasePositionMarketRequest } from "../../programs-client";
 import { oracleVetoes } from "../../keeper/risk/oracle-guard";
 import { mandateVetoes, orderVetoes, type MandateLimits, type RiskState } from "../../keeper/risk/limits";
 import { checkSigningPolicy, SigningPolicyError } from "../../keeper/risk/signing-policy";
@@ -75,6 +75,12 @@ describe("signing policy", () => {
   it("signs compute budget + a request owned by the wallet, and wrapping its own SOL", () => {
     checkSigningPolicy([...budget, request], wallet, wallet);
     checkSigningPolicy([SystemProgram.transfer({ fromPubkey: wallet, toPubkey: Keypair.generate().publicKey, lamports: 5 })], wallet, wallet);
+  });
+  it("signs the owner's cancel of its own request (closePositionRequest3 with no keeper), not one for another owner", () => {
+    const cancel = (owner: PublicKey) =>
+      closePositionRequest3({ owner, pool: MAINNET.pool, position: sol.custody, positionRequest: sol.custody, mint: MAINNET.custodies.USDC.mint, custody: sol.custody });
+    checkSigningPolicy([...budget, cancel(wallet)], wallet, wallet);
+    assert.throws(() => checkSigningPolicy([cancel(Keypair.generate().publicKey)], wallet, wallet), /closePositionRequest3 names owner .* not the mandate wallet/);
   });
   it("refuses a foreign program", () => {
     const foreign = new TransactionInstruction({ programId: new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"), keys: [], data: Buffer.from("hi") });

@@ -1,0 +1,57 @@
+import type { Connection } from "@solana/web3.js";
+
+/**
+ * web3.js 1.x gives no public handle on a Connection's WebSocket: it reconnects forever (`max_reconnects:
+ * Infinity`) and prints every error with console.error. These two functions reach its private rpc-websockets
+ * client, the only handle there is.
+ */
+interface RpcWebSocketClient {
+  setAutoReconnect(on: boolean): void;
+  close(code?: number): void;
+  reconnect_timer_id?: NodeJS.Timeout;
+  removeAllListeners(event: string): void;
+  on(event: string, listener: (arg: Error) => void): void;
+}
+
+interface Web3ConnectionInternals {
+  _rpcWebSocket?: RpcWebSocketClient;
+  _rpcWebSocketConnected: boolean;
+}
+
+function internals(connection: Connection): Web3ConnectionInternals {
+  return connection as unknown as Web3ConnectionInternals;
+}
+
+/** Closes a Connection's WebSocket for good, so a Connection whose endpoint is gone lets the process exit. */
+export function closeWebSocket(connection: Connection): void {
+  const ws = internals(connection)._rpcWebSocket;
+  if (!ws) return;
+  ws.setAutoReconnect(false);
+  clearTimeout(ws.reconnect_timer_id);
+  try {
+    ws.close();
+  } catch {
+    // not connected: nothing to close
+  }
+}
+
+/**
+ * Sends WebSocket errors to `report` instead of stderr, once per outage: a dead endpoint would otherwise print
+ * an unstructured "ws error" line every second, outside the JSON log and its redaction.
+ */
+export function routeWebSocketErrors(connection: Connection, report: (message: string) => void): void {
+  const c = internals(connection);
+  const ws = c._rpcWebSocket;
+  if (!ws) return;
+  let reported = false;
+  ws.removeAllListeners("error");
+  ws.on("error", (err: Error) => {
+    c._rpcWebSocketConnected = false; // what web3.js's own handler does, besides printing
+    if (reported) return;
+    reported = true;
+    report(err?.message ?? String(err));
+  });
+  ws.on("open", () => {
+    reported = false;
+  });
+}
