@@ -19,7 +19,7 @@ import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent, RequestStage, SentTx } from "./events";
 import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
-import { buildRequest, needsSwap, requestAddresses } from "./request-builder";
+import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
 import { readExternalExposure, type ExternalExposure } from "./external-exposure";
 
@@ -367,7 +367,15 @@ export class MandateRunner {
     const collateralAfter = order.kind === "increase" ? collateralBefore + order.collateralUsd6 : order.entirePosition ? 0n : collateralBefore - order.collateralUsdDelta6;
     const estimatedFeeUsd6 = tradeFeeUsd6(order.sizeUsdDelta6, order.kind === "increase" ? custody.increasePositionBps : custody.decreasePositionBps, custody.pricing.tradeImpactFeeScalar);
     const orderProblems = orderVetoes(
-      { nowSec, netDeltaBeforeTokens: netDelta, netDeltaAfterTokens: netDelta + order.deltaTokens, sizeAfterUsd6: sizeAfter, collateralAfterUsd6: collateralAfter, estimatedFeeUsd6 },
+      {
+        nowSec,
+        netDeltaBeforeTokens: netDelta,
+        netDeltaAfterTokens: netDelta + order.deltaTokens,
+        sizeAfterUsd6: sizeAfter,
+        collateralAfterUsd6: collateralAfter,
+        estimatedFeeUsd6,
+        funding: order.kind === "increase" ? this.funding(market, order, external) : null,
+      },
       riskState,
       this.limits,
     );
@@ -377,6 +385,19 @@ export class MandateRunner {
     }
     if (!send) return;
     this.submit(market, order, sizeBefore, estimatedFeeUsd6, external);
+  }
+
+  /** What an increase posts and what the wallet holds of it; native SOL counts for wSOL (it is wrapped), less a fee reserve. */
+  private funding(market: MarketSymbol, order: Extract<Order, { kind: "increase" }>, external: ExternalExposure) {
+    const mint = fundingMint(market, order);
+    let availableBase = external.collateralBalances.get(mint.toBase58()) ?? 0n;
+    if (mint.equals(NATIVE_MINT)) {
+      const reserve = BigInt(Math.round(this.d.cfg.metrics.minWalletSol * 1e9));
+      availableBase += external.walletLamports > reserve ? external.walletLamports - reserve : 0n;
+    }
+    const usdc = mint.equals(MAINNET.custodies.USDC.mint);
+    const fix = usdc ? "fund the hedging wallet with USDC" : `fund the hedging wallet with ${market}, or post USDC instead (longCollateral: usdc)`;
+    return { token: usdc ? "USDC" : market, neededBase: order.collateralTokenAmount, availableBase, fix };
   }
 
   /** Journal the intent, then simulate, sign and send in the background. The market is busy from this line on. */

@@ -30,8 +30,13 @@ export function requestAddresses(owner: PublicKey, market: MarketSymbol, order: 
   const custody = MAINNET.custodies[market];
   const collateral = order.side === "short" ? MAINNET.custodies.USDC : custody;
   const position = positionPda(owner, MAINNET.pool, custody.custody, collateral.custody, order.side);
-  const mint = order.kind === "increase" && order.collateralToken === "usdc" ? MAINNET.custodies.USDC.mint : collateral.mint;
-  return { position, positionRequest: positionRequestPda(position, counter, order.kind), mint, collateralMint: collateral.mint };
+  return { position, positionRequest: positionRequestPda(position, counter, order.kind), mint: fundingMint(market, order), collateralMint: collateral.mint };
+}
+
+/** The token a request moves: what an increase posts, or what a decrease pays out. */
+export function fundingMint(market: MarketSymbol, order: Order): PublicKey {
+  if (order.kind === "increase" && order.collateralToken === "usdc") return MAINNET.custodies.USDC.mint;
+  return (order.side === "short" ? MAINNET.custodies.USDC : MAINNET.custodies[market]).mint;
 }
 
 /** True when the request's funding must be swapped, so it needs a quote's minimum output before it is built. */

@@ -16,9 +16,9 @@ import { valueExposure } from "../exposure/mandate-exposure";
 import type { OptionLeg } from "../exposure/options-book";
 import { decide } from "../strategy/policy";
 import { describeMachine } from "./machine";
-import { setOraclePrices } from "../../localnet/fixtures/load";
+import { setOraclePrices, setTokenBalance } from "../../localnet/fixtures/load";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
-import type { MarketSymbol } from "../../programs-client";
+import { MAINNET, type MarketSymbol } from "../../programs-client";
 
 const MARKETS: MarketSymbol[] = ["SOL", "ETH", "BTC"];
 
@@ -31,7 +31,8 @@ function book(legs: number, nowSec: number): OptionLeg[] {
       kind: i % 2 ? "put" : "call",
       strike: spot * (0.8 + 0.4 * ((i * 7) % 41) / 40),
       expirySec: nowSec + 86_400 * (7 + (i % 60)),
-      quantity: (i % 5) - 2 || 1,
+      // Long only: every market has gamma, so every price move in the latency run changes its hedge.
+      quantity: 1 + (i % 4),
       impliedVol: 0.5 + 0.01 * (i % 30),
     } as OptionLeg;
   });
@@ -83,13 +84,21 @@ async function latency(samples: number) {
     },
   });
   demo.world.prices.stop();
+  // Longs post the underlying: the wallet holds some of each.
+  for (const market of ["ETH", "BTC"] as const) setTokenBalance(demo.world.chain, demo.wallet.publicKey, MAINNET.custodies[market].mint, 10n ** 12n);
   const legs = book(200, Number(demo.world.chain.nowSec()));
   demo.cfg.mandates[0]!.exposures.options = legs.map((l) => ({ ...l, expiry: l.expirySec }));
   const open = new Set<string>();
+  /** Why the moved market did not trade, when it did not: the last hold reason or veto seen for it. */
+  const lastWord = new Map<string, string>();
   const keeper = new Keeper(demo.cfg, {
     emit: (e: KeeperEvent) => {
       if (e.kind === "request" && e.stage === "intent") open.add(e.id);
       if (e.kind === "outcome") open.delete(e.id);
+      if (e.kind === "outcome" && e.result !== "filled") lastWord.set(e.market, `${e.result}: ${e.detail}`);
+      if (e.kind === "decision" && e.action === "hold") lastWord.set(e.market, `hold: ${e.reason}`);
+      if (e.kind === "veto") lastWord.set(e.market, `veto: ${e.reasons.join("; ")}`);
+      if (e.kind === "warning") lastWord.set(e.market ?? "keeper", `warning: ${e.message}`);
     },
     keypairs: new Map([[DEMO_MANDATE, demo.wallet]]),
   });
@@ -102,25 +111,27 @@ async function latency(samples: number) {
   await keeper.start();
   const prices: Record<string, number> = { ...DEFAULT_PRICES_USD };
   const measured: number[] = [];
+  const missed: string[] = [];
   for (let i = 0; i < samples + 3; i++) {
     await quiet();
     await new Promise((r) => setTimeout(r, 300));
     const market = MARKETS[i % 3]!;
-    prices[market] = prices[market]! * (i % 2 ? 0.97 : 1.03);
-    // Keep the other feeds fresh too, then move one market: its hedge must change, so a request goes out.
-    setOraclePrices(demo.world.chain, { ...prices, [market]: DEFAULT_PRICES_USD[market] });
+    // Restamp every feed at its current price, then move one market 3%: its hedge must change, so a request goes out.
+    setOraclePrices(demo.world.chain, prices);
     await new Promise((r) => setTimeout(r, 150));
     await quiet();
+    prices[market] = prices[market]! * (i % 2 ? 0.97 : 1.03);
     sentAt = 0;
     const t0 = performance.now();
     setOraclePrices(demo.world.chain, prices);
     while (!sentAt && performance.now() - t0 < 10_000) await new Promise((r) => setImmediate(r));
     if (i >= 3 && sentAt) measured.push(sentAt - t0);
+    if (i >= 3 && !sentAt) missed.push(`${market}: ${lastWord.get(market) ?? lastWord.get("keeper") ?? "no event"}`);
   }
   await keeper.stop(true);
   await demo.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
-  return measured.sort((a, b) => a - b);
+  return { ms: measured.sort((a, b) => a - b), missed };
 }
 
 async function main() {
@@ -129,8 +140,9 @@ async function main() {
   const base = ticksPerSecond(book(2, now), 2);
   const big = ticksPerSecond(book(200, now), 2);
   console.log(`decision core (greeks + WW policy, one market): 2-leg book ${base.toFixed(0)} ticks/s (baseline); 200-leg book ${big.toFixed(0)} ticks/s (${(big / base).toFixed(3)}x)`);
-  const lat = await latency(Number(process.env.SAMPLES ?? 30));
+  const { ms: lat, missed } = await latency(Number(process.env.SAMPLES ?? 30));
   console.log(`oracle update -> signed transaction at the validator, 3 markets, 200-leg book, ${lat.length} samples: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat.at(-1)!.toFixed(1)} ms`);
+  if (missed.length) console.log(`${missed.length} price moves sent nothing within 10 s:\n  ${missed.join("\n  ")}`);
 }
 
 void main();

@@ -33,6 +33,8 @@ export interface OrderRisk {
   sizeAfterUsd6: bigint;
   collateralAfterUsd6: bigint;
   estimatedFeeUsd6: bigint;
+  /** For an increase: the funding token the request posts and what the wallet can post of it (base units). */
+  funding: { token: string; neededBase: bigint; availableBase: bigint; fix: string } | null;
 }
 
 /** Reasons the mandate forbids any new request right now (before an order is even sized). */
@@ -64,6 +66,10 @@ export function orderVetoes(o: OrderRisk, state: RiskState, limits: MandateLimit
       const lev = (o.sizeAfterUsd6 * 10_000n) / o.collateralAfterUsd6;
       if (lev > limits.maxLeverageBps) reasons.push(`leverage after ${lev} bps > ${limits.maxLeverageBps} bps`);
     }
+  }
+  // A request the wallet cannot fund fails in simulation; said here, it is a veto with a fix, not a breaker trip.
+  if (o.funding && o.funding.availableBase < o.funding.neededBase) {
+    reasons.push(`the wallet can post ${o.funding.availableBase} base units of ${o.funding.token}, the order needs ${o.funding.neededBase}: ${o.funding.fix}`);
   }
   if (state.feesTodayUsd6 + o.estimatedFeeUsd6 > limits.dailyFeeBudgetUsd6) {
     reasons.push(`fee ${o.estimatedFeeUsd6} would exceed today's budget (${state.feesTodayUsd6} of ${limits.dailyFeeBudgetUsd6} spent, USD×1e6)`);

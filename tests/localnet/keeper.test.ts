@@ -173,6 +173,22 @@ describe("keeper on localnet", function () {
     assert.ok((outAmount! * 150n) / 1000n >= (inAmount! * 998n) / 1000n, "the quote's output is worth its input less about 10 bps");
   });
 
+  it("a long the wallet cannot fund is vetoed with the fix, before any transaction, and does not trip the breaker", async () => {
+    const { rec } = await start({ scenario: { kind: "constant", priceUsd: 150 } }, (c) => {
+      const m = c.mandates[0]!;
+      m.markets = ["SOL", "ETH"];
+      m.exposures.options = [];
+      m.exposures.offsets = { ETH: -5 };
+      m.limits.maxNetDeltaTokens = { SOL: 500, ETH: 500 };
+      m.limits.maxConsecutiveFailures = 2;
+      return c;
+    });
+    const vetoes = () => rec.events.filter((e): e is Extract<KeeperEvent, { kind: "veto" }> => e.kind === "veto" && e.market === "ETH");
+    await until("three vetoes of the ETH long", 20_000, () => vetoes().length >= 3);
+    for (const v of vetoes()) assert.match(v.reasons.join("; "), /the wallet can post 0 base units of ETH, the order needs \d+: fund the hedging wallet with ETH, or post USDC instead \(longCollateral: usdc\)/);
+    assert.equal(rec.intents().length, 0);
+  });
+
   it("dry run decides and simulates but sends nothing (checked at the RPC)", async () => {
     let transactions = 0;
     const { demo: d, rec } = await start({}, (c) => ({ ...hundredSolMandate(c), dryRun: true }));

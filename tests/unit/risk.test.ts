@@ -43,14 +43,19 @@ describe("mandate limits", () => {
     assert.deepEqual(mandateVetoes(failing, limits, 10_300), []);
     assert.deepEqual(mandateVetoes({ ...failing, consecutiveFailures: 2 }, limits, 10_100), []);
   });
-  it("order limits: delta that grows past the cap, notional, leverage, fee", () => {
-    const order = { nowSec: 0, netDeltaBeforeTokens: 80, netDeltaAfterTokens: 10, sizeAfterUsd6: 10_000_000_000n, collateralAfterUsd6: 3_000_000_000n, estimatedFeeUsd6: 6_000_000n };
+  it("order limits: delta that grows past the cap, notional, leverage, fee, collateral the wallet lacks", () => {
+    const funding = { token: "USDC", neededBase: 3_000_000_000n, availableBase: 3_000_000_000n, fix: "fund the hedging wallet with USDC" };
+    const order = { nowSec: 0, netDeltaBeforeTokens: 80, netDeltaAfterTokens: 10, sizeAfterUsd6: 10_000_000_000n, collateralAfterUsd6: 3_000_000_000n, estimatedFeeUsd6: 6_000_000n, funding };
     assert.deepEqual(orderVetoes(order, state, limits), []);
     assert.equal(orderVetoes({ ...order, netDeltaBeforeTokens: 10, netDeltaAfterTokens: -60 }, state, limits).length, 1);
     assert.deepEqual(orderVetoes({ ...order, netDeltaAfterTokens: 60 }, state, limits), [], "a trade that reduces |delta| is allowed even above the cap");
     assert.match(orderVetoes({ ...order, sizeAfterUsd6: 200_000_000_000n, collateralAfterUsd6: 100_000_000_000n }, state, limits)[0]!, /max notional/);
     assert.match(orderVetoes({ ...order, collateralAfterUsd6: 1_000_000_000n }, state, limits)[0]!, /leverage after 100000 bps/);
     assert.match(orderVetoes(order, { ...state, feesTodayUsd6: 95_000_000n }, limits)[0]!, /exceed today's budget/);
+    assert.deepEqual(orderVetoes({ ...order, funding: null }, state, limits), [], "a decrease posts nothing");
+    assert.deepEqual(orderVetoes({ ...order, funding: { ...funding, availableBase: 2_999_999_999n } }, state, limits), [
+      "the wallet can post 2999999999 base units of USDC, the order needs 3000000000: fund the hedging wallet with USDC",
+    ]);
   });
 });
 
