@@ -62,7 +62,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   program
     .command("run")
-    .description("Run the keeper until SIGINT/SIGTERM. Without --config: the embedded localnet demo (a long SOL straddle hedged on SOL perps)")
+    .description("Run the keeper until SIGINT/SIGTERM; SIGUSR1 engages the kill switch (no new requests), SIGUSR2 releases it. Without --config: the embedded localnet demo (a long SOL straddle hedged on SOL perps)")
     .option("--config <file>", "keeper config (YAML or JSON); see config/")
     .option("--dry-run", "decide and simulate, but sign and send nothing")
     .option("--duration <sec>", "stop after this many seconds")

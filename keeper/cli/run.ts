@@ -113,6 +113,16 @@ export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<u
   const keeper = newKeeper(cfg, emit, demo);
   const endpoints = [cfg.rpc.url, ...cfg.rpc.fallbacks.map((e) => e.url)].map(redactUrl).join(", ");
   log.info({ event: "start", mandates: cfg.mandates.map((m) => m.name), dryRun: cfg.dryRun }, `keeper: ${cfg.mandates.length} mandate(s) on ${endpoints}${cfg.dryRun ? " (dry run: nothing is sent)" : ""}`);
+  // The kill switch by signal, for an operator without access to the kill file: USR1 engages, USR2 releases.
+  const killSignals: [NodeJS.Signals, boolean][] = [["SIGUSR1", true], ["SIGUSR2", false]];
+  const onKill = killSignals.map(([signal, on]) => {
+    const handler = () => {
+      keeper.setKillSwitch(on);
+      log.warn({ event: "kill-switch", engaged: on, signal }, on ? `${signal}: kill switch engaged, no new requests (SIGUSR2 releases it)` : `${signal}: kill switch released`);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
   try {
     await keeper.start();
     if (keeper.metricsPort !== null) log.info({ event: "metrics", port: keeper.metricsPort }, `metrics, /health and /ready on ${cfg.metrics.host}:${keeper.metricsPort}`);
@@ -121,6 +131,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<u
     await (duration === null ? stop : Promise.race([stop, new Promise((r) => setTimeout(r, duration * 1000))]));
     log.info({ event: "stopping" }, "stopping: no new decisions; in-flight sends stay journaled for the next run");
   } finally {
+    for (const [signal, handler] of onKill) process.off(signal, handler);
     await keeper.stop(true);
     summary(keeper, counts, log);
     await demo?.close();

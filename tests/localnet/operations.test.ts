@@ -44,6 +44,26 @@ const probe = async (port: number, route: string) => {
   return { status: res.status, body: await res.text() };
 };
 
+/**
+ * `gamma-keeper run --config FILE --log json` in this process, on a demo world: the wallet's key in a 0600 file,
+ * +60 SOL to hedge, `edit` applied to the config. Returns the log lines, a stop (SIGTERM's path) and the exit code.
+ */
+function runCliOn(demo: LocalDemo, stateDir: string, edit: (cfg: KeeperConfig) => void) {
+  const keyFile = path.join(stateDir, "wallet.json");
+  fs.writeFileSync(keyFile, JSON.stringify(Array.from(demo.wallet.secretKey)), { mode: 0o600 });
+  const cfg: KeeperConfig = structuredClone(demo.cfg);
+  cfg.mandates[0]!.keypairFile = keyFile;
+  cfg.mandates[0]!.exposures.offsets = { SOL: 60 };
+  edit(cfg);
+  const configFile = path.join(stateDir, "config.json");
+  fs.writeFileSync(configFile, JSON.stringify(cfg));
+  const lines: string[] = [];
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const exit = main(["run", "--config", configFile, "--log", "json"], (s) => lines.push(s), (s) => lines.push(s), () => stopped);
+  return { lines, stop, exit };
+}
+
 describe("operations on localnet: secrets, metrics, health and readiness through the CLI", function () {
   this.timeout(180_000);
   let demo: LocalDemo;
@@ -57,28 +77,18 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-ops-"));
     demo = await startLocalDemo({ stateDir, scenario: { kind: "constant", priceUsd: 150 } });
     const apiKey = "APIKEY-7f3c9a51e2";
-    const keyFile = path.join(stateDir, "wallet.json");
-    fs.writeFileSync(keyFile, JSON.stringify(Array.from(demo.wallet.secretKey)), { mode: 0o600 });
-    const cfg: KeeperConfig = structuredClone(demo.cfg);
-    const m = cfg.mandates[0]!;
-    m.keypairFile = keyFile;
-    m.exposures.offsets = { SOL: 60 };
-    cfg.rpc = {
-      url: `${demo.world.url}/v2/${apiKey}`,
-      wsUrl: `${demo.world.wsUrl}/?api-key=${apiKey}`,
-      // A dead fallback with its own key: failed calls go through it, so its errors are exercised too.
-      fallbacks: [{ url: `http://127.0.0.1:9/rpc?api-key=${apiKey}-fallback` }],
-      timeoutMs: 8_000,
-    };
-    cfg.oracle.maxAgeSec = 4;
-    cfg.metrics = { ...cfg.metrics, port: 0, maxTickAgeSec: 3 };
-    const configFile = path.join(stateDir, "config.json");
-    fs.writeFileSync(configFile, JSON.stringify(cfg));
-
-    const lines: string[] = [];
-    let stop!: () => void;
-    const stopped = new Promise<void>((r) => (stop = r));
-    const exit = main(["run", "--config", configFile, "--log", "json"], (s) => lines.push(s), (s) => lines.push(s), () => stopped);
+    const world = demo.world;
+    const { lines, stop, exit } = runCliOn(demo, stateDir, (cfg) => {
+      cfg.rpc = {
+        url: `${world.url}/v2/${apiKey}`,
+        wsUrl: `${world.wsUrl}/?api-key=${apiKey}`,
+        // A dead fallback with its own key: failed calls go through it, so its errors are exercised too.
+        fallbacks: [{ url: `http://127.0.0.1:9/rpc?api-key=${apiKey}-fallback` }],
+        timeoutMs: 8_000,
+      };
+      cfg.oracle.maxAgeSec = 4;
+      cfg.metrics = { ...cfg.metrics, port: 0, maxTickAgeSec: 3 };
+    });
     await until("the metrics port to be logged", 20_000, () => lines.some((l) => l.includes('"event":"metrics"')));
     const port = (JSON.parse(lines.find((l) => l.includes('"event":"metrics"'))!) as { port: number }).port;
     await until("a fill", 30_000, () => lines.some((l) => l.includes('"event":"outcome"') && l.includes('"result":"filled"')));
@@ -152,6 +162,38 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     const everything = [...lines, metricsText, finalMetrics];
     for (const text of everything) for (const s of secrets) assert.ok(!text.includes(s), `a secret leaked into: ${text.slice(0, 200)}`);
     for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `not a JSON log line: ${l}`);
+  });
+});
+
+describe("the kill switch through the CLI: a kill file, SIGUSR1 and SIGUSR2", function () {
+  this.timeout(60_000);
+  let demo: LocalDemo | undefined;
+  let stateDir: string;
+  after(async () => {
+    await demo?.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("no request while the file exists or after SIGUSR1; the first one goes out once both are released", async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-kill-"));
+    demo = await startLocalDemo({ stateDir, scenario: { kind: "constant", priceUsd: 150 } });
+    const killFile = path.join(stateDir, "KILL");
+    fs.writeFileSync(killFile, "");
+    const { lines, stop, exit } = runCliOn(demo, stateDir, (cfg) => (cfg.killFile = killFile));
+    const vetoes = () => lines.filter((l) => l.includes('"event":"veto"') && l.includes("kill switch engaged")).length;
+    const intents = () => lines.filter((l) => l.includes('"event":"request"') && l.includes('"stage":"intent"')).length;
+    await until("a veto while the kill file exists", 20_000, () => vetoes() >= 1);
+    process.emit("SIGUSR1");
+    fs.rmSync(killFile);
+    const held = vetoes();
+    await until("vetoes to go on under SIGUSR1 after the file is gone", 20_000, () => vetoes() >= held + 2);
+    assert.equal(intents(), 0);
+    process.emit("SIGUSR2");
+    await until("a request once released", 20_000, () => intents() >= 1);
+    assert.ok(lines.some((l) => l.includes('"event":"kill-switch"') && l.includes('"engaged":true')));
+    stop();
+    assert.equal(await exit, 0);
+    assert.equal(process.listenerCount("SIGUSR1"), 0, "the run removed its signal handlers");
   });
 });
 
