@@ -6,6 +6,7 @@ import type { Connection } from "@solana/web3.js";
  * client, the only handle there is.
  */
 interface RpcWebSocketClient {
+  connect(): void;
   setAutoReconnect(on: boolean): void;
   close(code?: number): void;
   reconnect_timer_id?: NodeJS.Timeout;
@@ -16,6 +17,7 @@ interface RpcWebSocketClient {
 interface Web3ConnectionInternals {
   _rpcWebSocket?: RpcWebSocketClient;
   _rpcWebSocketConnected: boolean;
+  _rpcWebSocketIdleTimeout: NodeJS.Timeout | null;
 }
 
 function internals(connection: Connection): Web3ConnectionInternals {
@@ -24,8 +26,16 @@ function internals(connection: Connection): Web3ConnectionInternals {
 
 /** Closes a Connection's WebSocket for good, so a Connection whose endpoint is gone lets the process exit. */
 export function closeWebSocket(connection: Connection): void {
-  const ws = internals(connection)._rpcWebSocket;
+  const c = internals(connection);
+  const ws = c._rpcWebSocket;
   if (!ws) return;
+  // web3.js retries a failed unsubscribe at once, without yielding, for as long as it believes the socket is up.
+  // Closed while a subscription was still being set up, it looped until the heap ran out. Marked down, with
+  // connect disabled and no idle timer to mark it up again, each retry ends at its first step.
+  c._rpcWebSocketConnected = false;
+  if (c._rpcWebSocketIdleTimeout) clearTimeout(c._rpcWebSocketIdleTimeout);
+  c._rpcWebSocketIdleTimeout = null;
+  ws.connect = () => {};
   ws.setAutoReconnect(false);
   clearTimeout(ws.reconnect_timer_id);
   try {
