@@ -11,7 +11,7 @@ import {
   priceUsd6,
 } from "../../programs-client";
 import { jlpExposure, type JlpCustodyInput } from "../exposure/jlp";
-import type { AccountSource } from "../market/account-source";
+import type { AccountSource, RawAccount } from "../market/account-source";
 import type { MarketSnapshot } from "../market/reader";
 import type { MandateConfig } from "./config";
 
@@ -29,22 +29,51 @@ export interface ExternalExposure {
 
 const SOL_DECIMALS = 9;
 
-/** One getMultipleAccounts for everything; an unreadable account is a warning and counts as zero, never a crash. */
+function collateralMints(m: MandateConfig): PublicKey[] {
+  return [MAINNET.custodies.USDC.mint, ...m.markets.map((k) => MAINNET.custodies[k].mint)];
+}
+
+/**
+ * Every account readExternalExposure needs, for the cycle's snapshot to read in its one call: the wallet and its
+ * collateral ATAs, watched accounts, and for JLP the holding, the mint and every custody in the address table with
+ * its Doves feed.
+ */
+export function externalKeys(m: MandateConfig, wallet: PublicKey): PublicKey[] {
+  const keys = [...collateralMints(m).map((mint) => associatedTokenAddress(mint, wallet)), wallet];
+  keys.push(...m.exposures.wallets.map((w) => new PublicKey(w.kind === "native" ? w.address : w.tokenAccount)));
+  if (m.exposures.jlp) {
+    keys.push(new PublicKey(m.exposures.jlp.tokenAccount), MAINNET.jlpMint);
+    for (const c of Object.values(MAINNET.custodies)) keys.push(c.custody, c.dovesAg);
+  }
+  return keys;
+}
+
+/** Accounts from the snapshot's extra reads; any the snapshot did not read (a pool custody missing from the address table) in one more call. */
+async function accountsOf(source: AccountSource, snap: MarketSnapshot, keys: readonly PublicKey[]): Promise<(RawAccount | null)[]> {
+  const missing = keys.filter((k) => !snap.extra.has(k.toBase58()));
+  const fetched = new Map<string, RawAccount | null>();
+  if (missing.length) {
+    const { accounts } = await source.getMultipleAccounts(missing);
+    missing.forEach((k, i) => fetched.set(k.toBase58(), accounts[i] ?? null));
+  }
+  return keys.map((k) => snap.extra.get(k.toBase58()) ?? fetched.get(k.toBase58()) ?? null);
+}
+
+/** From the accounts the snapshot read with `externalKeys`; an unreadable account is a warning and counts as zero, never a crash. */
 export async function readExternalExposure(source: AccountSource, m: MandateConfig, wallet: PublicKey, snap: MarketSnapshot, aumToleranceBps: number): Promise<ExternalExposure> {
   const out: ExternalExposure = { walletTokens: {}, jlpTokens: {}, jlpAumGapBps: null, collateralBalances: new Map(), walletLamports: 0n, warnings: [] };
-  const collateralMints = [MAINNET.custodies.USDC.mint, ...m.markets.map((k) => MAINNET.custodies[k].mint)];
-  const collateralAtas = collateralMints.map((mint) => associatedTokenAddress(mint, wallet));
+  const mints = collateralMints(m);
+  const collateralAtas = mints.map((mint) => associatedTokenAddress(mint, wallet));
   const watched = m.exposures.wallets;
-  const watchedKeys = watched.map((w) => (w.kind === "native" ? w.address : w.tokenAccount));
+  const watchedKeys = watched.map((w) => new PublicKey(w.kind === "native" ? w.address : w.tokenAccount));
   const jlp = m.exposures.jlp;
   const pool = snap.pool.ok ? snap.pool.value : null;
   const custodyKeys = jlp && pool ? pool.custodies : [];
-  const keys: PublicKey[] = [...collateralAtas, wallet];
-  keys.push(...watchedKeys.map((k) => new PublicKey(k)));
+  const keys: PublicKey[] = [...collateralAtas, wallet, ...watchedKeys];
   if (jlp) keys.push(new PublicKey(jlp.tokenAccount), MAINNET.jlpMint, ...custodyKeys);
-  const { accounts } = await source.getMultipleAccounts(keys);
+  const accounts = await accountsOf(source, snap, keys);
 
-  collateralMints.forEach((mint, i) => {
+  mints.forEach((mint, i) => {
     const a = accounts[i];
     const t = a ? decodeTokenAccount(a.data) : null;
     out.collateralBalances.set(mint.toBase58(), t?.ok ? t.value.amount : 0n);
@@ -93,15 +122,15 @@ export async function readExternalExposure(source: AccountSource, m: MandateConf
       if (c?.ok) oracleKeys.push(c.value.dovesAgOracle);
       return c?.ok ? c.value : null;
     });
-    const oracles = await source.getMultipleAccounts(oracleKeys);
+    const oracles = await accountsOf(source, snap, oracleKeys);
     let oi = 0;
     for (const [i, c] of decoded.entries()) {
       if (!c) {
         out.warnings.push(`pool custody ${custodyKeys[i]!.toBase58()} unreadable; JLP delta counted as 0`);
         return out;
       }
-      const raw = oracles.accounts[oi++];
-      const price = raw ? decodeOracleAccount(raw.owner, raw.data, oracles.slot) : null;
+      const raw = oracles[oi++];
+      const price = raw ? decodeOracleAccount(raw.owner, raw.data, snap.slot) : null;
       if (!price?.ok) {
         out.warnings.push(`Doves price of custody ${custodyKeys[i]!.toBase58()} unreadable; JLP delta counted as 0`);
         return out;

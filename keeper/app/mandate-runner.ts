@@ -21,7 +21,7 @@ import type { KeeperEvent, RequestStage, SentTx } from "./events";
 import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
 import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
-import { readExternalExposure, type ExternalExposure } from "./external-exposure";
+import { externalKeys, readExternalExposure, type ExternalExposure } from "./external-exposure";
 
 export interface RunnerDeps {
   connection: Connection;
@@ -75,6 +75,8 @@ export class MandateRunner {
   private readonly state: RestoredState;
   private readonly wallet: PublicKey;
   private readonly limits: MandateLimits;
+  /** Accounts besides the perps the cycle reads, fixed by the mandate: read in the snapshot's one call. */
+  private readonly externalKeys: PublicKey[];
   private seq = 0;
   private readonly sends = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -95,6 +97,7 @@ export class MandateRunner {
       breakerCooldownSec: l.breakerCooldownSec,
     };
     this.state = restoreState(d.journalRecords, d.mandate.name);
+    this.externalKeys = externalKeys(d.mandate, this.wallet);
   }
 
   get name() {
@@ -159,7 +162,7 @@ export class MandateRunner {
   async tick(options: { send: boolean } = { send: true }): Promise<void> {
     const startedMs = this.d.nowMs();
     const nowSec = Math.floor(startedMs / 1000);
-    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec) });
+    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec), extraKeys: this.externalKeys });
     this.lastSnapshot = snap;
     const external = await readExternalExposure(this.d.source, this.d.mandate, this.wallet, snap, this.d.cfg.oracle.jlpAumToleranceBps);
     this.lastExternal = external;

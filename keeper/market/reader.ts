@@ -80,6 +80,8 @@ export interface MarketSnapshot {
   requests: RequestView[];
   /** Everything that did not read or check out, one line each, for logs. */
   issues: string[];
+  /** The caller's `extraKeys`, read in the same call (null: no such account), by base58 address. */
+  extra: Map<string, RawAccount | null>;
 }
 
 export interface SnapshotQuery {
@@ -89,6 +91,8 @@ export interface SnapshotQuery {
   nowSec: bigint;
   pool?: PublicKey;
   custodies?: Record<MarketSymbol, CustodyAddresses>;
+  /** More accounts the caller needs this cycle (wallets, collateral, JLP), read in the same call at the same slot. */
+  extraKeys?: readonly PublicKey[];
 }
 
 function decodeAs<T>(decode: () => { ok: true; value: T } | { ok: false; error: Error }): Reading<T> {
@@ -169,7 +173,10 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   const marketAddrs = query.markets.map((m) => table[m]);
   // USDC's custody too: it is the collateral custody of every short, whose borrow rate it carries.
   const stable = MAINNET.custodies.USDC.custody;
-  const keys = [poolAddress, stable, SYSVAR_CLOCK_PUBKEY, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
+  const own = [poolAddress, stable, SYSVAR_CLOCK_PUBKEY, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
+  const ownSet = new Set(own.map((k) => k.toBase58()));
+  const extraKeys = (query.extraKeys ?? []).filter((k) => !ownSet.has(k.toBase58()));
+  const keys = [...own, ...extraKeys];
   const ownerFilter = { memcmp: { offset: 8, bytes: query.owner.toBuffer() } };
 
   const [multi, positionsRes, requestsRes] = await Promise.all([
@@ -228,5 +235,6 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
     positions,
     requests,
     issues,
+    extra: new Map((query.extraKeys ?? []).map((k) => [k.toBase58(), accounts.get(k.toBase58()) ?? null])),
   };
 }

@@ -3,7 +3,10 @@ import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { MAINNET, PROGRAM_IDS, accountDiscriminator, associatedTokenAddress } from "../../programs-client";
+import { Keypair, type PublicKey } from "@solana/web3.js";
+import { MAINNET, PROGRAM_IDS, accountDiscriminator, associatedTokenAddress, decodeAccount, decodeMint, decodeOracleAccount, priceUsd6 } from "../../programs-client";
+import { jlpExposure } from "../../keeper/exposure/jlp";
+import { setTokenBalance } from "../../localnet/fixtures/load";
 import type { KeeperEvent } from "../../keeper/app/events";
 import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
@@ -69,8 +72,9 @@ describe("keeper on localnet", function () {
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function start(opts: Partial<LocalDemoOptions> = {}, configure: (c: KeeperConfig) => KeeperConfig = hundredSolMandate) {
+  async function start(opts: Partial<LocalDemoOptions> = {}, configure: (c: KeeperConfig) => KeeperConfig = hundredSolMandate, prepare?: (d: LocalDemo) => void) {
     demo = await startLocalDemo({ stateDir, ...opts, config: configure });
+    prepare?.(demo);
     const rec = new Recorder();
     keeper = new Keeper(demo.cfg, { emit: rec.emit, keypairs: new Map([[DEMO_MANDATE, demo.wallet]]) });
     await keeper.start();
@@ -187,6 +191,70 @@ describe("keeper on localnet", function () {
     await until("three vetoes of the ETH long", 20_000, () => vetoes().length >= 3);
     for (const v of vetoes()) assert.match(v.reasons.join("; "), /the wallet can post 0 base units of ETH, the order needs \d+: fund the hedging wallet with ETH, or post USDC instead \(longCollateral: usdc\)/);
     assert.equal(rec.intents().length, 0);
+  });
+
+  it("values a DAO vault's watched accounts and a JLP holding from chain state every cycle", async () => {
+    const vault = Keypair.generate().publicKey;
+    let jlpAccount = PROGRAM_IDS.perpetuals;
+    let ethAccount = PROGRAM_IDS.perpetuals;
+    const { demo: d, rec } = await start({ scenario: { kind: "constant", priceUsd: 150 } }, (c) => {
+      const m = c.mandates[0]!;
+      m.markets = ["SOL", "ETH"];
+      m.exposures.options = [];
+      m.limits.maxNetDeltaTokens = { SOL: 500, ETH: 500 };
+      m.hedgeRatio = 0.5;
+      c.killFile = path.join(stateDir, "no-trades");
+      fs.writeFileSync(c.killFile, "");
+      return c;
+    }, (w) => {
+      w.world.chain.airdrop(vault, 7_000_000_000n);
+      ethAccount = setTokenBalance(w.world.chain, vault, MAINNET.custodies.ETH.mint, 200_000_000n);
+      jlpAccount = setTokenBalance(w.world.chain, w.wallet.publicKey, MAINNET.jlpMint, 1_000_000_000n);
+      const m = w.cfg.mandates[0]!;
+      m.exposures.wallets = [
+        { kind: "native", market: "SOL", address: vault.toBase58() },
+        { kind: "token", market: "ETH", tokenAccount: ethAccount.toBase58() },
+      ];
+      m.exposures.jlp = { tokenAccount: jlpAccount.toBase58() };
+    });
+    // The JLP delta the pool's accounts imply, decoded here straight from the chain.
+    const decode = <K extends "Pool" | "Custody">(kind: K, key: PublicKey) => {
+      const r = decodeAccount(kind, d.world.chain.getAccount(key)!.data);
+      assert.ok(r.ok);
+      return r.value;
+    };
+    const pool = decode("Pool", MAINNET.pool);
+    const inputs = new Map(
+      pool.custodies.map((key) => {
+        const addr = Object.values(MAINNET.custodies).find((c) => c.custody.equals(key))!;
+        const price = decodeOracleAccount(PROGRAM_IDS.doves, d.world.chain.getAccount(addr.dovesAg)!.data, 0);
+        assert.ok(price.ok);
+        return [key.toBase58(), { custody: decode("Custody", key), priceUsd6: priceUsd6(price.value) }] as const;
+      }),
+    );
+    const supply = decodeMint(d.world.chain.getAccount(MAINNET.jlpMint)!.data);
+    assert.ok(supply.ok);
+    const jlp = jlpExposure({ jlpAmount: 1_000_000_000n, jlpSupply: supply.value.supply }, pool, inputs);
+    const expected = {
+      SOL: 0.5 * (7 + jlp.deltaTokens.get(MAINNET.custodies.SOL.custody.toBase58())!),
+      ETH: 0.5 * (2 + jlp.deltaTokens.get(MAINNET.custodies.ETH.custody.toBase58())!),
+    };
+    await until("decisions for both markets", 20_000, () => ["SOL", "ETH"].every((m) => rec.events.some((e) => e.kind === "decision" && e.market === m)));
+    for (const market of ["SOL", "ETH"] as const) {
+      const dec = rec.events.find((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision" && e.market === market)!;
+      const exposure = dec.netDelta - dec.hedgeTokens;
+      assert.ok(Math.abs(exposure - expected[market]) < 1e-9 * Math.max(1, Math.abs(expected[market])), `${market}: exposure ${exposure}, expected ${expected[market]}`);
+    }
+    const aumWarnings = rec.events.filter((e) => e.kind === "warning" && /JLP: computed AUM/.test(e.message)).length;
+    assert.equal(aumWarnings > 0, Math.abs(jlp.aumGapBps) > 100, `AUM gap ${jlp.aumGapBps} bps and ${aumWarnings} warnings`);
+  });
+
+  it("stops within seconds when stopped right after starting, subscriptions still being set up", async () => {
+    const { keeper: k } = await start({ scenario: { kind: "constant", priceUsd: 150 } });
+    const t0 = Date.now();
+    await k.stop(true);
+    keeper = undefined;
+    assert.ok(Date.now() - t0 < 5_000, `stop took ${Date.now() - t0} ms`);
   });
 
   it("dry run decides and simulates but sends nothing (checked at the RPC)", async () => {
