@@ -29,23 +29,32 @@ export interface ExternalExposure {
 
 const SOL_DECIMALS = 9;
 
-function collateralMints(m: MandateConfig): PublicKey[] {
-  return [MAINNET.custodies.USDC.mint, ...m.markets.map((k) => MAINNET.custodies[k].mint)];
+/** The accounts a mandate's external exposure lives in. Fixed by the mandate, so derived once (ATAs are PDAs). */
+export interface ExternalAccounts {
+  wallet: PublicKey;
+  /** USDC and each traded market's mint, with the wallet's ATA of it. */
+  collateral: { mint: PublicKey; ata: PublicKey }[];
+  /** One per `exposures.wallets` entry, in order. */
+  watched: PublicKey[];
+  jlpHolding: PublicKey | null;
+  /**
+   * Everything the cycle's snapshot should read in its one call: the above, and for JLP the mint and every
+   * custody in the address table with its Doves feed.
+   */
+  keys: PublicKey[];
 }
 
-/**
- * Every account readExternalExposure needs, for the cycle's snapshot to read in its one call: the wallet and its
- * collateral ATAs, watched accounts, and for JLP the holding, the mint and every custody in the address table with
- * its Doves feed.
- */
-export function externalKeys(m: MandateConfig, wallet: PublicKey): PublicKey[] {
-  const keys = [...collateralMints(m).map((mint) => associatedTokenAddress(mint, wallet)), wallet];
-  keys.push(...m.exposures.wallets.map((w) => new PublicKey(w.kind === "native" ? w.address : w.tokenAccount)));
-  if (m.exposures.jlp) {
-    keys.push(new PublicKey(m.exposures.jlp.tokenAccount), MAINNET.jlpMint);
+export function externalAccounts(m: MandateConfig, wallet: PublicKey): ExternalAccounts {
+  const mints = [MAINNET.custodies.USDC.mint, ...m.markets.map((k) => MAINNET.custodies[k].mint)];
+  const collateral = mints.map((mint) => ({ mint, ata: associatedTokenAddress(mint, wallet) }));
+  const watched = m.exposures.wallets.map((w) => new PublicKey(w.kind === "native" ? w.address : w.tokenAccount));
+  const jlpHolding = m.exposures.jlp ? new PublicKey(m.exposures.jlp.tokenAccount) : null;
+  const keys = [...collateral.map((c) => c.ata), wallet, ...watched];
+  if (jlpHolding) {
+    keys.push(jlpHolding, MAINNET.jlpMint);
     for (const c of Object.values(MAINNET.custodies)) keys.push(c.custody, c.dovesAg);
   }
-  return keys;
+  return { wallet, collateral, watched, jlpHolding, keys };
 }
 
 /** Accounts from the snapshot's extra reads; any the snapshot did not read (a pool custody missing from the address table) in one more call. */
@@ -59,28 +68,25 @@ async function accountsOf(source: AccountSource, snap: MarketSnapshot, keys: rea
   return keys.map((k) => snap.extra.get(k.toBase58()) ?? fetched.get(k.toBase58()) ?? null);
 }
 
-/** From the accounts the snapshot read with `externalKeys`; an unreadable account is a warning and counts as zero, never a crash. */
-export async function readExternalExposure(source: AccountSource, m: MandateConfig, wallet: PublicKey, snap: MarketSnapshot, aumToleranceBps: number): Promise<ExternalExposure> {
+/** From the accounts the snapshot read with `ExternalAccounts.keys`; an unreadable account is a warning and counts as zero, never a crash. */
+export async function readExternalExposure(source: AccountSource, m: MandateConfig, ext: ExternalAccounts, snap: MarketSnapshot, aumToleranceBps: number): Promise<ExternalExposure> {
   const out: ExternalExposure = { walletTokens: {}, jlpTokens: {}, jlpAumGapBps: null, collateralBalances: new Map(), walletLamports: 0n, warnings: [] };
-  const mints = collateralMints(m);
-  const collateralAtas = mints.map((mint) => associatedTokenAddress(mint, wallet));
   const watched = m.exposures.wallets;
-  const watchedKeys = watched.map((w) => new PublicKey(w.kind === "native" ? w.address : w.tokenAccount));
   const jlp = m.exposures.jlp;
   const pool = snap.pool.ok ? snap.pool.value : null;
   const custodyKeys = jlp && pool ? pool.custodies : [];
-  const keys: PublicKey[] = [...collateralAtas, wallet, ...watchedKeys];
-  if (jlp) keys.push(new PublicKey(jlp.tokenAccount), MAINNET.jlpMint, ...custodyKeys);
+  const keys: PublicKey[] = [...ext.collateral.map((c) => c.ata), ext.wallet, ...ext.watched];
+  if (ext.jlpHolding) keys.push(ext.jlpHolding, MAINNET.jlpMint, ...custodyKeys);
   const accounts = await accountsOf(source, snap, keys);
 
-  mints.forEach((mint, i) => {
+  ext.collateral.forEach(({ mint }, i) => {
     const a = accounts[i];
     const t = a ? decodeTokenAccount(a.data) : null;
     out.collateralBalances.set(mint.toBase58(), t?.ok ? t.value.amount : 0n);
   });
 
-  out.walletLamports = BigInt(accounts[collateralAtas.length]?.lamports ?? 0);
-  let at = collateralAtas.length + 1;
+  out.walletLamports = BigInt(accounts[ext.collateral.length]?.lamports ?? 0);
+  let at = ext.collateral.length + 1;
   for (const w of watched) {
     const a = accounts[at++];
     if (!a) {

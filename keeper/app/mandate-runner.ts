@@ -1,4 +1,4 @@
-import { type Connection, type Keypair, PublicKey } from "@solana/web3.js";
+import { type Connection, type Keypair, PublicKey, type TransactionInstruction } from "@solana/web3.js";
 import { MAINNET, type MarketSymbol, closePositionRequest3 } from "../../programs-client";
 import type { OptionLeg } from "../exposure/options-book";
 import { valueExposure } from "../exposure/mandate-exposure";
@@ -21,7 +21,7 @@ import type { KeeperEvent, RequestStage, SentTx } from "./events";
 import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
 import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
-import { externalKeys, readExternalExposure, type ExternalExposure } from "./external-exposure";
+import { type ExternalAccounts, externalAccounts, readExternalExposure, type ExternalExposure } from "./external-exposure";
 
 export interface RunnerDeps {
   connection: Connection;
@@ -76,7 +76,7 @@ export class MandateRunner {
   private readonly wallet: PublicKey;
   private readonly limits: MandateLimits;
   /** Accounts besides the perps the cycle reads, fixed by the mandate: read in the snapshot's one call. */
-  private readonly externalKeys: PublicKey[];
+  private readonly external: ExternalAccounts;
   private seq = 0;
   private readonly sends = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -97,7 +97,7 @@ export class MandateRunner {
       breakerCooldownSec: l.breakerCooldownSec,
     };
     this.state = restoreState(d.journalRecords, d.mandate.name);
-    this.externalKeys = externalKeys(d.mandate, this.wallet);
+    this.external = externalAccounts(d.mandate, this.wallet);
   }
 
   get name() {
@@ -162,9 +162,9 @@ export class MandateRunner {
   async tick(options: { send: boolean } = { send: true }): Promise<void> {
     const startedMs = this.d.nowMs();
     const nowSec = Math.floor(startedMs / 1000);
-    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec), extraKeys: this.externalKeys });
+    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec), extraKeys: this.external.keys });
     this.lastSnapshot = snap;
-    const external = await readExternalExposure(this.d.source, this.d.mandate, this.wallet, snap, this.d.cfg.oracle.jlpAumToleranceBps);
+    const external = await readExternalExposure(this.d.source, this.d.mandate, this.external, snap, this.d.cfg.oracle.jlpAumToleranceBps);
     this.lastExternal = external;
     for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
     for (const market of this.d.mandate.markets) {
@@ -237,14 +237,10 @@ export class MandateRunner {
     const market = open.intent.market;
     try {
       const ix = closePositionRequest3({ owner: this.wallet, pool: r.pool, position: r.position, positionRequest: view.address, mint: r.mint, custody: r.custody });
-      const x = this.d.cfg.execution;
-      const signed = await simulateAndSign(this.d.connection, [ix], this.d.payer, await this.d.blockhash.get(), this.d.fees.quote().microLamports, {
-        margin: x.computeUnitMargin,
-        minUnits: x.minComputeUnits,
-      });
+      const signed = await this.simulateAndSign([ix]);
       this.d.journal.append({ t: "cancel", id: open.intent.id, signature: signed.signature, atSec: this.nowSec() });
       this.emitRequest(open, "cancel", `still open ${overdueSec}s past Jupiter's execution window; owner cancel ${signed.signature}`, sentTx(signed));
-      const outcome = await sendUntilSettled(this.d.connection, { signature: signed.signature, bytes: signed.bytes, lastValidBlockHeight: signed.lastValidBlockHeight }, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal });
+      const outcome = await this.sendUntilSettled(signed);
       if (outcome.status === "expired") this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} did not land before its blockhash expired; retrying later` });
       else if (outcome.status === "landed" && outcome.err) this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} failed on chain: ${JSON.stringify(outcome.err)}` });
     } catch (e) {
@@ -439,11 +435,7 @@ export class MandateRunner {
             if (have < order.collateralTokenAmount) instructions.unshift(...wrapSolInstructions(this.wallet, order.collateralTokenAmount - have));
           }
           this.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
-          const fee = this.d.fees.quote();
-          signed = await simulateAndSign(this.d.connection, instructions, this.d.payer, await this.d.blockhash.get(), fee.microLamports, {
-            margin: this.d.cfg.execution.computeUnitMargin,
-            minUnits: this.d.cfg.execution.minComputeUnits,
-          });
+          signed = await this.simulateAndSign(instructions);
         } catch (e) {
           const result: RequestResult = e instanceof SimulationRejected ? "sim-rejected" : "failed";
           this.finish(open, result, (e as Error).message, 0n);
@@ -470,11 +462,25 @@ export class MandateRunner {
     return q.minimumOut;
   }
 
-  private async followSend(open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number) {
+  /** The one way this runner signs: simulated for its compute limit, priced from the background fee tracker. */
+  private async simulateAndSign(instructions: TransactionInstruction[]): Promise<SignedTransaction> {
     const x = this.d.cfg.execution;
+    return simulateAndSign(this.d.connection, instructions, this.d.payer, await this.d.blockhash.get(), this.d.fees.quote().microLamports, {
+      margin: x.computeUnitMargin,
+      minUnits: x.minComputeUnits,
+    });
+  }
+
+  /** The one way this runner sends: the same bytes until settled, stopped by stop(). */
+  private sendUntilSettled(tx: { signature: string; bytes: Uint8Array; lastValidBlockHeight: number }): Promise<SendOutcome> {
+    const x = this.d.cfg.execution;
+    return sendUntilSettled(this.d.connection, tx, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal });
+  }
+
+  private async followSend(open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number) {
     let outcome: SendOutcome;
     try {
-      outcome = await sendUntilSettled(this.d.connection, { signature, bytes, lastValidBlockHeight }, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal });
+      outcome = await this.sendUntilSettled({ signature, bytes, lastValidBlockHeight });
     } catch (e) {
       this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `send of ${open.intent.id} failed: ${(e as Error).message}` });
       return;
