@@ -3,6 +3,7 @@ import type { PublicKey } from "@solana/web3.js";
 import { PROGRAM_IDS } from "./addresses";
 import { fromAnchor, toAnchor } from "./convert";
 import { DOVES_IDL, PERPETUALS_IDL, PYTH_RECEIVER_IDL } from "./idl";
+import type { MemcmpFilter } from "./raw-account";
 import type { AccountKind, AccountKinds } from "./types";
 
 export type DecodeFailure = "wrong-owner" | "wrong-discriminator" | "too-short" | "malformed" | "unknown-account";
@@ -60,8 +61,20 @@ function layoutOf(kind: AccountKind): BorshLayout {
 
 const ENCODE_SCRATCH_BYTES = 10_240;
 
-/** Fixed byte size of a Position account (discriminator included); used as a getProgramAccounts dataSize filter. */
-export const POSITION_SIZE = 210;
+/**
+ * Bytes mainnet allocates for a Position and a PositionRequest: 8 (discriminator) + `size_of` of the Rust struct,
+ * which pads to its 16-byte alignment (the u128 cumulativeInterestSnapshot) and reserves every Option at full size.
+ * The Borsh fields are shorter (Position 210, a PositionRequest 221–286), so the tail is zeros. Independent source:
+ * sonarwatch/portfolio packages/plugins/src/plugins/jupiter/filters.ts filters 216 and 312.
+ * These are for writing accounts (fixtures, tests); never filter by size: find accounts with `ownedAccountFilters`.
+ */
+export const POSITION_ACCOUNT_SIZE = 216;
+export const POSITION_REQUEST_ACCOUNT_SIZE = 312;
+
+/** Every account of `kind` whose owner field (offset 8, as in Position and PositionRequest) is `owner`. */
+export function ownedAccountFilters(kind: "Position" | "PositionRequest", owner: PublicKey): MemcmpFilter[] {
+  return [{ memcmp: { offset: 0, bytes: accountDiscriminator(kind) } }, { memcmp: { offset: 8, bytes: owner.toBuffer() } }];
+}
 
 export function accountDiscriminator(kind: AccountKind): Buffer {
   return SPECS[kind].coder.accountDiscriminator(kind);

@@ -5,10 +5,23 @@ import { PROGRAM_IDS } from "./addresses";
 import { fromAnchor } from "./convert";
 import { PERPETUALS_IDL } from "./idl";
 
-/** Anchor's emit_cpi prefix: sha256("anchor:event")[0..8] read as a u64, stored little-endian (so byte-reversed). */
-export const EVENT_IX_TAG = Buffer.from("e445a5512ecb9a1d", "hex");
+/**
+ * Anchor's emit_cpi prefix, from its source (coral-xyz/anchor lang/src/event.rs: `EVENT_IX_TAG: u64 =
+ * 0x1d9acb512ea545e4`, sent as `EVENT_IX_TAG_LE`). Written from the u64 rather than as hex bytes, which were once
+ * transcribed with two bytes swapped (e445a5512e… instead of e445a52e51…) and decoded no mainnet event.
+ */
+export const ANCHOR_EVENT_IX_TAG_U64 = 0x1d9acb512ea545e4n;
+export const EVENT_IX_TAG: Buffer = (() => {
+  const tag = Buffer.alloc(8);
+  tag.writeBigUInt64LE(ANCHOR_EVENT_IX_TAG_U64);
+  return tag;
+})();
 
-export type PerpsEventName = "IncreasePositionEvent" | "DecreasePositionEvent" | "ClosePositionRequestEvent";
+export type PerpsEventName =
+  | "IncreasePositionEvent"
+  | "DecreasePositionEvent"
+  | "ClosePositionRequestEvent"
+  | "LiquidateFullPositionEvent";
 
 export interface PerpsEvent {
   name: PerpsEventName;

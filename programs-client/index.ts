@@ -5,6 +5,7 @@ export * from "./events";
 export * from "./instructions";
 export * from "./oracle";
 export * from "./pda";
+export * from "./raw-account";
 export * from "./types";
 export * from "./spl-token";
 export * from "./token-instructions";

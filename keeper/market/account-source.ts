@@ -1,20 +1,14 @@
 import { type AccountInfo, type Commitment, type Connection, type GetProgramAccountsFilter, PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
+import { type KeyedAccount, type MemcmpFilter, type RawAccount, matchesFilters } from "../../programs-client";
 
-/** The bytes of one account as the keeper needs them. */
-export interface RawAccount {
-  owner: PublicKey;
-  data: Buffer;
-  lamports: number;
-  executable?: boolean;
-}
+export type { KeyedAccount, RawAccount };
 
-export type AccountFilter = { memcmp: { offset: number; bytes: Buffer } } | { dataSize: number };
-
-export interface KeyedAccount {
-  pubkey: PublicKey;
-  account: RawAccount;
-}
+/**
+ * memcmp only: a size filter once hid every mainnet Position (allocated 216 bytes, filtered as 210), so the keeper
+ * cannot express one. Accounts are found by discriminator and owner (programs-client `ownedAccountFilters`).
+ */
+export type AccountFilter = MemcmpFilter;
 
 /**
  * Where the market reader gets accounts from. Two calls are all it needs, so the same logic runs over
@@ -55,9 +49,7 @@ export class ConnectionAccountSource implements AccountSource {
   }
 
   async getProgramAccounts(program: PublicKey, filters: AccountFilter[]) {
-    const rpcFilters: GetProgramAccountsFilter[] = filters.map((f) =>
-      "dataSize" in f ? { dataSize: f.dataSize } : { memcmp: { offset: f.memcmp.offset, bytes: bs58.encode(f.memcmp.bytes) } },
-    );
+    const rpcFilters: GetProgramAccountsFilter[] = filters.map((f) => ({ memcmp: { offset: f.memcmp.offset, bytes: bs58.encode(f.memcmp.bytes) } }));
     const res = await this.connection.getProgramAccounts(program, {
       commitment: this.commitment,
       filters: rpcFilters,
@@ -68,14 +60,6 @@ export class ConnectionAccountSource implements AccountSource {
       accounts: res.value.map(({ pubkey, account }) => ({ pubkey, account: fromAccountInfo(account) })),
     };
   }
-}
-
-export function matchesFilters(account: RawAccount, filters: AccountFilter[]): boolean {
-  return filters.every((f) =>
-    "dataSize" in f
-      ? account.data.length === f.dataSize
-      : account.data.subarray(f.memcmp.offset, f.memcmp.offset + f.memcmp.bytes.length).equals(f.memcmp.bytes),
-  );
 }
 
 /** Accounts held in memory: for tests, fixtures and the simulator. Filters behave as the RPC's do. */

@@ -5,19 +5,18 @@ import {
   type MarketSymbol,
   MAINNET,
   type OraclePrice,
-  POSITION_SIZE,
   PROGRAM_IDS,
   type Pool,
   type Position,
   type PositionRequest,
   SYSVAR_CLOCK_PUBKEY,
-  accountDiscriminator,
   clockUnixTimestamp,
   confRatioBps,
   custodyByAddress,
   decodeAccount,
   decodeOracleAccount,
   marketOfCustody,
+  ownedAccountFilters,
   priceAgeSec,
   priceUsd6,
 } from "../../programs-client";
@@ -177,19 +176,11 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   const ownSet = new Set(own.map((k) => k.toBase58()));
   const extraKeys = (query.extraKeys ?? []).filter((k) => !ownSet.has(k.toBase58()));
   const keys = [...own, ...extraKeys];
-  const ownerFilter = { memcmp: { offset: 8, bytes: query.owner.toBuffer() } };
 
   const [multi, positionsRes, requestsRes] = await Promise.all([
     source.getMultipleAccounts(keys),
-    source.getProgramAccounts(PROGRAM_IDS.perpetuals, [
-      { dataSize: POSITION_SIZE },
-      { memcmp: { offset: 0, bytes: accountDiscriminator("Position") } },
-      ownerFilter,
-    ]),
-    source.getProgramAccounts(PROGRAM_IDS.perpetuals, [
-      { memcmp: { offset: 0, bytes: accountDiscriminator("PositionRequest") } },
-      ownerFilter,
-    ]),
+    source.getProgramAccounts(PROGRAM_IDS.perpetuals, ownedAccountFilters("Position", query.owner)),
+    source.getProgramAccounts(PROGRAM_IDS.perpetuals, ownedAccountFilters("PositionRequest", query.owner)),
   ]);
   const accounts = new Map(keys.map((k, i) => [k.toBase58(), multi.accounts[i] ?? null]));
   const issues: string[] = [];

@@ -9,7 +9,7 @@ import {
   type SimulatedTransactionInfo,
   type TransactionMetadata,
 } from "litesvm/dist/internal";
-import { type AccountFilter, type KeyedAccount, type RawAccount, matchesFilters } from "../../keeper/market/account-source";
+import { type RpcAccountFilter as AccountFilter, type KeyedAccount, type RawAccount, matchesFilters } from "../../programs-client";
 import { computeBudgetOf, messageFeeLamports, writableAccounts } from "./compute-budget";
 import { BlockhashWindow, PrioritizationFeeCache, type TxStatus } from "./ledger";
 import { type RpcTransactionError, toRpcError, wasExecuted } from "./tx-error";

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { PublicKey } from "@solana/web3.js";
 import { type WebSocket, WebSocketServer } from "ws";
-import { type AccountFilter, matchesFilters } from "../../keeper/market/account-source";
+import { type RpcAccountFilter as AccountFilter, matchesFilters } from "../../programs-client";
 import type { LocalChain } from "./chain";
 import type { TxStatus } from "./ledger";
 import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, parseFilters, pubkeyParam, toRpcAccount } from "./rpc-methods";

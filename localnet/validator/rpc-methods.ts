@@ -1,6 +1,6 @@
 import { PublicKey, VersionedMessage } from "@solana/web3.js";
 import bs58 from "bs58";
-import type { AccountFilter, RawAccount } from "../../keeper/market/account-source";
+import type { RpcAccountFilter as AccountFilter, RawAccount } from "../../programs-client";
 import { PROGRAM_IDS, associatedTokenAddress, decodeMint, decodeTokenAccount } from "../../programs-client";
 import { tokenAccount } from "../fixtures/world";
 import { DroppedTransaction, type LocalChain, type TxOutcome } from "./chain";

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { Keypair } from "@solana/web3.js";
-import { MAINNET, PROGRAM_IDS, accountDiscriminator, positionPda } from "../../programs-client";
+import { MAINNET, POSITION_ACCOUNT_SIZE, POSITION_REQUEST_ACCOUNT_SIZE, PROGRAM_IDS, accountDiscriminator, positionPda } from "../../programs-client";
 import { MemoryAccountSource } from "../../keeper/market/account-source";
 import { readMarketSnapshot } from "../../keeper/market/reader";
 import { formatPositionsTable } from "../../keeper/cli/positions";
@@ -20,15 +20,16 @@ function world(): MemoryAccountSource {
   src.set(SOL.pythPriceUpdate, raw("PriceUpdateV2", makePriceUpdate(15_010_000_000n, 15_010_000n, -8, NOW - 4n, SOL.pythFeedIdHex), 134));
   src.set(SOL.dovesAg, raw("AgPriceFeed", makeAgPriceFeed(SOL, 15_000_000_000n, -8, NOW - 10n), 394));
   const short = makePosition(owner, SOL, "short", 3_000_000_000n, 150_000_000n, 300_000_000n); // -20 SOL
-  src.set(positionPda(owner, MAINNET.pool, SOL.custody, USDC.custody, "short"), raw("Position", short));
+  // Allocated as on mainnet (216 bytes, 6 of zero padding after the fields): a size filter of 210 once hid them.
+  src.set(positionPda(owner, MAINNET.pool, SOL.custody, USDC.custody, "short"), raw("Position", short, POSITION_ACCOUNT_SIZE));
   const long = makePosition(owner, SOL, "long", 0n, 140_000_000n, 0n); // closed: kept with size 0
-  src.set(positionPda(owner, MAINNET.pool, SOL.custody, SOL.custody, "long"), raw("Position", long));
+  src.set(positionPda(owner, MAINNET.pool, SOL.custody, SOL.custody, "long"), raw("Position", long, POSITION_ACCOUNT_SIZE));
   const someoneElse = makePosition(Keypair.generate().publicKey, SOL, "long", 1n, 1n, 1n);
   src.set(Keypair.generate().publicKey, raw("Position", someoneElse));
   const garbage = Buffer.concat([accountDiscriminator("Position"), owner.toBuffer(), Buffer.alloc(210 - 40, 0xff)]);
   src.set(Keypair.generate().publicKey, { owner: PROGRAM_IDS.perpetuals, data: garbage, lamports: 1 });
   const request = { ...blank("PositionRequest"), owner, custody: SOL.custody, requestChange: "increase" as const, side: "short" as const, counter: 7n, sizeUsdDelta: 1_000_000n, priceSlippage: 140_000_000n };
-  src.set(Keypair.generate().publicKey, raw("PositionRequest", request));
+  src.set(Keypair.generate().publicKey, raw("PositionRequest", request, POSITION_REQUEST_ACCOUNT_SIZE));
   return src;
 }
 
