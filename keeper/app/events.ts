@@ -39,8 +39,43 @@ export type KeeperEvent =
     }
   | { kind: "veto"; mandate: string; market: MarketSymbol; reasons: string[] }
   | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: RequestStage; request: string; detail: string; tx?: SentTx }
-  | { kind: "outcome"; mandate: string; market: MarketSymbol; id: string; request: string; result: string; detail: string; feeUsd: number; latencyMs: number }
+  | {
+      kind: "outcome";
+      mandate: string;
+      market: MarketSymbol;
+      id: string;
+      request: string;
+      result: string;
+      detail: string;
+      feeUsd: number;
+      latencyMs: number;
+      /** A fill as the program reported it, with slippage against the decision's price (null where unknown). */
+      fill?: FillSummary;
+    }
+  | {
+      kind: "liquidation";
+      mandate: string;
+      market: MarketSymbol;
+      position: string;
+      side: string;
+      sizeUsd: number;
+      /** The collateral the position held, all of it lost to the pool. */
+      collateralUsd: number;
+      priceUsd: number | null;
+      signature: string | null;
+      detail: string;
+    }
   | { kind: "warning"; mandate?: string; market?: MarketSymbol; message: string };
+
+export interface FillSummary {
+  source: "event" | "account";
+  signature: string | null;
+  priceUsd: number | null;
+  expectedPriceUsd: number | null;
+  slippageBps: number | null;
+  impactFeeUsd: number;
+  borrowUsd: number;
+}
 
 const f = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
 
@@ -55,6 +90,8 @@ export function formatEvent(e: KeeperEvent): string {
       return `${e.mandate} ${e.market} REQUEST ${e.stage} ${e.id} ${e.request} ${e.detail}`;
     case "outcome":
       return `${e.mandate} ${e.market} ${e.result.toUpperCase()} ${e.id} ${e.request} ${e.detail}`;
+    case "liquidation":
+      return `${e.mandate} ${e.market} LIQUIDATED ${e.side} $${f(e.sizeUsd, 2)} position ${e.position}: ${e.detail}`;
     case "warning":
       return `${e.mandate ?? "keeper"}${e.market ? ` ${e.market}` : ""} WARN ${e.message}`;
   }

@@ -7,6 +7,7 @@ import type { OptionLeg } from "../exposure/options-book";
 import { BlockhashCache } from "../execution/blockhash-cache";
 import { PriorityFeeTracker } from "../execution/priority-fee";
 import { jupiterQuoter } from "../execution/swap-quote";
+import { ConnectionTransactionHistory } from "../market/transaction-history";
 import { ConnectionAccountSource } from "../market/account-source";
 import { Journal } from "../ops/journal";
 import { scrubSecrets } from "../ops/redact";
@@ -133,6 +134,7 @@ export class Keeper {
     this.historyJournal.open();
     this.history = new HistoryRecorder(this.historyJournal);
     const source = new ConnectionAccountSource(this.connection);
+    const history = new ConnectionTransactionHistory(this.connection);
     const quoter = jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs });
     for (const m of cfg.mandates) {
       const payer = opts.keypairs?.get(m.name) ?? loadMandateKey(m);
@@ -141,6 +143,7 @@ export class Keeper {
       this.runners.push(
         new MandateRunner({
           connection: this.connection,
+          history,
           source,
           cfg,
           mandate: m,

@@ -18,14 +18,19 @@ import { type SignedTransaction, SimulationRejected, simulateAndSign } from "../
 import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent, RequestStage, SentTx } from "./events";
-import { applyOutcome, type JournalRecord, type OpenIntent, type RequestResult, type RestoredState, restoreState } from "./records";
+import { applyOutcome, type JournalRecord, type LastFill, type OpenIntent, type RequestResult, type RestoredState, restoreState, toFillRecord } from "./records";
 import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
 import { type ExternalAccounts, externalAccounts, readExternalExposure, type ExternalExposure } from "./external-exposure";
+import type { FillReport } from "../market/fill-report";
+import type { TransactionHistory } from "../market/transaction-history";
+import { type SeenPosition, closedBehindOurBack, readFill, readLiquidation, seenPositions, summariseFill } from "./chain-outcomes";
 
 export interface RunnerDeps {
   connection: Connection;
   source: AccountSource;
+  /** Where fills and liquidations are read from: the transactions' own events. */
+  history: TransactionHistory;
   cfg: KeeperConfig;
   mandate: MandateConfig;
   payer: Keypair;
@@ -43,7 +48,8 @@ export interface RunnerDeps {
 /** A request between intent and reconciliation. `phase` says who moves it on: the sender, or the chain. */
 interface InFlight {
   open: OpenIntent;
-  phase: "sending" | "landed";
+  /** settling: the chain shows it filled; its fill transaction's events are being read. */
+  phase: "sending" | "landed" | "settling";
   /** Wall ms when it was seen landed; only a snapshot started later can show the request closed. */
   landedAtMs: number;
   /** The request's updateTime on the chain's clock, once a snapshot has shown it open: its expiry is judged from it. */
@@ -80,6 +86,8 @@ export class MandateRunner {
   private seq = 0;
   private readonly sends = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  /** The wallet's open positions in the previous snapshot: one that closes without a request of ours was liquidated. */
+  private seenOpen = new Map<string, SeenPosition>();
   lastSnapshot: MarketSnapshot | null = null;
   lastExternal: ExternalExposure | null = null;
 
@@ -106,6 +114,10 @@ export class MandateRunner {
 
   inFlightRequests(): { market: MarketSymbol; id: string; request: string; phase: string; order: Order }[] {
     return [...this.inFlight.entries()].map(([market, f]) => ({ market, id: f.open.intent.id, request: f.open.intent.request, phase: f.phase, order: f.open.intent.order }));
+  }
+
+  lastFill(market: MarketSymbol): LastFill | undefined {
+    return this.state.lastFill.get(market);
   }
 
   feesTodayUsd6(nowSec: number): bigint {
@@ -149,13 +161,78 @@ export class MandateRunner {
     this.d.emit({ kind: "request", mandate: this.name, market: open.intent.market, id: open.intent.id, stage, request: open.intent.request, detail, ...(tx ? { tx } : {}) });
   }
 
-  private finish(open: OpenIntent, result: RequestResult, detail: string, feeUsd6: bigint) {
+  private finish(open: OpenIntent, result: RequestResult, detail: string, feeUsd6: bigint, fill?: FillReport) {
     const atSec = this.nowSec();
-    this.d.journal.append({ t: "outcome", id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString() });
-    applyOutcome(this.state, open.intent.market, result, atSec, feeUsd6);
+    const outcome = { t: "outcome" as const, id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString(), ...(fill ? { fill: toFillRecord(fill) } : {}) };
+    this.d.journal.append(outcome);
+    applyOutcome(this.state, open.intent, outcome);
     if (this.inFlight.get(open.intent.market)?.open === open) this.inFlight.delete(open.intent.market);
     const latencyMs = Math.max(0, this.d.nowMs() - (open.intent.createdMs ?? open.intent.createdSec * 1000));
-    this.d.emit({ kind: "outcome", mandate: this.name, market: open.intent.market, id: open.intent.id, request: open.intent.request, result, detail, feeUsd: Number(feeUsd6) / USD6, latencyMs });
+    this.d.emit({
+      kind: "outcome",
+      mandate: this.name,
+      market: open.intent.market,
+      id: open.intent.id,
+      request: open.intent.request,
+      result,
+      detail,
+      feeUsd: Number(feeUsd6) / USD6,
+      latencyMs,
+      ...(fill ? { fill: summariseFill(open, fill) } : {}),
+    });
+  }
+
+  /** A fill seen in the accounts is booked from its transaction's event: the price, fees and borrow the program charged. */
+  private async settleFill(open: OpenIntent, sizeBefore: bigint, sizeNow: bigint) {
+    const { fill, fallbackReason } = await readFill(this.d.history, open, sizeNow - sizeBefore);
+    if (fallbackReason) this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `fill of ${open.intent.id} booked from the account diff (fee estimated, price unknown): ${fallbackReason}` });
+    const price = fill.priceUsd6 === null ? "" : ` at $${(Number(fill.priceUsd6) / USD6).toFixed(4)}`;
+    const detail = `size ${sizeBefore} -> ${sizeNow} (USD×1e6)${price}; fee $${(Number(fill.positionFeeUsd6) / USD6).toFixed(6)}, borrow settled $${(Number(fill.borrowFeeUsd6) / USD6).toFixed(6)}${fill.signature ? `; fill ${fill.signature}` : ""}`;
+    this.finish(open, "filled", detail, fill.positionFeeUsd6, fill);
+  }
+
+  /**
+   * The wallet's positions that closed without a request of ours: liquidations. Each is journaled and alerted; the
+   * decision that follows sees the hedge gone and rebuilds it within the mandate's limits.
+   */
+  private watchLiquidations(snap: MarketSnapshot) {
+    const ours = new Set([...this.inFlight.values()].map((f) => f.open.intent.position));
+    const closed = closedBehindOurBack(this.seenOpen, snap.positions, ours);
+    this.seenOpen = seenPositions(snap.positions);
+    for (const p of closed) this.track(this.recordLiquidation(p));
+  }
+
+  private async recordLiquidation(p: SeenPosition) {
+    const { liquidation, error } = await readLiquidation(this.d.history, new PublicKey(p.address));
+    const atSec = this.nowSec();
+    this.d.journal.append({
+      t: "liquidated",
+      mandate: this.name,
+      market: p.market,
+      position: p.address,
+      side: p.side,
+      sizeUsd6: (liquidation?.sizeUsd6 ?? p.sizeUsd6).toString(),
+      collateralUsd6: (liquidation?.collateralUsd6 ?? p.collateralUsd6).toString(),
+      priceUsd6: liquidation ? liquidation.priceUsd6.toString() : null,
+      feeUsd6: liquidation ? liquidation.feeUsd6.toString() : null,
+      signature: liquidation?.signature ?? null,
+      atSec,
+    });
+    const detail = liquidation
+      ? `liquidated at $${(Number(liquidation.priceUsd6) / USD6).toFixed(4)} by ${liquidation.signature}; collateral $${(Number(liquidation.collateralUsd6) / USD6).toFixed(2)} lost; rebuilding the hedge within the mandate's limits`
+      : `closed by a transaction that was not the keeper's (no liquidation event found${error ? `: ${error}` : ""}); treating it as a liquidation and rebuilding the hedge within the mandate's limits`;
+    this.d.emit({
+      kind: "liquidation",
+      mandate: this.name,
+      market: p.market,
+      position: p.address,
+      side: p.side,
+      sizeUsd: Number(liquidation?.sizeUsd6 ?? p.sizeUsd6) / USD6,
+      collateralUsd: Number(liquidation?.collateralUsd6 ?? p.collateralUsd6) / USD6,
+      priceUsd: liquidation ? Number(liquidation.priceUsd6) / USD6 : null,
+      signature: liquidation?.signature ?? null,
+      detail,
+    });
   }
 
   /** One decision cycle over every market of the mandate. Sends are started, not awaited. */
@@ -167,8 +244,9 @@ export class MandateRunner {
     const external = await readExternalExposure(this.d.source, this.d.mandate, this.external, snap, this.d.cfg.oracle.jlpAumToleranceBps);
     this.lastExternal = external;
     for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
+    for (const market of this.d.mandate.markets) this.reconcile(market, snap, startedMs, options.send);
+    this.watchLiquidations(snap);
     for (const market of this.d.mandate.markets) {
-      this.reconcile(market, snap, startedMs, options.send);
       const view = snap.markets.find((m) => m.symbol === market);
       if (!view) continue;
       this.decideMarket(market, view, snap, external, nowSec, options.send);
@@ -209,7 +287,8 @@ export class MandateRunner {
         ? snap.chainNowSec > flight.openedChainSec + BigInt(maxExecSec)
         : Number(snap.nowSec) > intent.createdSec + maxExecSec;
     if (sizeNow !== sizeBefore) {
-      this.finish(flight.open, "filled", `size ${sizeBefore} -> ${sizeNow} (USD×1e6)`, BigInt(intent.estimatedFeeUsd6));
+      flight.phase = "settling";
+      this.track(this.settleFill(flight.open, sizeBefore, sizeNow));
     } else if (expired) {
       const by = flight.cancelSentMs !== null ? "; cancelled by the keeper" : "";
       this.finish(flight.open, "expired", `request closed unfilled after its ${maxExecSec}s execution window${by}`, 0n);
@@ -383,7 +462,7 @@ export class MandateRunner {
       return;
     }
     if (!send) return;
-    this.submit(market, order, sizeBefore, estimatedFeeUsd6, external);
+    this.submit(market, order, sizeBefore, estimatedFeeUsd6, markUsd6, external);
   }
 
   /** What an increase posts and what the wallet holds of it; native SOL counts for wSOL (it is wrapped), less a fee reserve. */
@@ -400,7 +479,7 @@ export class MandateRunner {
   }
 
   /** Journal the intent, then simulate, sign and send in the background. The market is busy from this line on. */
-  private submit(market: MarketSymbol, order: Order, sizeBeforeUsd6: bigint, estimatedFeeUsd6: bigint, external: ExternalExposure) {
+  private submit(market: MarketSymbol, order: Order, sizeBeforeUsd6: bigint, estimatedFeeUsd6: bigint, expectedPriceUsd6: bigint, external: ExternalExposure) {
     const nowMs = this.d.nowMs();
     const counter = BigInt(nowMs) * 1000n + BigInt(this.seq++ % 1000);
     const id = `${this.name}-${market}-${counter}`;
@@ -418,6 +497,7 @@ export class MandateRunner {
       createdSec: Math.floor(nowMs / 1000),
       createdMs: nowMs,
       estimatedFeeUsd6: estimatedFeeUsd6.toString(),
+      expectedPriceUsd6: expectedPriceUsd6.toString(),
     };
     const open: OpenIntent = { intent, sent: null, landedSlot: null };
     this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0, openedChainSec: null, cancelSentMs: null });

@@ -1,5 +1,29 @@
 import type { MarketSymbol } from "../../programs-client";
+import type { FillReport } from "../market/fill-report";
 import type { Order } from "../strategy/orders";
+
+/** A FillReport as the journal stores it (integers as decimal strings). */
+export interface FillRecord {
+  source: FillReport["source"];
+  signature: string | null;
+  priceUsd6: string | null;
+  sizeUsdDelta6: string;
+  positionFeeUsd6: string;
+  priceImpactFeeUsd6: string;
+  borrowFeeUsd6: string;
+}
+
+export function toFillRecord(f: FillReport): FillRecord {
+  return {
+    source: f.source,
+    signature: f.signature,
+    priceUsd6: f.priceUsd6 === null ? null : f.priceUsd6.toString(),
+    sizeUsdDelta6: f.sizeUsdDelta6.toString(),
+    positionFeeUsd6: f.positionFeeUsd6.toString(),
+    priceImpactFeeUsd6: f.priceImpactFeeUsd6.toString(),
+    borrowFeeUsd6: f.borrowFeeUsd6.toString(),
+  };
+}
 
 /** What the journal holds, one record per step of a request's life. Amounts are decimal strings of integers. */
 export type JournalRecord =
@@ -17,12 +41,30 @@ export type JournalRecord =
       /** Unix ms of the intent, for latencies (absent in journals written before it was added). */
       createdMs?: number;
       estimatedFeeUsd6: string;
+      /** The mark price the decision used: what slippage is measured against (absent in older journals). */
+      expectedPriceUsd6?: string;
     }
   | { t: "sent"; id: string; signature: string; txBase64: string; lastValidBlockHeight: number }
   | { t: "landed"; id: string; slot: number }
   /** The owner cancelled its request after Jupiter's execution window passed and no keeper closed it. */
   | { t: "cancel"; id: string; signature: string; atSec: number }
-  | { t: "outcome"; id: string; result: RequestResult; detail: string; atSec: number; feeUsd6: string };
+  /** feeUsd6: the fill's base + impact fee (from its event when read, else the estimate); fill: what it did. */
+  | { t: "outcome"; id: string; result: RequestResult; detail: string; atSec: number; feeUsd6: string; fill?: FillRecord }
+  /** A position of the wallet closed by a transaction that was not its own request: a liquidation. */
+  | {
+      t: "liquidated";
+      mandate: string;
+      market: MarketSymbol;
+      position: string;
+      side: string;
+      sizeUsd6: string;
+      collateralUsd6: string;
+      /** From the LiquidateFullPositionEvent; null when no such event was found. */
+      priceUsd6: string | null;
+      feeUsd6: string | null;
+      signature: string | null;
+      atSec: number;
+    };
 
 /** How a request ended. Only `filled` changes the hedge; the rest count as failures for the circuit breaker. */
 export type RequestResult = "filled" | "rejected" | "expired" | "dropped" | "failed" | "sim-rejected" | "dry-run";
@@ -43,13 +85,24 @@ export interface RestoredState {
   feesByDayUsd6: Map<number, bigint>;
   consecutiveFailures: number;
   lastFailureSec: number | null;
+  /** Each market's last fill as read from the chain, with what the keeper expected of it. */
+  lastFill: Map<MarketSymbol, LastFill>;
+}
+
+export interface LastFill {
+  id: string;
+  atSec: number;
+  order: Order;
+  expectedPriceUsd6: bigint | null;
+  fill: FillRecord;
 }
 
 /** Folds a mandate's journal into the state a restarted keeper resumes from. Pure. */
 export function restoreState(records: readonly JournalRecord[], mandate: string): RestoredState {
   const intents = new Map<string, OpenIntent>();
-  const state: RestoredState = { open: [], lastTradeSec: new Map(), tradeTimesSec: [], feesByDayUsd6: new Map(), consecutiveFailures: 0, lastFailureSec: null };
+  const state: RestoredState = { open: [], lastTradeSec: new Map(), tradeTimesSec: [], feesByDayUsd6: new Map(), consecutiveFailures: 0, lastFailureSec: null, lastFill: new Map() };
   for (const r of records) {
+    if (r.t === "liquidated") continue;
     if (r.t === "intent") {
       if (r.mandate === mandate) intents.set(r.id, { intent: r, sent: null, landedSlot: null });
       continue;
@@ -60,15 +113,22 @@ export function restoreState(records: readonly JournalRecord[], mandate: string)
     else if (r.t === "landed") open.landedSlot = r.slot;
     else if (r.t === "outcome") {
       intents.delete(r.id);
-      applyOutcome(state, open.intent.market, r.result, r.atSec, BigInt(r.feeUsd6));
+      applyOutcome(state, open.intent, r);
     }
   }
   state.open = [...intents.values()];
   return state;
 }
 
-export function applyOutcome(state: RestoredState, market: MarketSymbol, result: RequestResult, atSec: number, feeUsd6: bigint) {
+export function applyOutcome(state: RestoredState, intent: OpenIntent["intent"], outcome: Extract<JournalRecord, { t: "outcome" }>) {
+  const { result, atSec } = outcome;
+  const market = intent.market;
+  const feeUsd6 = BigInt(outcome.feeUsd6);
   if (result === "dry-run") return;
+  if (outcome.fill) {
+    const expected = intent.expectedPriceUsd6 === undefined ? null : BigInt(intent.expectedPriceUsd6);
+    state.lastFill.set(market, { id: intent.id, atSec, order: intent.order, expectedPriceUsd6: expected, fill: outcome.fill });
+  }
   if (result === "filled") {
     state.lastTradeSec.set(market, atSec);
     state.tradeTimesSec.push(atSec);

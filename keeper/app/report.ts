@@ -1,4 +1,5 @@
 import type { HistorySample } from "./history";
+import { slippageBps } from "../market/fill-report";
 import type { JournalRecord } from "./records";
 
 export interface TradeRow {
@@ -9,8 +10,29 @@ export interface TradeRow {
   sizeUsd: number;
   deltaTokens: number;
   result: string;
+  /** Base + impact fee: the program's, from the fill's event, or the estimate where feeSource says so. */
   feeUsd: number;
+  /** "event" (read from the fill transaction), "estimate" (account diff only), or "" for requests that did not fill. */
+  feeSource: string;
+  /** The price the decision used, and the one the program filled at (NaN where unknown). */
+  expectedPriceUsd: number;
+  fillPriceUsd: number;
+  /** Fill against expected, positive when worse for the wallet. */
+  slippageBps: number;
+  impactFeeUsd: number;
+  borrowSettledUsd: number;
   request: string;
+}
+
+export interface LiquidationRow {
+  time: string;
+  market: string;
+  side: string;
+  sizeUsd: number;
+  collateralLostUsd: number;
+  priceUsd: number;
+  signature: string;
+  position: string;
 }
 
 export interface MarketSummary {
@@ -19,7 +41,13 @@ export interface MarketSummary {
   fills: number;
   failures: number;
   feesUsd: number;
+  /** Borrow accrued over the period, from the P&L attribution of the history samples. */
   borrowUsd: number;
+  /** Borrow the program settled at fills, from their events. */
+  borrowSettledUsd: number;
+  /** Mean slippage of the fills whose price is known, in bps (NaN with none). */
+  meanSlippageBps: number;
+  liquidations: number;
   gammaUsd: number;
   thetaUsd: number;
   deltaUsd: number;
@@ -35,6 +63,7 @@ export interface MandateReport {
   mandate: string;
   sinceMs: number;
   trades: TradeRow[];
+  liquidations: LiquidationRow[];
   markets: MarketSummary[];
 }
 
@@ -42,11 +71,27 @@ export interface MandateReport {
 export function buildReport(records: readonly JournalRecord[], samples: readonly HistorySample[], mandate: string, sinceMs: number): MandateReport {
   const intents = new Map<string, Extract<JournalRecord, { t: "intent" }>>();
   const trades: TradeRow[] = [];
+  const liquidations: LiquidationRow[] = [];
   for (const r of records) {
     if (r.t === "intent" && r.mandate === mandate && r.createdSec * 1000 >= sinceMs) intents.set(r.id, r);
+    if (r.t === "liquidated" && r.mandate === mandate && r.atSec * 1000 >= sinceMs) {
+      liquidations.push({
+        time: new Date(r.atSec * 1000).toISOString(),
+        market: r.market,
+        side: r.side,
+        sizeUsd: Number(r.sizeUsd6) / 1e6,
+        collateralLostUsd: Number(r.collateralUsd6) / 1e6,
+        priceUsd: r.priceUsd6 === null ? Number.NaN : Number(r.priceUsd6) / 1e6,
+        signature: r.signature ?? "",
+        position: r.position,
+      });
+    }
     if (r.t !== "outcome") continue;
     const i = intents.get(r.id);
     if (!i) continue;
+    const f = r.fill;
+    const expected = i.expectedPriceUsd6 === undefined ? null : BigInt(i.expectedPriceUsd6);
+    const fillPrice = f?.priceUsd6 == null ? null : BigInt(f.priceUsd6);
     trades.push({
       time: new Date(i.createdSec * 1000).toISOString(),
       market: i.market,
@@ -56,6 +101,12 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
       deltaTokens: i.order.deltaTokens,
       result: r.result,
       feeUsd: Number(r.feeUsd6) / 1e6,
+      feeSource: f ? (f.source === "event" ? "event" : "estimate") : r.result === "filled" ? "estimate" : "",
+      expectedPriceUsd: expected === null ? Number.NaN : Number(expected) / 1e6,
+      fillPriceUsd: fillPrice === null ? Number.NaN : Number(fillPrice) / 1e6,
+      slippageBps: expected === null || fillPrice === null ? Number.NaN : slippageBps(i.order.side, i.order.kind, expected, fillPrice),
+      impactFeeUsd: f ? Number(f.priceImpactFeeUsd6) / 1e6 : 0,
+      borrowSettledUsd: f ? Number(f.borrowFeeUsd6) / 1e6 : 0,
       request: i.request,
     });
   }
@@ -63,18 +114,23 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
   const summary = (market: string) => {
     let s = byMarket.get(market);
     if (!s) {
-      s = { market, requests: 0, fills: 0, failures: 0, feesUsd: 0, borrowUsd: 0, gammaUsd: 0, thetaUsd: 0, deltaUsd: 0, netUsd: 0, coveredHours: 0, meanAbsNetDelta: 0, outsideBandPct: 0 };
+      s = { market, requests: 0, fills: 0, failures: 0, feesUsd: 0, borrowUsd: 0, borrowSettledUsd: 0, meanSlippageBps: Number.NaN, liquidations: 0, gammaUsd: 0, thetaUsd: 0, deltaUsd: 0, netUsd: 0, coveredHours: 0, meanAbsNetDelta: 0, outsideBandPct: 0 };
       byMarket.set(market, s);
     }
     return s;
   };
+  const slippages = new Map<string, number[]>();
   for (const t of trades) {
     const s = summary(t.market);
     s.requests++;
     if (t.result === "filled") s.fills++;
     else if (t.result !== "dry-run") s.failures++;
     s.feesUsd += t.feeUsd;
+    s.borrowSettledUsd += t.borrowSettledUsd;
+    if (Number.isFinite(t.slippageBps)) slippages.set(t.market, [...(slippages.get(t.market) ?? []), t.slippageBps]);
   }
+  for (const [market, bps] of slippages) summary(market).meanSlippageBps = bps.reduce((a, b) => a + b, 0) / bps.length;
+  for (const l of liquidations) summary(l.market).liquidations++;
   const weights = new Map<string, { ms: number; absNet: number; outside: number }>();
   for (const h of samples) {
     if (h.mandate !== mandate || h.toMs < sinceMs) continue;
@@ -98,14 +154,15 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
       s.outsideBandPct = (100 * w.outside) / w.ms;
     }
   }
-  return { mandate, sinceMs, trades, markets: [...byMarket.values()].sort((a, b) => a.market.localeCompare(b.market)) };
+  return { mandate, sinceMs, trades, liquidations, markets: [...byMarket.values()].sort((a, b) => a.market.localeCompare(b.market)) };
 }
 
-const SUMMARY_COLUMNS: (keyof MarketSummary)[] = ["market", "requests", "fills", "failures", "feesUsd", "borrowUsd", "gammaUsd", "thetaUsd", "deltaUsd", "netUsd", "coveredHours", "meanAbsNetDelta", "outsideBandPct"];
-const TRADE_COLUMNS: (keyof TradeRow)[] = ["time", "market", "id", "order", "sizeUsd", "deltaTokens", "result", "feeUsd", "request"];
+const SUMMARY_COLUMNS: (keyof MarketSummary)[] = ["market", "requests", "fills", "failures", "liquidations", "feesUsd", "meanSlippageBps", "borrowSettledUsd", "borrowUsd", "gammaUsd", "thetaUsd", "deltaUsd", "netUsd", "coveredHours", "meanAbsNetDelta", "outsideBandPct"];
+const TRADE_COLUMNS: (keyof TradeRow)[] = ["time", "market", "id", "order", "sizeUsd", "deltaTokens", "result", "expectedPriceUsd", "fillPriceUsd", "slippageBps", "feeUsd", "feeSource", "impactFeeUsd", "borrowSettledUsd", "request"];
+const LIQUIDATION_COLUMNS: (keyof LiquidationRow)[] = ["time", "market", "side", "sizeUsd", "collateralLostUsd", "priceUsd", "signature", "position"];
 
 function cell(v: unknown): string {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(6);
+  if (typeof v === "number") return Number.isNaN(v) ? "" : Number.isInteger(v) ? String(v) : v.toFixed(6);
   return String(v);
 }
 
@@ -120,6 +177,7 @@ function toCsv<T>(rows: readonly T[], columns: (keyof T)[]): string {
 
 export const summaryCsv = (r: MandateReport) => toCsv(r.markets, SUMMARY_COLUMNS);
 export const tradesCsv = (r: MandateReport) => toCsv(r.trades, TRADE_COLUMNS);
+export const liquidationsCsv = (r: MandateReport) => toCsv(r.liquidations, LIQUIDATION_COLUMNS);
 
 function table<T>(rows: readonly T[], columns: (keyof T)[]): string[] {
   const text = [columns.map(String), ...rows.map((r) => columns.map((c) => cell(r[c])))];
@@ -136,5 +194,6 @@ export function formatReport(r: MandateReport): string[] {
     "",
     `${r.trades.length} requests`,
     ...(r.trades.length ? table(r.trades, TRADE_COLUMNS) : []),
+    ...(r.liquidations.length ? ["", `${r.liquidations.length} liquidations`, ...table(r.liquidations, LIQUIDATION_COLUMNS)] : []),
   ];
 }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HistorySample } from "../app/history";
 import type { JournalRecord } from "../app/records";
-import { buildReport, formatReport, summaryCsv, tradesCsv } from "../app/report";
+import { buildReport, formatReport, liquidationsCsv, summaryCsv, tradesCsv } from "../app/report";
 import { Journal } from "../ops/journal";
 import { CliError, EXIT_USAGE } from "./cli-error";
 import { loadConfig } from "./run";
@@ -33,7 +33,9 @@ export function runReport(opts: ReportCliOptions, out: Print): void {
   if (opts.csv) {
     const tradesFile = opts.csv.replace(/(\.csv)?$/i, "-trades.csv");
     fs.writeFileSync(opts.csv, summaryCsv(report));
+    const liquidationsFile = opts.csv.replace(/(\.csv)?$/i, "-liquidations.csv");
     fs.writeFileSync(tradesFile, tradesCsv(report));
-    out(`wrote ${opts.csv} (per market) and ${tradesFile} (per request)`);
+    fs.writeFileSync(liquidationsFile, liquidationsCsv(report));
+    out(`wrote ${opts.csv} (per market), ${tradesFile} (per request) and ${liquidationsFile}`);
   }
 }

@@ -11,6 +11,8 @@ import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
 import { createLogger, logEvent } from "../ops/logger";
+import { slippageBps } from "../market/fill-report";
+import type { LastFill } from "../app/records";
 import { redactUrl } from "../ops/redact";
 import { CliError, EXIT_USAGE } from "./cli-error";
 
@@ -167,6 +169,19 @@ export async function runPlan(opts: { config: string; set?: string[] }, out: Pri
   }
 }
 
+/** A market's last fill for `status`: price against the decision's, fees and borrow as the program charged them. */
+function describeLastFill(last: LastFill): string {
+  const usd = (v: string | bigint) => `$${(Number(v) / 1e6).toFixed(4)}`;
+  const { fill, order } = last;
+  const price = fill.priceUsd6 === null ? "price unknown (account diff only)" : `at ${usd(fill.priceUsd6)}`;
+  const slip =
+    fill.priceUsd6 !== null && last.expectedPriceUsd6 !== null
+      ? ` vs ${usd(last.expectedPriceUsd6)} expected, slippage ${slippageBps(order.side, order.kind, last.expectedPriceUsd6, BigInt(fill.priceUsd6)).toFixed(2)} bps`
+      : "";
+  const fee = `fee ${usd(fill.positionFeeUsd6)}${fill.source === "event" ? ` (impact ${usd(fill.priceImpactFeeUsd6)})` : " (estimated)"}`;
+  return `${order.kind} ${order.side} ${usd(fill.sizeUsdDelta6)} ${price}${slip}; ${fee}; borrow settled ${usd(fill.borrowFeeUsd6)}; ${new Date(last.atSec * 1000).toISOString()} (${last.id})`;
+}
+
 /** `status`: per mandate and market, prices, exposures, hedge, band, the request in flight and today's fees. */
 export async function runStatus(opts: { config: string; set?: string[] }, out: Print): Promise<void> {
   const cfg = loadConfig(opts.config, { dryRun: true, set: opts.set });
@@ -193,6 +208,10 @@ export async function runStatus(opts: { config: string; set?: string[] }, out: P
               ? `; exposure ${(d.netDelta - d.hedgeTokens).toFixed(4)} (wallets ${(ext?.walletTokens[m.symbol] ?? 0).toFixed(4)}, JLP ${(ext?.jlpTokens[m.symbol] ?? 0).toFixed(4)}); perp ${d.hedgeTokens.toFixed(4)}; net ${d.netDelta.toFixed(4)}; band ${d.bandCenter.toFixed(4)} ± ${d.bandHalfWidth.toFixed(4)}; would ${d.action}: ${d.reason}`
               : ""),
         );
+      }
+      for (const m of snap.markets) {
+        const last = r.lastFill(m.symbol);
+        if (last) out(`  ${m.symbol} last fill: ${describeLastFill(last)}`);
       }
       const inFlight = r.inFlightRequests();
       const open = snap.requests.map((q) => `${q.market ?? "?"} ${q.address.toBase58()}`);

@@ -38,7 +38,15 @@ export function createLogger(o: LoggerOptions): Logger {
   return pino(options, stream);
 }
 
-const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug"> = { decision: "info", veto: "warn", request: "info", outcome: "info", warning: "warn" };
+const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug" | "error"> = {
+  decision: "info",
+  veto: "warn",
+  request: "info",
+  outcome: "info",
+  warning: "warn",
+  // The hedge vanished in the move that hurt: an operator must look now. `alert: true` is what log alerting keys on.
+  liquidation: "error",
+};
 
 /**
  * One log line per event: its fields (mandate, market, request address, figures) as JSON, and the human line as
@@ -47,5 +55,5 @@ const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug"> = { decision
 export function logEvent(log: Logger, e: KeeperEvent): void {
   const level = e.kind === "decision" && e.action === "hold" ? "debug" : LEVEL[e.kind];
   const { kind, ...fields } = e;
-  log[level]({ event: kind, ...fields }, formatEvent(e));
+  log[level]({ event: kind, ...(kind === "liquidation" ? { alert: true } : {}), ...fields }, formatEvent(e));
 }

@@ -25,6 +25,9 @@ export class KeeperMetrics {
   private readonly feesPaid: Counter;
   private readonly pnl: Gauge;
   private readonly warnings: Counter;
+  private readonly slippage: Histogram;
+  private readonly borrowSettled: Counter;
+  private readonly liquidations: Counter;
   private readonly rpcErrors: Counter;
   private readonly rpcSwitches: Counter;
   readonly notifications: Counter;
@@ -54,6 +57,15 @@ export class KeeperMetrics {
     this.computeUnits = new Histogram({ name: "gk_compute_units", help: "Simulated compute units of sent transactions", labelNames: mm, buckets: [20e3, 40e3, 60e3, 80e3, 100e3, 150e3, 200e3, 400e3], registers: r });
     this.feesPaid = new Counter({ name: "gk_trade_fees_usd_total", help: "Jupiter open/close and impact fees on fills", labelNames: mm, registers: r });
     this.pnl = new Gauge({ name: "gk_pnl_usd", help: "Cumulative P&L attribution since start: gamma, theta, delta (unhedged), fees, borrow", labelNames: [...mm, "component"], registers: r });
+    this.slippage = new Histogram({
+      name: "gk_fill_slippage_bps",
+      help: "Fill price against the price the decision used, in bps, positive when worse for the wallet",
+      labelNames: mm,
+      buckets: [-50, -20, -10, -5, -2, 0, 2, 5, 10, 20, 50, 100],
+      registers: r,
+    });
+    this.borrowSettled = new Counter({ name: "gk_borrow_settled_usd_total", help: "Borrow fees settled by fills, from the program's events", labelNames: mm, registers: r });
+    this.liquidations = new Counter({ name: "gk_liquidations_total", help: "Hedge positions liquidated", labelNames: mm, registers: r });
     this.warnings = new Counter({ name: "gk_warnings_total", help: "Warnings logged", labelNames: ["mandate"], registers: r });
     this.rpcErrors = new Counter({ name: "gk_rpc_errors_total", help: "Failed RPC attempts by endpoint index and kind", labelNames: ["endpoint", "kind"], registers: r });
     this.rpcSwitches = new Counter({ name: "gk_rpc_failovers_total", help: "Changes of the RPC endpoint in use", labelNames: ["to"], registers: r });
@@ -108,9 +120,14 @@ export class KeeperMetrics {
           this.fillLatency.observe(l, e.latencyMs / 1000);
           this.feesPaid.inc(l, e.feeUsd);
           this.pnl.inc({ ...l, component: "fees" }, -e.feeUsd);
+          if (e.fill?.slippageBps != null) this.slippage.observe(l, e.fill.slippageBps);
+          if (e.fill) this.borrowSettled.inc(l, e.fill.borrowUsd);
         }
         return;
       }
+      case "liquidation":
+        this.liquidations.inc({ mandate: e.mandate, market: e.market });
+        return;
       case "warning":
         this.warnings.inc({ mandate: e.mandate ?? "keeper" });
         return;
