@@ -19,15 +19,17 @@ export async function readFill(
   open: OpenIntent,
   sizeChangeUsd6: bigint,
   search: HistorySearch = OUTCOME_SEARCH,
-): Promise<{ fill: FillReport; fallbackReason: string | null }> {
+): Promise<{ fill: FillReport; fallbackReason: string | null; historyAvailable: boolean }> {
   const request = new PublicKey(open.intent.request);
   const skip = new Set(open.sent ? [open.sent.signature] : []);
   let fallbackReason: string;
+  let historyAvailable = true;
   try {
     const fill = await findInHistory(history, request, (events, sig) => fillFromEvents(events, request, sig), { ...search, skip });
-    if (fill) return { fill, fallbackReason: null };
+    if (fill) return { fill, fallbackReason: null, historyAvailable };
     fallbackReason = `no fill event for request ${open.intent.request} in its last ${search.limit} transactions`;
   } catch (e) {
+    historyAvailable = false;
     fallbackReason = `transaction history unavailable: ${(e as Error).message}`;
   }
   const fill: FillReport = {
@@ -39,7 +41,7 @@ export async function readFill(
     priceImpactFeeUsd6: 0n,
     borrowFeeUsd6: 0n,
   };
-  return { fill, fallbackReason };
+  return { fill, fallbackReason, historyAvailable };
 }
 
 export function summariseFill(open: OpenIntent, fill: FillReport): FillSummary {

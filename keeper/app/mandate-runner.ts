@@ -24,7 +24,8 @@ import type { SwapQuoter } from "../execution/swap-quote";
 import { type ExternalAccounts, externalAccounts, readExternalExposure, type ExternalExposure } from "./external-exposure";
 import type { FillReport } from "../market/fill-report";
 import type { TransactionHistory } from "../market/transaction-history";
-import { type SeenPosition, closedBehindOurBack, readFill, readLiquidation, seenPositions, summariseFill } from "./chain-outcomes";
+import { readFill, summariseFill } from "./chain-outcomes";
+import { LiquidationWatch } from "./liquidation-watch";
 
 export interface RunnerDeps {
   connection: Connection;
@@ -87,7 +88,7 @@ export class MandateRunner {
   private readonly sends = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   /** The wallet's open positions in the previous snapshot: one that closes without a request of ours was liquidated. */
-  private seenOpen = new Map<string, SeenPosition>();
+  private readonly liquidations: LiquidationWatch;
   lastSnapshot: MarketSnapshot | null = null;
   lastExternal: ExternalExposure | null = null;
 
@@ -106,6 +107,14 @@ export class MandateRunner {
     };
     this.state = restoreState(d.journalRecords, d.mandate.name);
     this.external = externalAccounts(d.mandate, this.wallet);
+    this.liquidations = new LiquidationWatch({
+      mandate: d.mandate.name,
+      history: d.history,
+      journal: d.journal,
+      emit: d.emit,
+      nowSec: () => this.nowSec(),
+      track: (p) => this.track(p),
+    });
   }
 
   get name() {
@@ -184,55 +193,19 @@ export class MandateRunner {
 
   /** A fill seen in the accounts is booked from its transaction's event: the price, fees and borrow the program charged. */
   private async settleFill(open: OpenIntent, sizeBefore: bigint, sizeNow: bigint) {
-    const { fill, fallbackReason } = await readFill(this.d.history, open, sizeNow - sizeBefore);
+    const { fill, fallbackReason, historyAvailable } = await readFill(this.d.history, open, sizeNow - sizeBefore);
+    if (fill.source === "account" && historyAvailable) {
+      // No fill event, yet the position changed: it was liquidated while the request was open.
+      const liquidation = await this.liquidations.bookFromRequest(open, sizeBefore);
+      if (liquidation) {
+        this.finish(open, "rejected", `not filled: the position was liquidated (${liquidation.signature}) while the request was open`, 0n);
+        return;
+      }
+    }
     if (fallbackReason) this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `fill of ${open.intent.id} booked from the account diff (fee estimated, price unknown): ${fallbackReason}` });
     const price = fill.priceUsd6 === null ? "" : ` at $${(Number(fill.priceUsd6) / USD6).toFixed(4)}`;
     const detail = `size ${sizeBefore} -> ${sizeNow} (USD×1e6)${price}; fee $${(Number(fill.positionFeeUsd6) / USD6).toFixed(6)}, borrow settled $${(Number(fill.borrowFeeUsd6) / USD6).toFixed(6)}${fill.signature ? `; fill ${fill.signature}` : ""}`;
     this.finish(open, "filled", detail, fill.positionFeeUsd6, fill);
-  }
-
-  /**
-   * The wallet's positions that closed without a request of ours: liquidations. Each is journaled and alerted; the
-   * decision that follows sees the hedge gone and rebuilds it within the mandate's limits.
-   */
-  private watchLiquidations(snap: MarketSnapshot) {
-    const ours = new Set([...this.inFlight.values()].map((f) => f.open.intent.position));
-    const closed = closedBehindOurBack(this.seenOpen, snap.positions, ours);
-    this.seenOpen = seenPositions(snap.positions);
-    for (const p of closed) this.track(this.recordLiquidation(p));
-  }
-
-  private async recordLiquidation(p: SeenPosition) {
-    const { liquidation, error } = await readLiquidation(this.d.history, new PublicKey(p.address));
-    const atSec = this.nowSec();
-    this.d.journal.append({
-      t: "liquidated",
-      mandate: this.name,
-      market: p.market,
-      position: p.address,
-      side: p.side,
-      sizeUsd6: (liquidation?.sizeUsd6 ?? p.sizeUsd6).toString(),
-      collateralUsd6: (liquidation?.collateralUsd6 ?? p.collateralUsd6).toString(),
-      priceUsd6: liquidation ? liquidation.priceUsd6.toString() : null,
-      feeUsd6: liquidation ? liquidation.feeUsd6.toString() : null,
-      signature: liquidation?.signature ?? null,
-      atSec,
-    });
-    const detail = liquidation
-      ? `liquidated at $${(Number(liquidation.priceUsd6) / USD6).toFixed(4)} by ${liquidation.signature}; collateral $${(Number(liquidation.collateralUsd6) / USD6).toFixed(2)} lost; rebuilding the hedge within the mandate's limits`
-      : `closed by a transaction that was not the keeper's (no liquidation event found${error ? `: ${error}` : ""}); treating it as a liquidation and rebuilding the hedge within the mandate's limits`;
-    this.d.emit({
-      kind: "liquidation",
-      mandate: this.name,
-      market: p.market,
-      position: p.address,
-      side: p.side,
-      sizeUsd: Number(liquidation?.sizeUsd6 ?? p.sizeUsd6) / USD6,
-      collateralUsd: Number(liquidation?.collateralUsd6 ?? p.collateralUsd6) / USD6,
-      priceUsd: liquidation ? Number(liquidation.priceUsd6) / USD6 : null,
-      signature: liquidation?.signature ?? null,
-      detail,
-    });
   }
 
   /** One decision cycle over every market of the mandate. Sends are started, not awaited. */
@@ -245,7 +218,9 @@ export class MandateRunner {
     this.lastExternal = external;
     for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
     for (const market of this.d.mandate.markets) this.reconcile(market, snap, startedMs, options.send);
-    this.watchLiquidations(snap);
+    // Only a decrease of ours can close a position; one with an increase in flight can still be liquidated.
+    const decreasing = new Set([...this.inFlight.values()].filter((f) => f.open.intent.order.kind === "decrease").map((f) => f.open.intent.position));
+    this.liquidations.observe(snap.positions, decreasing);
     for (const market of this.d.mandate.markets) {
       const view = snap.markets.find((m) => m.symbol === market);
       if (!view) continue;

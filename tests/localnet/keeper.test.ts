@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Keypair, type PublicKey } from "@solana/web3.js";
-import { MAINNET, PROGRAM_IDS, accountDiscriminator, associatedTokenAddress, decodeAccount, decodeMint, decodeOracleAccount, priceUsd6 } from "../../programs-client";
+import { MAINNET, PROGRAM_IDS, associatedTokenAddress, decodeAccount, decodeMint, decodeOracleAccount, priceUsd6 } from "../../programs-client";
 import { jlpExposure } from "../../keeper/exposure/jlp";
 import { setTokenBalance } from "../../localnet/fixtures/load";
 import type { KeeperEvent } from "../../keeper/app/events";
@@ -12,48 +12,8 @@ import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
 import type { KeeperConfig } from "../../keeper/app/config";
 import { sleep, spawnCli, until } from "../helpers/wait";
+import { Recorder, hundredSolMandate, openRequestsOnChain } from "../helpers/keeper";
 
-
-/** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
-function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
-  const m = cfg.mandates[0]!;
-  m.exposures.offsets = { SOL: 100 };
-  m.exposures.options = m.exposures.options.map((l) => ({ ...l, quantity: 100 }));
-  return cfg;
-}
-
-/** Watches the event stream for the invariants every run must keep. */
-class Recorder {
-  events: KeeperEvent[] = [];
-  open = new Set<string>();
-  maxOpen = 0;
-  tradesInsideBand: string[] = [];
-  emit = (e: KeeperEvent) => {
-    this.events.push(e);
-    if (e.kind === "request" && e.stage === "intent") {
-      this.open.add(e.id);
-      this.maxOpen = Math.max(this.maxOpen, this.open.size);
-    }
-    if (e.kind === "outcome") this.open.delete(e.id);
-    if (e.kind === "decision" && e.action === "trade" && Math.abs(e.hedgeTokens - e.bandCenter) <= e.bandHalfWidth) this.tradesInsideBand.push(JSON.stringify(e));
-  };
-  outcomes(result?: string) {
-    return this.events.filter((e): e is Extract<KeeperEvent, { kind: "outcome" }> => e.kind === "outcome" && (!result || e.result === result));
-  }
-  intents() {
-    return this.events.filter((e) => e.kind === "request" && e.stage === "intent");
-  }
-  lastDecision() {
-    return this.events.filter((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision").at(-1)!;
-  }
-}
-
-async function openRequestsOnChain(demo: LocalDemo): Promise<number> {
-  const accounts = await demo.world.connection.getProgramAccounts(PROGRAM_IDS.perpetuals, {
-    filters: [{ memcmp: { offset: 0, bytes: (await import("bs58")).default.encode(accountDiscriminator("PositionRequest")) } }],
-  });
-  return accounts.length;
-}
 
 describe("keeper on localnet", function () {
   this.timeout(120_000);
