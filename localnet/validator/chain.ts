@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { PublicKey, VersionedTransaction } from "@solana/web3.js";
+import { AddressLookupTableAccount, PublicKey, type VersionedMessage, VersionedTransaction } from "@solana/web3.js";
 import bs58 from "bs58";
 import {
   Account,
@@ -9,9 +9,26 @@ import {
   type SimulatedTransactionInfo,
   type TransactionMetadata,
 } from "litesvm/dist/internal";
-import { type RpcAccountFilter as AccountFilter, type KeyedAccount, type RawAccount, matchesFilters } from "../../programs-client";
+import {
+  type RpcAccountFilter as AccountFilter,
+  type KeyedAccount,
+  PROGRAM_IDS,
+  type RawAccount,
+  TOKEN_ACCOUNT_SIZE,
+  decodeMint,
+  decodeTokenAccount,
+  matchesFilters,
+} from "../../programs-client";
 import { computeBudgetOf, messageFeeLamports, writableAccounts } from "./compute-budget";
-import { BlockhashWindow, PrioritizationFeeCache, type TxStatus } from "./ledger";
+import {
+  BlockhashWindow,
+  PrioritizationFeeCache,
+  type RecordedInnerInstruction,
+  type TokenBalance,
+  TransactionHistory,
+  type TxRecord,
+  type TxStatus,
+} from "./ledger";
 import { type RpcTransactionError, toRpcError, wasExecuted } from "./tx-error";
 
 function fromSvm(a: Account): RawAccount {
@@ -21,6 +38,8 @@ function fromSvm(a: Account): RawAccount {
 export interface ChainOptions {
   /** Wall clock in unix milliseconds; injectable so tests can hold time still. */
   nowMs?: () => number;
+  /** How many executed transactions getTransaction and getSignaturesForAddress can still find (default 50,000). */
+  historyCapacity?: number;
 }
 
 /** What running (or simulating) a transaction produced. */
@@ -64,9 +83,11 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   private readonly blockhashes = new BlockhashWindow();
   private readonly statuses = new Map<string, TxStatus>();
   readonly priorityFees = new PrioritizationFeeCache();
+  readonly history: TransactionHistory;
 
   constructor(private readonly opts: ChainOptions = {}) {
     super();
+    this.history = new TransactionHistory(opts.historyCapacity);
     this.svm.setBlockhashCheck(false);
     this.slotValue = this.svm.getClock().slot;
     this.genesisSlot = this.slotValue;
@@ -153,22 +174,104 @@ export class LocalChain extends EventEmitter<ChainEvents> {
 
   /**
    * Execute a signed transaction in the current slot. Executed transactions (successful or not) pay their fee,
-   * get a status and feed the prioritization-fee cache; ones a cluster would drop throw DroppedTransaction.
+   * get a status, go into the history with their status meta and feed the prioritization-fee cache; ones a cluster
+   * would drop throw DroppedTransaction.
    */
   sendTransaction(bytes: Uint8Array): TxOutcome {
     const tx = VersionedTransaction.deserialize(bytes);
     const signature = firstSignature(tx);
     if (this.statuses.has(signature)) throw new DroppedTransaction(signature, "AlreadyProcessed");
     if (!this.isBlockhashValid(tx.message.recentBlockhash)) throw new DroppedTransaction(signature, "BlockhashNotFound");
+    const loaded = this.loadedAddresses(signature, tx.message);
+    const keys = [...tx.message.staticAccountKeys, ...loaded.writable, ...loaded.readonly];
+    const pre = this.balances(keys);
     const result = tx.version === "legacy" ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
     const err = result instanceof FailedTransactionMetadata ? result.err() : null;
     if (err !== null && !wasExecuted(err)) throw new DroppedTransaction(signature, toRpcError(err));
     const outcome = outcomeOf(signature, result);
+    const post = this.balances(keys);
+    const meta = result instanceof FailedTransactionMetadata ? result.meta() : result;
+    this.history.add(
+      {
+        signature,
+        slot: this.slotValue,
+        blockTimeSec: this.nowSec(),
+        wire: Buffer.from(bytes),
+        err: outcome.err,
+        feeLamports: this.feeForMessage(tx.message),
+        loadedAddresses: loaded,
+        preBalances: pre.lamports,
+        postBalances: post.lamports,
+        preTokenBalances: pre.tokens,
+        postTokenBalances: post.tokens,
+        innerInstructions: innerInstructionsOf(meta),
+        logs: outcome.logs,
+        unitsConsumed: outcome.unitsConsumed,
+        returnData: outcome.returnData,
+        memo: memoOf(tx.message, keys),
+      } satisfies TxRecord,
+      keys,
+    );
     const writable = writableAccounts(tx.message);
     this.priorityFees.record(this.slotValue, computeBudgetOf(tx.message).unitPriceMicroLamports, writable);
     this.recordStatus(signature, outcome.err);
     this.emit("accounts", writable);
     return outcome;
+  }
+
+  /**
+   * The accounts a v0 message's lookup tables add, writable ones of every table first, as the runtime orders them.
+   * A table that is missing or too short drops the transaction, as on a cluster.
+   */
+  private loadedAddresses(signature: string, message: VersionedMessage): TxRecord["loadedAddresses"] {
+    const writable: PublicKey[] = [];
+    const readonly: PublicKey[] = [];
+    for (const lookup of message.addressTableLookups) {
+      const account = this.getAccount(lookup.accountKey);
+      if (!account) throw new DroppedTransaction(signature, "AddressLookupTableNotFound");
+      let addresses: PublicKey[];
+      try {
+        addresses = AddressLookupTableAccount.deserialize(account.data).addresses;
+      } catch {
+        throw new DroppedTransaction(signature, "InvalidAddressLookupTableData");
+      }
+      const pick = (indexes: number[]) =>
+        indexes.map((i) => {
+          const key = addresses[i];
+          if (!key) throw new DroppedTransaction(signature, "InvalidAddressLookupTableIndex");
+          return key;
+        });
+      writable.push(...pick(lookup.writableIndexes));
+      readonly.push(...pick(lookup.readonlyIndexes));
+    }
+    return { writable, readonly };
+  }
+
+  /** Lamports of each key, and the SPL Token balances among them (with their mint's decimals), right now. */
+  private balances(keys: PublicKey[]): { lamports: bigint[]; tokens: TokenBalance[] } {
+    const lamports: bigint[] = [];
+    const tokens: TokenBalance[] = [];
+    keys.forEach((key, accountIndex) => {
+      const account = this.svm.getAccount(key.toBytes());
+      lamports.push(account?.lamports() ?? 0n);
+      if (!account || !PROGRAM_IDS.token.equals(new PublicKey(account.owner()))) return;
+      const data = account.data();
+      if (data.length !== TOKEN_ACCOUNT_SIZE) return;
+      const token = decodeTokenAccount(data);
+      if (!token.ok || token.value.state === "uninitialized") return;
+      const mintAccount = this.svm.getAccount(token.value.mint.toBytes());
+      const mint = mintAccount ? decodeMint(mintAccount.data()) : undefined;
+      if (!mint?.ok) return;
+      tokens.push({
+        accountIndex,
+        mint: token.value.mint.toBase58(),
+        owner: token.value.owner.toBase58(),
+        programId: PROGRAM_IDS.token.toBase58(),
+        amount: token.value.amount,
+        decimals: mint.value.decimals,
+      });
+    });
+    return { lamports, tokens };
   }
 
   /**
@@ -226,6 +329,38 @@ function firstSignature(tx: VersionedTransaction): string {
   const sig = tx.signatures[0];
   if (!sig) throw new RangeError("transaction has no signatures");
   return bs58.encode(sig);
+}
+
+/** The CPIs of each top-level instruction that made any, as LiteSVM recorded them. */
+function innerInstructionsOf(meta: TransactionMetadata): TxRecord["innerInstructions"] {
+  return meta
+    .innerInstructions()
+    .map((list, index) => ({
+      index,
+      instructions: list.map((inner): RecordedInnerInstruction => {
+        const ix = inner.instruction();
+        return { programIdIndex: ix.programIdIndex(), accounts: [...ix.accounts()], data: Buffer.from(ix.data()), stackHeight: inner.stackHeight() };
+      }),
+    }))
+    .filter((group) => group.instructions.length > 0);
+}
+
+const MEMO_PROGRAMS = new Set(["MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"]);
+
+/** Agave's memo field: each top-level memo instruction as "[byte length] text", joined by "; ". */
+function memoOf(message: VersionedMessage, keys: PublicKey[]): string | null {
+  const memos = message.compiledInstructions
+    .filter((ix) => MEMO_PROGRAMS.has(keys[ix.programIdIndex]?.toBase58() ?? ""))
+    .map((ix) => {
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(ix.data);
+      } catch {
+        text = "(unparseable)";
+      }
+      return `[${ix.data.length}] ${text}`;
+    });
+  return memos.length > 0 ? memos.join("; ") : null;
 }
 
 function outcomeOf(signature: string, result: TransactionMetadata | FailedTransactionMetadata | SimulatedTransactionInfo): TxOutcome {

@@ -1,4 +1,5 @@
-import type { PublicKey } from "@solana/web3.js";
+import { type PublicKey, VersionedTransaction } from "@solana/web3.js";
+import bs58 from "bs58";
 import type { RpcTransactionError } from "./tx-error";
 
 /** How many blocks a blockhash stays usable, as on a real cluster. */
@@ -85,4 +86,249 @@ export class PrioritizationFeeCache {
     }
     return out;
   }
+}
+
+/**
+ * How many executed transactions the ledger keeps for getTransaction and getSignaturesForAddress. A real RPC node
+ * keeps what its blockstore holds (or everything, with a BigTable archive); the localnet keeps the newest 50,000,
+ * about 100 MB at the stand-in's transaction sizes, and forgets the oldest first.
+ */
+export const DEFAULT_HISTORY_CAPACITY = 50_000;
+
+/** A token account's balance before or after a transaction, as Solana's transaction status meta records it. */
+export interface TokenBalance {
+  accountIndex: number;
+  mint: string;
+  owner: string;
+  programId: string;
+  amount: bigint;
+  decimals: number;
+}
+
+export interface RecordedInnerInstruction {
+  programIdIndex: number;
+  accounts: number[];
+  data: Buffer;
+  /** Invocation depth: 2 for a CPI made by a top-level instruction, 3 for one made by that CPI, ... */
+  stackHeight: number;
+}
+
+/** One executed transaction and its status meta, as the ledger stores it. */
+export interface TxRecord {
+  signature: string;
+  slot: bigint;
+  blockTimeSec: bigint;
+  /** The signed transaction exactly as it was sent. */
+  wire: Buffer;
+  err: RpcTransactionError | null;
+  feeLamports: bigint;
+  /** Accounts an address lookup table added, in the order the runtime appends them to the static keys. */
+  loadedAddresses: { writable: PublicKey[]; readonly: PublicKey[] };
+  preBalances: bigint[];
+  postBalances: bigint[];
+  preTokenBalances: TokenBalance[];
+  postTokenBalances: TokenBalance[];
+  /** Per top-level instruction that made CPIs: its index and the CPIs in execution order. */
+  innerInstructions: { index: number; instructions: RecordedInnerInstruction[] }[];
+  logs: string[];
+  unitsConsumed: bigint;
+  returnData: { programId: PublicKey; data: Buffer } | null;
+  /** Agave's memo summary ("[len] text; ..."), null without a memo instruction. */
+  memo: string | null;
+}
+
+interface Entry {
+  record: TxRecord;
+  /** Position in execution order, which is also newest-last order across slots. */
+  seq: number;
+}
+
+/**
+ * The ledger's bounded transaction history: by signature, and per account address in execution order. When it is
+ * full the oldest transaction goes, from the signature index and from the front of every address list it is in
+ * (being the oldest overall, it is the oldest of each of those lists).
+ */
+export class TransactionHistory {
+  private readonly bySignature = new Map<string, Entry>();
+  private readonly byAddress = new Map<string, Entry[]>();
+  private readonly addressesOf = new Map<string, string[]>();
+  private nextSeq = 0;
+
+  constructor(readonly capacity: number = DEFAULT_HISTORY_CAPACITY) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`history capacity must be a positive integer, got ${capacity}`);
+  }
+
+  get size(): number {
+    return this.bySignature.size;
+  }
+
+  /** Record a transaction that touched `addresses` (every account key, static and loaded). */
+  add(record: TxRecord, addresses: PublicKey[]): void {
+    const entry = { record, seq: this.nextSeq++ };
+    const keys = [...new Set(addresses.map((a) => a.toBase58()))];
+    this.bySignature.set(record.signature, entry);
+    this.addressesOf.set(record.signature, keys);
+    for (const k of keys) {
+      const list = this.byAddress.get(k);
+      if (list) list.push(entry);
+      else this.byAddress.set(k, [entry]);
+    }
+    if (this.bySignature.size > this.capacity) this.evictOldest();
+  }
+
+  private evictOldest(): void {
+    const [signature] = this.bySignature.keys();
+    if (signature === undefined) return;
+    this.bySignature.delete(signature);
+    for (const k of this.addressesOf.get(signature) ?? []) {
+      const list = this.byAddress.get(k)!;
+      list.shift();
+      if (list.length === 0) this.byAddress.delete(k);
+    }
+    this.addressesOf.delete(signature);
+  }
+
+  get(signature: string): TxRecord | undefined {
+    return this.bySignature.get(signature)?.record;
+  }
+
+  /**
+   * Transactions that touched `address`, newest first: at most `limit`, only older than `before` and newer than
+   * `until`. As on a real node, an unknown `before` gives nothing and an unknown `until` sets no lower bound.
+   */
+  signaturesFor(address: PublicKey, opts: { limit: number; before?: string; until?: string }): TxRecord[] {
+    const list = this.byAddress.get(address.toBase58()) ?? [];
+    let end = list.length;
+    if (opts.before !== undefined) {
+      const before = this.bySignature.get(opts.before);
+      if (!before) return [];
+      end = firstAtOrAfter(list, before.seq);
+    }
+    const untilSeq = opts.until === undefined ? -1 : (this.bySignature.get(opts.until)?.seq ?? -1);
+    const out: TxRecord[] = [];
+    for (let i = end - 1; i >= 0 && out.length < opts.limit && list[i]!.seq > untilSeq; i--) out.push(list[i]!.record);
+    return out;
+  }
+}
+
+/** Index of the first entry whose seq is >= `seq` (the list is in ascending seq order). */
+function firstAtOrAfter(list: Entry[], seq: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** getTransaction's encodings of the transaction itself (the meta is JSON in all of them, as on a real node). */
+export type TxEncoding = "json" | "base64" | "base58";
+
+/** A v0 transaction asked for by a client that did not say it understands v0 (Agave's error -32015). */
+export class UnsupportedTransactionVersion extends Error {
+  constructor(readonly version: number) {
+    super(
+      `Transaction version (${version}) is not supported by the requesting client. ` +
+        `Please try the request again with the following configuration parameter: "maxSupportedTransactionVersion": ${version}`,
+    );
+  }
+}
+
+/**
+ * A recorded transaction as Agave's getTransaction returns it (EncodedConfirmedTransactionWithStatusMeta):
+ * `version` only when the client gave maxSupportedTransactionVersion, top-level instructions with a null
+ * stackHeight, `returnData` only when the transaction set some.
+ */
+export function encodeTransactionRecord(r: TxRecord, opts: { encoding: TxEncoding; maxSupportedTransactionVersion?: number }) {
+  const tx = VersionedTransaction.deserialize(r.wire);
+  const max = opts.maxSupportedTransactionVersion;
+  if (tx.version !== "legacy" && (max === undefined || tx.version > max)) throw new UnsupportedTransactionVersion(tx.version);
+  const transaction =
+    opts.encoding === "json" ? uiTransaction(tx) : [opts.encoding === "base64" ? r.wire.toString("base64") : bs58.encode(r.wire), opts.encoding];
+  return {
+    slot: Number(r.slot),
+    transaction,
+    meta: uiMeta(r),
+    ...(max === undefined ? {} : { version: tx.version }),
+    blockTime: Number(r.blockTimeSec),
+  };
+}
+
+function uiTransaction(tx: VersionedTransaction) {
+  const m = tx.message;
+  return {
+    signatures: tx.signatures.map((s) => bs58.encode(s)),
+    message: {
+      header: m.header,
+      accountKeys: m.staticAccountKeys.map((k) => k.toBase58()),
+      recentBlockhash: m.recentBlockhash,
+      instructions: m.compiledInstructions.map((ix) => ({
+        programIdIndex: ix.programIdIndex,
+        accounts: ix.accountKeyIndexes,
+        data: bs58.encode(ix.data),
+        stackHeight: null,
+      })),
+      ...(tx.version === "legacy"
+        ? {}
+        : {
+            addressTableLookups: m.addressTableLookups.map((l) => ({
+              accountKey: l.accountKey.toBase58(),
+              writableIndexes: l.writableIndexes,
+              readonlyIndexes: l.readonlyIndexes,
+            })),
+          }),
+    },
+  };
+}
+
+function uiMeta(r: TxRecord) {
+  return {
+    err: r.err,
+    status: r.err === null ? { Ok: null } : { Err: r.err },
+    fee: Number(r.feeLamports),
+    preBalances: r.preBalances.map(Number),
+    postBalances: r.postBalances.map(Number),
+    innerInstructions: r.innerInstructions.map((group) => ({
+      index: group.index,
+      instructions: group.instructions.map((ix) => ({
+        programIdIndex: ix.programIdIndex,
+        accounts: ix.accounts,
+        data: bs58.encode(ix.data),
+        stackHeight: ix.stackHeight,
+      })),
+    })),
+    logMessages: r.logs,
+    preTokenBalances: r.preTokenBalances.map(uiTokenBalance),
+    postTokenBalances: r.postTokenBalances.map(uiTokenBalance),
+    rewards: [],
+    loadedAddresses: { writable: r.loadedAddresses.writable.map((k) => k.toBase58()), readonly: r.loadedAddresses.readonly.map((k) => k.toBase58()) },
+    ...(r.returnData ? { returnData: { programId: r.returnData.programId.toBase58(), data: [r.returnData.data.toString("base64"), "base64"] } } : {}),
+    computeUnitsConsumed: Number(r.unitsConsumed),
+  };
+}
+
+/** Agave stores token amounts through protobuf, which gives a zero balance a null uiAmount. */
+function uiTokenBalance(b: TokenBalance) {
+  return {
+    accountIndex: b.accountIndex,
+    mint: b.mint,
+    uiTokenAmount: {
+      uiAmount: b.amount === 0n ? null : Number(b.amount) / 10 ** b.decimals,
+      decimals: b.decimals,
+      amount: b.amount.toString(),
+      uiAmountString: trimmedDecimal(b.amount, b.decimals),
+    },
+    owner: b.owner,
+    programId: b.programId,
+  };
+}
+
+/** `amount` scaled down by 10^decimals, without trailing zeros (Agave's real_number_string_trimmed). */
+function trimmedDecimal(amount: bigint, decimals: number): string {
+  if (decimals === 0) return amount.toString();
+  const digits = amount.toString().padStart(decimals + 1, "0");
+  const fraction = digits.slice(-decimals).replace(/0+$/, "");
+  return fraction ? `${digits.slice(0, -decimals)}.${fraction}` : digits.slice(0, -decimals);
 }

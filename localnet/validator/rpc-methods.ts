@@ -4,6 +4,7 @@ import type { RpcAccountFilter as AccountFilter, RawAccount } from "../../progra
 import { PROGRAM_IDS, associatedTokenAddress, decodeMint, decodeTokenAccount } from "../../programs-client";
 import { tokenAccount } from "../fixtures/world";
 import { DroppedTransaction, type LocalChain, type TxOutcome } from "./chain";
+import { type TxEncoding, UnsupportedTransactionVersion, encodeTransactionRecord } from "./ledger";
 import { describeRpcError } from "./tx-error";
 
 /** A JSON-RPC error with its code, sent back to the caller as { error: { code, message, data? } }. */
@@ -21,6 +22,8 @@ export const INVALID_PARAMS = -32602;
 export const METHOD_NOT_FOUND = -32601;
 const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
 const PREFLIGHT_FAILURE = -32002;
+const UNSUPPORTED_TRANSACTION_VERSION = -32015;
+const MAX_SIGNATURES_LIMIT = 1000;
 // Solana's RPC version string; web3.js only displays it.
 const VERSION = { "solana-core": "2.2.0", "feature-set": 0 };
 const SLOTS_PER_EPOCH = 432_000n;
@@ -170,6 +173,43 @@ export function createRpcMethods(chain: LocalChain): Record<string, RpcHandler> 
       });
       return { context: context(), value };
     },
+    getTransaction: ([signature, config]) => {
+      // The second parameter is a config object, or the encoding alone (the older form).
+      const cfg = (typeof config === "string" ? { encoding: config } : (config ?? {})) as Record<string, unknown>;
+      atLeastConfirmed(cfg);
+      const encoding = cfg.encoding ?? "json";
+      if (encoding !== "json" && encoding !== "base64" && encoding !== "base58") {
+        throw new RpcError(INVALID_PARAMS, `Invalid param: encoding ${JSON.stringify(encoding)} is not supported here; use json, base64 or base58`);
+      }
+      const record = chain.history.get(signatureParam(signature, "signature"));
+      if (!record) return null;
+      const max = cfg.maxSupportedTransactionVersion;
+      try {
+        return encodeTransactionRecord(record, { encoding: encoding as TxEncoding, maxSupportedTransactionVersion: max === undefined ? undefined : Number(max) });
+      } catch (e) {
+        if (e instanceof UnsupportedTransactionVersion) throw new RpcError(UNSUPPORTED_TRANSACTION_VERSION, e.message);
+        throw e;
+      }
+    },
+    getSignaturesForAddress: ([address, config]) => {
+      const cfg = (config ?? {}) as { limit?: unknown; before?: unknown; until?: unknown; commitment?: unknown };
+      atLeastConfirmed(cfg);
+      context(cfg);
+      const limit = cfg.limit ?? MAX_SIGNATURES_LIMIT;
+      if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_SIGNATURES_LIMIT) {
+        throw new RpcError(INVALID_PARAMS, `Invalid limit; max ${MAX_SIGNATURES_LIMIT}`);
+      }
+      const before = cfg.before === undefined || cfg.before === null ? undefined : signatureParam(cfg.before, "before");
+      const until = cfg.until === undefined || cfg.until === null ? undefined : signatureParam(cfg.until, "until");
+      return chain.history.signaturesFor(pubkeyParam(address, "address"), { limit, before, until }).map((r) => ({
+        signature: r.signature,
+        slot: Number(r.slot),
+        err: r.err,
+        memo: r.memo,
+        blockTime: Number(r.blockTimeSec),
+        confirmationStatus: "finalized",
+      }));
+    },
     getRecentPrioritizationFees: ([accounts]) => {
       const keys = Array.isArray(accounts) ? accounts.map((a, i) => pubkeyParam(a, `account ${i}`)) : [];
       if (keys.length > 128) throw new RpcError(INVALID_PARAMS, "Invalid param: too many accounts provided; max 128");
@@ -261,6 +301,22 @@ export function createRpcMethods(chain: LocalChain): Record<string, RpcHandler> 
       return { absoluteSlot: Number(chain.slot), unixTimestamp: Number(chain.nowSec()) };
     },
   };
+}
+
+function signatureParam(value: unknown, what: string): string {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = typeof value === "string" ? bs58.decode(value) : undefined;
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes?.length !== 64) throw new RpcError(INVALID_PARAMS, `Invalid param: ${what} is not a base58 transaction signature`);
+  return value as string;
+}
+
+/** History answers only from what a cluster has confirmed, as Agave's getTransaction and getSignaturesForAddress. */
+function atLeastConfirmed(cfg: { commitment?: unknown }): void {
+  if (cfg.commitment === "processed") throw new RpcError(INVALID_PARAMS, "Method does not support commitment below `confirmed`");
 }
 
 /** Bytes that do not deserialize are the caller's mistake, not the server's. */
