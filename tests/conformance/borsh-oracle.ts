@@ -306,16 +306,19 @@ export class BorshOracle {
     return sighash("account", name);
   }
 
-  /** Decode an account: discriminator checked, trailing bytes (allocation padding) allowed and reported. */
-  decodeAccount(name: string, data: Buffer): { value: { [k: string]: Value }; consumed: number } {
-    const disc = this.accountDiscriminator(name);
+  /**
+   * Decode an account: discriminator checked, trailing bytes (allocation padding) allowed and reported. `rustIdent`
+   * is the name Anchor hashes when the IDL spells the account differently (Doves' IDL says agPriceFeed).
+   */
+  decodeAccount(name: string, data: Buffer, rustIdent = name): { value: { [k: string]: Value }; consumed: number } {
+    const disc = this.accountDiscriminator(rustIdent);
     if (!data.subarray(0, 8).equals(disc)) throw new Error(`${name}: discriminator ${data.subarray(0, 8).toString("hex")}, expected ${disc.toString("hex")}`);
     const r = this.decode({ defined: name }, data, 8, name);
     return { value: r.value as { [k: string]: Value }, consumed: r.end };
   }
 
-  encodeAccount(name: string, value: { [k: string]: Value }, allocated?: number): Buffer {
-    const body = Buffer.concat([this.accountDiscriminator(name), this.encode({ defined: name }, value, name)]);
+  encodeAccount(name: string, value: { [k: string]: Value }, allocated?: number, rustIdent = name): Buffer {
+    const body = Buffer.concat([this.accountDiscriminator(rustIdent), this.encode({ defined: name }, value, name)]);
     if (allocated === undefined) return body;
     if (body.length > allocated) throw new Error(`${name}: ${body.length} bytes exceed ${allocated} allocated`);
     return Buffer.concat([body, Buffer.alloc(allocated - body.length)]);
