@@ -71,11 +71,11 @@ const policySchema = z.discriminatedUnion("kind", [
 
 const costsSchema = z
   .object({
-    /** Custody increase and decrease fees, bps of size. */
-    increaseBps: nonNegative.default(6),
-    decreaseBps: nonNegative.default(6),
-    /** custody.pricing.tradeImpactFeeScalar; 0 = no impact fee. */
-    impactFeeScalar: nonNegative.default(0),
+    /** Custody increase and decrease fees, whole bps of size (u64 on chain; the fee is computed in integers). */
+    increaseBps: nonNegative.int().default(6),
+    decreaseBps: nonNegative.int().default(6),
+    /** custody.pricing.tradeImpactFeeScalar, an integer; 0 = no impact fee. */
+    impactFeeScalar: nonNegative.int().default(0),
     /** Hourly borrow rate on the hedge's notional, in percent (0.002 = 0.002%/h). */
     borrowPercentPerHour: nonNegative.default(0),
     /** Base plus priority fee per transaction, in USD. */

@@ -1,4 +1,4 @@
-import { oneWayCostFraction } from "../strategy/costs";
+import { positionFee } from "../strategy/costs";
 
 /** Jupiter's costs of changing a perp hedge, as the simulator charges them. */
 export interface SimCosts {
@@ -17,11 +17,18 @@ export interface CostTotals {
   txUsd: number;
 }
 
+/**
+ * One request's fee, from the keeper's own integer fee function (the one the live keeper estimates with), so the
+ * backtest pays the stepped, rounded-up fee mainnet charges: `feesUsd` gets the base part, `impactUsd` the linear
+ * impact part. The imbalance surcharge is left out: it needs other traders' flow in the same minute, which a path
+ * does not have, and a hedge trade alone reaches it only above the custody's threshold ($1.5M for SOL).
+ */
 function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCosts, into: CostTotals): void {
   if (sizeTokens <= 0) return;
-  const sizeUsd = sizeTokens * priceUsd;
-  into.feesUsd += (sizeUsd * bps) / 1e4;
-  if (c.impactFeeScalar > 0) into.impactUsd += sizeUsd * oneWayCostFraction({ feeBps: 0, impactFeeScalar: c.impactFeeScalar }, sizeUsd);
+  const sizeUsd6 = BigInt(Math.round(sizeTokens * priceUsd * 1e6));
+  const fee = positionFee(sizeUsd6, BigInt(bps), BigInt(c.impactFeeScalar));
+  into.feesUsd += Number(fee.positionFeeUsd6 - fee.priceImpactFeeUsd6) / 1e6;
+  into.impactUsd += Number(fee.priceImpactFeeUsd6) / 1e6;
   into.txUsd += c.txCostUsd;
 }
 

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { europeanGreeks } from "../../keeper/exposure/black";
 import { SECONDS_PER_YEAR } from "../../keeper/exposure/options-book";
-import { tradeFeeUsd6 } from "../../keeper/strategy/costs";
+import { positionFee } from "../../keeper/strategy/costs";
 import { costAtTrackingError, type Frontier, savingsAgainst } from "../../keeper/sim/frontier";
 import { renderFrontierSvg } from "../../keeper/sim/frontier-svg";
 import { certaintyEquivalent, expectedShortfall, summarize } from "../../keeper/sim/metrics";
@@ -45,13 +45,17 @@ describe("simulator: costs, metrics, frontiers", () => {
       });
     }
 
-    it("the impact fee is the program's size²/scalar, within a micro-dollar", () => {
+    // The simulator charges the keeper's own integer fee: at a scalar of 1.25e15 a $7,500 trade's impact is
+    // ceil(7.5e9·1e4/1.25e15) = 1 whole bps ($0.75), not the continuous size²/scalar ($0.045).
+    it("the impact fee is the program's whole bps of impact, the rest of the fee is the base part", () => {
       const scalar = 1_250_000_000_000_000;
       const got = zero();
       addHedgeChangeCost(0, 50, 150, { ...costs, impactFeeScalar: scalar }, got);
-      const sizeUsd6 = 7_500_000_000n;
-      const onChain = Number(tradeFeeUsd6(sizeUsd6, 0n, BigInt(scalar))) / 1e6;
-      assert.ok(Math.abs(got.impactUsd - onChain) <= 1e-6, `${got.impactUsd} vs ${onChain}`);
+      const fee = positionFee(7_500_000_000n, 6n, BigInt(scalar));
+      assert.equal(got.impactUsd, Number(fee.priceImpactFeeUsd6) / 1e6);
+      assert.equal(got.impactUsd, 0.75);
+      assert.ok(Math.abs(got.feesUsd + got.impactUsd - Number(fee.positionFeeUsd6) / 1e6) < 1e-12, `${got.feesUsd} + ${got.impactUsd}`);
+      assert.equal(fee.positionFeeUsd6, 5_250_000n, "6 + 1 bps of $7,500");
     });
   });
 
