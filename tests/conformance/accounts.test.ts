@@ -137,7 +137,7 @@ describe("conformance: account layouts and sizes", () => {
     source.set(request, { owner: PERPS, data: perps.encodeAccount("PositionRequest", requestValue(mine), 312), lamports: 3_062_400 });
     source.set(Keypair.generate().publicKey, { owner: PERPS, data: perps.encodeAccount("Position", positionValue(Keypair.generate().publicKey), 216), lamports: 2_394_240 });
     const snap = await readMarketSnapshot(source, { owner: mine, markets: [], nowSec: 1_770_650_500n });
-    assert.deepEqual(snap.positions.map((p) => p.address.toBase58()), [position.toBase58()], `positions found: ${snap.issues.join("; ")}`);
+    assert.deepEqual(snap.positions.map((p) => p.address.toBase58()), [position.toBase58()], `the reader's positions (snapshot issues, for context: ${snap.issues.join("; ") || "none"})`);
     assert.deepEqual(snap.requests.map((r) => r.address.toBase58()), [request.toBase58()]);
     assert.deepEqual(diffValues(positionValue(mine), snap.positions[0]!.position), []);
   });
