@@ -269,15 +269,16 @@ export class BorshOracle {
   }
 
   /**
-   * Size and alignment of the type's Rust in-memory representation on SBF (u64/u128 aligned to 8), which is what
-   * Anchor allocates for `8 + size_of::<T>()` accounts. Rust reorders fields by alignment, so a struct of these
-   * primitives is its fields' sizes summed and rounded up to its largest alignment. Option<bool> and unit enums
-   * are one byte (niche / tag), Option<Pubkey> 33, Option<u64> 16.
+   * Size and alignment of the type's Rust in-memory representation, which is what Anchor allocates for
+   * `8 + size_of::<T>()` accounts. Integers are aligned to their size (u128 to 16, as LLVM's SBF data layout
+   * "i128:128" and x86-64 since Rust 1.77 do). Rust reorders fields by alignment, so a struct of these primitives is
+   * its fields' sizes summed and rounded up to its largest alignment. Option<bool> and unit enums are one byte
+   * (niche / tag), Option<Pubkey> 33, Option<u64> 16.
    */
   rustLayout(type: IdlType): { size: number; align: number } {
     if (typeof type === "string") {
       const int = INT_BYTES[type];
-      if (int) return { size: int[0], align: Math.min(int[0], 8) };
+      if (int) return { size: int[0], align: int[0] };
       const prim: Record<string, { size: number; align: number }> = { bool: { size: 1, align: 1 }, f32: { size: 4, align: 4 }, f64: { size: 8, align: 8 }, publicKey: { size: 32, align: 1 } };
       if (prim[type]) return prim[type]!;
       throw new Error(`no fixed Rust layout for ${type}`);
