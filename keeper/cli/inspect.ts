@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { PublicKey } from "@solana/web3.js";
+import bs58 from "bs58";
 import {
   PROGRAM_IDS,
   type Decoded,
@@ -10,6 +11,7 @@ import {
   detectAccount,
   oracleFromLegacyPyth,
 } from "../../programs-client";
+import { type DecodedPerpsTransaction, TransactionJsonError, decodePerpsTransaction, parseGetTransactionJson } from "../../programs-client/transaction-decode";
 import { CliError } from "./cli-error";
 import { toJson } from "./json";
 import { connect, parsePubkey, resolveRpcUrl, rpcCall } from "./rpc";
@@ -21,18 +23,27 @@ export interface LoadedAccount {
   data: Buffer;
 }
 
-/** Read a `solana account --output json` (or json-compact) file. */
-export function loadAccountFile(path: string): LoadedAccount {
-  let doc: unknown;
+function readJsonFile(path: string): unknown {
   try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
+    return JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     throw new CliError(`${path}: not readable JSON (${e instanceof Error ? e.message : e})`);
   }
+}
+
+/** Read a `solana account --output json` (or json-compact) file. */
+export function loadAccountFile(path: string): LoadedAccount {
+  return accountFromDump(readJsonFile(path), path);
+}
+
+function accountFromDump(doc: unknown, path: string): LoadedAccount {
   const account = (doc as { account?: Record<string, unknown> }).account;
   const data = account?.data;
   if (!account || !Array.isArray(data) || typeof data[0] !== "string" || data[1] !== "base64") {
-    throw new CliError(`${path}: expected {"pubkey", "account": {"data": [<base64>, "base64"], "owner", ...}} as written by solana account --output json`);
+    throw new CliError(
+      `${path}: expected {"pubkey", "account": {"data": [<base64>, "base64"], "owner", ...}} as written by solana account --output json, ` +
+        `or a getTransaction answer ({"result": {"transaction", "meta", ...}} or the result alone)`,
+    );
   }
   const pubkey = (doc as { pubkey?: unknown }).pubkey;
   return {
@@ -59,18 +70,48 @@ export function inspectAccount(acc: LoadedAccount): Decoded<Inspected> {
   return detectAccount(acc.owner, acc.data);
 }
 
-export async function runInspect(target: string, opts: { rpc?: string }, out: (s: string) => void): Promise<void> {
-  let acc: LoadedAccount;
+/** A getTransaction answer, whole or just its result, rather than an account dump. */
+function isTransactionDoc(doc: unknown): boolean {
+  if (typeof doc !== "object" || doc === null) return false;
+  const d = doc as Record<string, unknown>;
+  return "result" in d || "error" in d || ("transaction" in d && "meta" in d);
+}
+
+export async function runInspect(target: string, opts: { rpc?: string; json?: boolean }, out: (s: string) => void): Promise<void> {
   if (target.endsWith(".json") || existsSync(target)) {
     if (!existsSync(target)) throw new CliError(`${target}: no such file`);
-    acc = loadAccountFile(target);
-  } else {
-    const address = parsePubkey(target, "address");
-    const url = resolveRpcUrl(opts.rpc);
-    const info = await rpcCall(url, `getAccountInfo ${address.toBase58()}`, () => connect(url).getAccountInfo(address));
-    if (!info) throw new CliError(`account ${address.toBase58()} does not exist on that cluster`);
-    acc = { address, owner: info.owner, lamports: info.lamports, data: Buffer.from(info.data) };
+    const doc = readJsonFile(target);
+    if (!isTransactionDoc(doc)) return printAccount(accountFromDump(doc, target), target, out);
+    let tx: ReturnType<typeof parseGetTransactionJson>;
+    try {
+      tx = parseGetTransactionJson(doc);
+    } catch (e) {
+      if (e instanceof TransactionJsonError) throw new CliError(`${target}: ${e.message}`);
+      throw e;
+    }
+    return printTransaction(decodePerpsTransaction(tx), opts, out);
   }
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = bs58.decode(target);
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes?.length === 64) {
+    const url = resolveRpcUrl(opts.rpc);
+    const tx = await rpcCall(url, `getTransaction ${target}`, () => connect(url).getTransaction(target, { maxSupportedTransactionVersion: 0, commitment: "confirmed" }));
+    if (!tx) throw new CliError(`transaction ${target} is not known to that cluster (never landed, or older than the node's history)`);
+    return printTransaction(decodePerpsTransaction(tx), opts, out);
+  }
+  if (bytes?.length !== 32) throw new CliError(`${JSON.stringify(target)} is not a base58 public key (32 bytes) or transaction signature (64 bytes), nor a file`);
+  const address = parsePubkey(target, "address");
+  const url = resolveRpcUrl(opts.rpc);
+  const info = await rpcCall(url, `getAccountInfo ${address.toBase58()}`, () => connect(url).getAccountInfo(address));
+  if (!info) throw new CliError(`account ${address.toBase58()} does not exist on that cluster`);
+  printAccount({ address, owner: info.owner, lamports: info.lamports, data: Buffer.from(info.data) }, target, out);
+}
+
+function printAccount(acc: LoadedAccount, target: string, out: (s: string) => void): void {
   const decoded = inspectAccount(acc);
   if (!decoded.ok) throw new CliError(`${acc.address?.toBase58() ?? target}: ${decoded.error.message}`);
   out(
@@ -83,4 +124,37 @@ export async function runInspect(target: string, opts: { rpc?: string }, out: (s
       account: decoded.value.value,
     }),
   );
+}
+
+/** A value on one line: strings bare, everything else as the CLI's JSON (integers as strings, keys in base58). */
+function inline(v: unknown): string {
+  const json = toJson(v, 0);
+  return json.startsWith('"') ? (JSON.parse(json) as string) : json;
+}
+
+/** The transaction's Jupiter Perps instructions and events for a person to read. */
+export function formatPerpsTransaction(t: DecodedPerpsTransaction): string {
+  const when = t.blockTime === null ? "block time unknown" : new Date(t.blockTime * 1000).toISOString();
+  const lines = [
+    `transaction ${t.signature}`,
+    `slot ${t.slot ?? "unknown"}, ${when}, ${t.status === "failed" ? `failed: ${inline(t.err)}` : t.status === "unknown" ? "status unknown" : t.status}${t.feeLamports === null ? "" : `, fee ${t.feeLamports} lamports`}`,
+  ];
+  if (t.instructions.length === 0) lines.push("", "no Jupiter Perps instructions");
+  for (const ix of t.instructions) {
+    const place = ix.innerIndex === null ? `instruction ${ix.index}` : `instruction ${ix.index}.${ix.innerIndex} (CPI)`;
+    lines.push("", ix.known ? `${place}: ${ix.name}` : `${place}: unknown instruction, discriminator ${ix.discriminatorHex} (${ix.dataHex.length / 2} bytes of data)`);
+    const width = Math.max(0, ...ix.accounts.map((a, i) => (a.name ?? `#${i}`).length));
+    for (const [i, a] of ix.accounts.entries()) lines.push(`  ${(a.name ?? `#${i}`).padEnd(width)}  ${a.pubkey.toBase58()}`);
+    if (ix.known) for (const [name, value] of Object.entries(ix.args)) lines.push(`  arg ${name}: ${inline(value)}`);
+  }
+  lines.push("", t.events.length === 0 ? "no Jupiter Perps events" : "events:");
+  for (const e of t.events) {
+    lines.push(`  ${e.name}`);
+    for (const [name, value] of Object.entries(e.data)) lines.push(`    ${name}: ${inline(value)}`);
+  }
+  return lines.join("\n");
+}
+
+function printTransaction(t: DecodedPerpsTransaction, opts: { json?: boolean }, out: (s: string) => void): void {
+  out(opts.json ? toJson(t) : formatPerpsTransaction(t));
 }

@@ -23,10 +23,14 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
 
   program
     .command("inspect")
-    .description("Decode a Jupiter Perps, Pyth, Doves or SPL Token account and print it as JSON (integers as strings)")
-    .argument("<target>", "account address (read over RPC) or a `solana account --output json` file")
+    .description(
+      "Decode a Jupiter Perps, Pyth, Doves or SPL Token account and print it as JSON (integers as strings), or a transaction's " +
+        "Jupiter Perps instructions (name, arguments, named accounts; unknown ones by discriminator) and emitted events",
+    )
+    .argument("<target>", "account address or transaction signature (read over RPC), a `solana account --output json` file, or a getTransaction JSON file (the response or its result)")
     .option("--rpc <url>", RPC_HELP)
-    .action((target: string, opts: { rpc?: string }) => runInspect(target, opts, out));
+    .option("--json", "print a transaction as JSON instead of text (accounts are always JSON)")
+    .action((target: string, opts: { rpc?: string; json?: boolean }) => runInspect(target, opts, out));
 
   program
     .command("positions")
