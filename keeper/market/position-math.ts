@@ -92,6 +92,7 @@ export function jumpRateYearlyBps(jump: Custody["jumpRateState"], utilisation: b
   const { minRateBps, maxRateBps, targetRateBps, targetUtilizationRate } = jump;
   if (utilisation <= targetUtilizationRate) {
     if (targetUtilizationRate === 0n) return minRateBps;
+    if (targetRateBps < minRateBps) throw new RangeError(`jump-rate curve: target rate ${targetRateBps} bps is below the minimum ${minRateBps} bps; the custody's jumpRateState is not a valid curve`);
     return divCeil((targetRateBps - minRateBps) * utilisation, targetUtilizationRate) + minRateBps;
   }
   const above = RATE_POWER - targetUtilizationRate;

@@ -279,6 +279,11 @@ describe("mainnet borrow (fees.md §3)", () => {
     });
   }
 
+  it("a curve that is not one is refused with the reason", () => {
+    assert.throws(() => jumpRateYearlyBps({ ...curve, targetRateBps: 500n }, 100_000_000n), /target rate 500 bps is below the minimum 1000 bps/);
+    assert.throws(() => jumpRateYearlyBps({ ...curve, targetUtilizationRate: 1_000_000_000n }, 1_100_000_000n), /no room for the upper leg/);
+  });
+
   it("a custody that owns nothing accrues nothing", () => {
     const c = custody({ owned: 0n, locked: 0n });
     assert.equal(cumulativeInterestRateAt(c, 1_000_000n), c.fundingRateState.cumulativeInterestRate);
