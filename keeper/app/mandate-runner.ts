@@ -8,7 +8,7 @@ import { type MarketSnapshot, type MarketView, type PositionView, type RequestVi
 import type { Journal } from "../ops/journal";
 import { mandateVetoes, orderVetoes, type MandateLimits } from "../risk/limits";
 import { oracleVetoes } from "../risk/oracle-guard";
-import { tradeFeeUsd6 } from "../strategy/costs";
+import { custodyPositionFee } from "../strategy/costs";
 import { orderFor, type OpenPosition, type Order } from "../strategy/orders";
 import { decide, type PolicyConfig } from "../strategy/policy";
 import type { BlockhashCache } from "../execution/blockhash-cache";
@@ -418,7 +418,8 @@ export class MandateRunner {
     const collateralBefore = traded?.position.collateralUsd ?? 0n;
     const sizeAfter = order.kind === "increase" ? sizeBefore + order.sizeUsdDelta6 : sizeBefore - order.sizeUsdDelta6;
     const collateralAfter = order.kind === "increase" ? collateralBefore + order.collateralUsd6 : order.entirePosition ? 0n : collateralBefore - order.collateralUsdDelta6;
-    const estimatedFeeUsd6 = tradeFeeUsd6(order.sizeUsdDelta6, order.kind === "increase" ? custody.increasePositionBps : custody.decreasePositionBps, custody.pricing.tradeImpactFeeScalar);
+    // On the program's clock: the imbalance surcharge reads the custody's per-second flow buffer.
+    const estimatedFeeUsd6 = custodyPositionFee(custody, order.kind, order.sizeUsdDelta6, snap.chainNowSec ?? BigInt(nowSec)).positionFeeUsd6;
     const orderProblems = orderVetoes(
       {
         nowSec,

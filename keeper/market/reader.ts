@@ -21,7 +21,7 @@ import {
   priceUsd6,
 } from "../../programs-client";
 import type { AccountSource, RawAccount } from "./account-source";
-import { accruedBorrowUsd6, leverageBps, positionDeltaBase, unrealisedPnlUsd6 } from "./position-math";
+import { accruedBorrowUsd6, cumulativeInterestRateAt, leverageBps, positionDeltaBase, unrealisedPnlUsd6 } from "./position-math";
 
 export type Reading<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -193,11 +193,14 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
 
   const markets = marketAddrs.map((a) => readMarket(a, accounts, query.nowSec, multi.slot, issues));
 
+  // Each custody's borrow counter brought forward to the chain's clock: the stored one is stale by the time since
+  // the custody last changed, and borrow accrues on Jupiter's clock, not the keeper's.
+  const borrowNowSec = chainNowSec ?? query.nowSec;
   const rates = new Map<string, bigint>();
-  for (const m of markets) if (m.custody.ok) rates.set(m.custodyAddress.toBase58(), m.custody.value.fundingRateState.cumulativeInterestRate);
+  for (const m of markets) if (m.custody.ok) rates.set(m.custodyAddress.toBase58(), cumulativeInterestRateAt(m.custody.value, borrowNowSec));
   const stableRaw = accounts.get(stable.toBase58());
   const stableCustody = stableRaw ? decodeAccount("Custody", stableRaw.data, stableRaw.owner) : null;
-  if (stableCustody?.ok) rates.set(stable.toBase58(), stableCustody.value.fundingRateState.cumulativeInterestRate);
+  if (stableCustody?.ok) rates.set(stable.toBase58(), cumulativeInterestRateAt(stableCustody.value, borrowNowSec));
 
   const positions: PositionView[] = [];
   for (const { pubkey, account } of positionsRes.accounts) {

@@ -124,11 +124,6 @@ export function custodyPositionFee(custody: FeeCustody, change: TradeChange, siz
   return positionFee(sizeUsd6, baseFeeBps, custody.pricing.tradeImpactFeeScalar, { buffer: custody.priceImpactBuffer, nowSec, change });
 }
 
-/** Fee in USD×1e6 on a size change when the custody's flow buffer is not at hand: base + linear impact, no surcharge. */
-export function tradeFeeUsd6(sizeUsd6: bigint, feeBps: bigint, impactFeeScalar: bigint): bigint {
-  return positionFee(sizeUsd6, feeBps, impactFeeScalar).positionFeeUsd6;
-}
-
 export interface TradeCostParams {
   /** Custody increase/decrease fee, bps of size. */
   feeBps: number;

@@ -16,7 +16,6 @@ import {
   oneWayCostFraction,
   positionFee,
   type PriceImpactBuffer,
-  tradeFeeUsd6,
 } from "../../keeper/strategy/costs";
 import { DUMPS, loadDump, requireReference } from "../helpers/reference";
 
@@ -68,7 +67,6 @@ describe("mainnet position fee (fees.md §1-§2)", () => {
         const got = positionFee(size, base, scalar);
         assert.equal(got.positionFeeUsd6, fee, "positionFeeUsd");
         assert.equal(got.priceImpactFeeUsd6, impact, "priceImpactFeeUsd");
-        assert.equal(tradeFeeUsd6(size, base, scalar), fee, "tradeFeeUsd6 is the same fee");
       });
     }
 

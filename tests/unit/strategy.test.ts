@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { whalleyWilmottHalfWidth, zakamoulineBand, driftBandHalfWidth } from "../../keeper/strategy/bands";
-import { oneWayCostFraction, tradeFeeUsd6 } from "../../keeper/strategy/costs";
+import { oneWayCostFraction, positionFee } from "../../keeper/strategy/costs";
 import { decide, type DecisionInput, type PolicyConfig } from "../../keeper/strategy/policy";
 import { orderFor, type OrderContext } from "../../keeper/strategy/orders";
 
@@ -34,7 +34,7 @@ describe("band golden values (hedging-math.md §2)", () => {
   // pays 6 + 1 bps, not 6 bps plus the continuous size/scalar of 0.0027 bps.
   it("costs: 6 bps plus the whole bps of impact every trade pays; integer fee as the program charges it", () => {
     close(oneWayCostFraction({ feeBps: 6, impactFeeScalar: 3.75e15 }, 1000), 7e-4, 1e-14, "λ");
-    assert.equal(tradeFeeUsd6(1_000_000_000n, 6n, 3_750_000_000_000_000n), 700_000n);
+    assert.equal(positionFee(1_000_000_000n, 6n, 3_750_000_000_000_000n).positionFeeUsd6, 700_000n);
   });
 });
 
