@@ -23,7 +23,8 @@ export type PerpsInstructionName =
   | "closePositionRequest3"
   | "increasePosition4"
   | "increasePositionWithInternalSwap"
-  | "decreasePosition4";
+  | "decreasePosition4"
+  | "liquidateFullPosition4";
 
 /**
  * Account metas in the IDL's order with the IDL's signer/writable flags, so a builder cannot get the order wrong.
@@ -278,4 +279,34 @@ export function perpsInstructionName(data: Uint8Array): PerpsInstructionName | u
   const head = Buffer.from(data.subarray(0, 8));
   const ix = PERPETUALS_IDL.instructions.find((i) => Buffer.from(i.discriminator).equals(head));
   return ix?.name as PerpsInstructionName | undefined;
+}
+
+/**
+ * A keeper liquidates a whole position whose collateral no longer covers its maintenance margin (used by the
+ * localnet fill emulator, which also acts as liquidator). Accounts as in the public IDL (monakki/jup-perps-client @91cec15).
+ */
+export function liquidateFullPosition4(args: {
+  signer: PublicKey;
+  pool: PublicKey;
+  position: PublicKey;
+  custody: CustodyOracles;
+  collateralCustody: CustodyOracles & { tokenAccount: PublicKey };
+}): TransactionInstruction {
+  return instruction(
+    "liquidateFullPosition4",
+    {
+      ...commonProgramAccounts(),
+      signer: args.signer,
+      pool: args.pool,
+      position: args.position,
+      custody: args.custody.custody,
+      custodyDovesPriceAccount: args.custody.dovesPriceAccount,
+      custodyPythnetPriceAccount: args.custody.pythnetPriceAccount,
+      collateralCustody: args.collateralCustody.custody,
+      collateralCustodyDovesPriceAccount: args.collateralCustody.dovesPriceAccount,
+      collateralCustodyPythnetPriceAccount: args.collateralCustody.pythnetPriceAccount,
+      collateralCustodyTokenAccount: args.collateralCustody.tokenAccount,
+    },
+    {},
+  );
 }

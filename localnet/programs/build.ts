@@ -32,6 +32,12 @@ function ixDiscriminator(name: string): Uint8Array {
   return Uint8Array.from(ix.discriminator);
 }
 
+function eventDiscriminator(name: string): Uint8Array {
+  const ev = PERPETUALS_IDL.events?.find((e) => e.name === name);
+  if (!ev) throw new Error(`event ${name} is not in idl/jupiter_perpetuals.json`);
+  return Uint8Array.from(ev.discriminator);
+}
+
 /** The program's constants: account and instruction discriminators, program ids, the fill keeper's key. */
 export function idsHeader(fillKeeper: PublicKey): string {
   const snake = (s: string) => s.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
@@ -45,7 +51,7 @@ export function idsHeader(fillKeeper: PublicKey): string {
     bytes("PYTH_RECEIVER_PROGRAM_ID", PROGRAM_IDS.pythReceiver.toBytes()),
     `/* The localnet fill keeper, ${fillKeeper.toBase58()} (localnet/fill-keeper). */`,
     bytes("FILL_KEEPER_ID", fillKeeper.toBytes()),
-    ...(["Pool", "Custody", "Position", "PositionRequest"] as const).map((k) => bytes(`${snake(k)}_DISCRIMINATOR`, accountDiscriminator(k))),
+    ...(["Perpetuals", "Pool", "Custody", "Position", "PositionRequest"] as const).map((k) => bytes(`${snake(k)}_DISCRIMINATOR`, accountDiscriminator(k))),
     ...[
       "createIncreasePositionMarketRequest",
       "createDecreasePositionMarketRequest",
@@ -53,7 +59,9 @@ export function idsHeader(fillKeeper: PublicKey): string {
       "increasePosition4",
       "increasePositionWithInternalSwap",
       "decreasePosition4",
+      "liquidateFullPosition4",
     ].map((n) => bytes(`IX_${snake(n)}`, ixDiscriminator(n))),
+    ...["IncreasePositionEvent", "DecreasePositionEvent", "ClosePositionRequestEvent", "LiquidateFullPositionEvent"].map((n) => bytes(`EV_${snake(n)}`, eventDiscriminator(n))),
   ];
   return `${lines.join("\n")}\n`;
 }

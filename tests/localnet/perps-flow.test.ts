@@ -4,6 +4,7 @@ import { MAINNET, closePositionRequest3, customErrorCode, increasePosition4, cre
 import { SwapQuoteError, jupiterQuoter } from "../../keeper/execution/swap-quote";
 import type { LocalWorld } from "../../localnet/world";
 import { fillOutcomeFor, fundedKeypair, perpsWorldWithWallet, rpc, tokenBalance } from "../helpers/localnet";
+import { eventOf } from "./stand-in-model";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;
@@ -14,6 +15,7 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
   let connection: Connection;
   let wallet: Keypair;
   let counter = 0n;
+  let borrowPaid = 0n;
 
   before(async () => {
     ({ world, connection, wallet } = await perpsWorldWithWallet());
@@ -89,8 +91,8 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     const p = await position(req.position);
     assert.equal(p.sizeUsd, 1000n * USD);
     assert.equal(p.price, 150n * USD);
-    // 100 USDC - (1000 x 6 bps = 0.6) - (1000e6)^2 / 3.75e15 = 0.000266
-    assert.equal(p.collateralUsd, 99_399_734n);
+    // 100 USDC - divCeil(1000e6 x (6 bps + divCeil(1000e6 x 1e4, 3.75e15) = 1 bps), 1e4) = 0.7; no borrow on a new position
+    assert.equal(p.collateralUsd, 99_300_000n);
     assert.equal(p.side, "short");
     assert.equal(await connection.getAccountInfo(req.positionRequest), null, "request closed");
     assert.equal(await connection.getAccountInfo(req.positionRequestAta), null, "request token account closed");
@@ -101,12 +103,18 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     const req = decrease(400n * USD, 30n * USD, 160n * USD, false);
     const filled = outcomeFor(req.positionRequest);
     await send(req.instruction);
-    assert.equal((await filled).result, "filled");
+    const o = await filled;
+    assert.equal(o.result, "filled");
     const p = await position(req.position);
     assert.equal(p.sizeUsd, 600n * USD);
-    assert.equal(p.collateralUsd, 69_399_734n);
-    // 30 USDC - 400 x 6 bps (0.24) - 400e6^2 / 3.75e15 (0.000042); no PnL at an unchanged price
-    assert.equal((await usdc()) - before, 29_759_958n);
+    assert.equal(p.collateralUsd, 69_300_000n);
+    // 30 USDC - 400 x 7 bps (6 base + 1 impact: 0.28) - the whole position's borrow since the open (a few usd6 at
+    // most; stand-in-borrow.test.ts checks it against the rate); no PnL at an unchanged price
+    const event = await eventOf(connection, o.signature!, "DecreasePositionEvent");
+    assert.equal(event.positionFeeUsd, 280_000n);
+    assert.ok((event.fundingFeeUsd as bigint) < 10n, `borrow ${event.fundingFeeUsd}`);
+    assert.equal((await usdc()) - before, 29_720_000n - (event.fundingFeeUsd as bigint));
+    borrowPaid += event.fundingFeeUsd as bigint;
     assert.equal(await connection.getAccountInfo(req.positionRequest), null);
   });
 
@@ -115,13 +123,17 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     const req = decrease(0n, 0n, 160n * USD, true);
     const filled = outcomeFor(req.positionRequest);
     await send(req.instruction);
-    assert.equal((await filled).result, "filled");
+    const o = await filled;
+    assert.equal(o.result, "filled");
     const p = await position(req.position);
     assert.equal(p.sizeUsd, 0n);
     assert.equal(p.collateralUsd, 0n);
-    assert.equal((await usdc()) - before, 69_039_638n);
-    // In all: 1,000 USDC in, 998.799596 back; 1.200404 paid in fees.
-    assert.equal(await usdc(), 998_799_596n);
+    const event = await eventOf(connection, o.signature!, "DecreasePositionEvent");
+    assert.equal(event.positionFeeUsd, 420_000n); // 600 x 7 bps
+    borrowPaid += event.fundingFeeUsd as bigint;
+    assert.equal((await usdc()) - before, 68_880_000n - (event.fundingFeeUsd as bigint));
+    // In all: 1,000 USDC in, 998.6 back less the borrow; 1.4 paid in position fees.
+    assert.equal(await usdc(), 998_600_000n - borrowPaid);
   });
 
   it("a fill beyond priceSlippage fails with 6021; the request is closed and the USDC refunded", async () => {
@@ -137,7 +149,7 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     assert.equal((await position(req.position)).sizeUsd, 0n);
   });
 
-  it("the owner cancels an open request with closePositionRequest3 and gets the USDC back; a stranger cannot fill it (6034)", async () => {
+  it("the owner cannot cancel a live request (6042) but can once it has expired, and gets the USDC back; a stranger cannot fill it (6034)", async () => {
     const before = await usdc();
     world.fills!.setKnobs({ paused: true });
     const req = increase(200n * USD, 20n * USD, 140n * USD);
@@ -157,7 +169,11 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
       assert.equal(customErrorCode(null, e.logs), 6034);
       return true;
     });
-    await send(closePositionRequest3({ owner: wallet.publicKey, pool: MAINNET.pool, position: req.position, positionRequest: req.positionRequest, mint: USDC.mint, custody: SOL.custody }));
+    const cancel = closePositionRequest3({ owner: wallet.publicKey, pool: MAINNET.pool, position: req.position, positionRequest: req.positionRequest, mint: USDC.mint, custody: SOL.custody });
+    await assert.rejects(send(cancel), (e: unknown) => e instanceof SendTransactionError && customErrorCode(null, e.logs) === 6042);
+    assert.equal((await rpc(world.url, "surfnet_timeTravel", [{ absoluteTimestamp: Number(world.chain.nowSec()) * 1000 + 46_000 }])).error, undefined);
+    world.prices.tick(); // restamp the oracles at the new time, for the tests that follow
+    await send(cancel);
     assert.equal(await usdc(), before);
     assert.equal(await connection.getAccountInfo(req.positionRequest), null);
     world.fills!.setKnobs({ paused: false });
@@ -189,8 +205,8 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     assert.equal(p.value.side, "long");
     assert.ok(p.value.collateralCustody.equals(SOL.custody));
     assert.equal(p.value.sizeUsd, 300n * USD);
-    // 149.85 - 300 x 6 bps (0.18) - 300e6^2 / 3.75e15 (0.000024)
-    assert.equal(p.value.collateralUsd, 149_669_976n);
+    // 149.85 - 300 x 7 bps (6 base + 1 impact: 0.21)
+    assert.equal(p.value.collateralUsd, 149_640_000n);
   });
 
   it("a swap returning less than jupiterMinimumOut fails with 6020 and the USDC is refunded", async () => {
@@ -215,7 +231,7 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     await send(req.instruction);
     assert.equal(await usdc(), before - 50n * USD);
     const outcome = outcomeFor(req.positionRequest);
-    const r = await rpc(world.url, "surfnet_timeTravel", [{ absoluteTimestamp: Date.now() + 60_000 }]);
+    const r = await rpc(world.url, "surfnet_timeTravel", [{ absoluteTimestamp: Number(world.chain.nowSec()) * 1000 + 60_000 }]);
     assert.equal(r.error, undefined);
     world.fills!.setKnobs({ paused: false });
     const o = await outcome;

@@ -44,6 +44,7 @@ const EVENTS: [string, string][] = [
   ["DecreasePositionEvent", "409c2b4a6d83107f"],
   ["InstantIncreasePositionEvent", "cdec3904d16a5745"],
   ["ClosePositionRequestEvent", "15225c9ee01db4f3"],
+  ["LiquidateFullPositionEvent", "806547a880485654"],
 ];
 const IDLS = [PERPETUALS_IDL, PYTH_RECEIVER_IDL, DOVES_IDL];
 const hex = (bytes: number[]) => Buffer.from(bytes).toString("hex");
@@ -72,7 +73,7 @@ describe("discriminators", () => {
         if (inIdl) assert.equal(hex(inIdl.discriminator), expected, `IDL entry for ${name}`);
       });
     }
-    it("the IDL carries exactly the six instructions the keeper and the fill emulator use", () => {
+    it("the IDL carries exactly the instructions the keeper and the fill emulator use", () => {
       assert.deepEqual(PERPETUALS_IDL.instructions.map((i) => i.name).sort(), [
         "closePositionRequest2",
         "closePositionRequest3",
@@ -81,6 +82,7 @@ describe("discriminators", () => {
         "decreasePosition4",
         "increasePosition4",
         "increasePositionWithInternalSwap",
+        "liquidateFullPosition4",
       ]);
     });
   });

@@ -15,8 +15,8 @@ static u128 mul64(uint64_t a, uint64_t b) {
   return r;
 }
 
-/* floor(n / d); false when d is 0 or the quotient does not fit in 64 bits. */
-static bool div128(u128 n, uint64_t d, uint64_t *q) {
+/* floor(n / d), and the remainder; false when d is 0 or the quotient does not fit in 64 bits. */
+static bool divrem128(u128 n, uint64_t d, uint64_t *q, uint64_t *r) {
   if (d == 0 || n.hi >= d) return false;
   uint64_t rem = n.hi, quo = 0;
   for (int i = 63; i >= 0; i--) {
@@ -29,11 +29,26 @@ static bool div128(u128 n, uint64_t d, uint64_t *q) {
     }
   }
   *q = quo;
+  *r = rem;
   return true;
 }
 
 /* floor(a * b / d) without overflow in the product. */
-static bool mul_div(uint64_t a, uint64_t b, uint64_t d, uint64_t *out) { return div128(mul64(a, b), d, out); }
+static bool mul_div(uint64_t a, uint64_t b, uint64_t d, uint64_t *out) {
+  uint64_t rem;
+  return divrem128(mul64(a, b), d, out, &rem);
+}
+
+/* ceil(a * b / d): the public reference code's divCeil (julianfssen/jupiter-perps-anchor-idl-parsing src/utils.ts). */
+static bool mul_div_ceil(uint64_t a, uint64_t b, uint64_t d, uint64_t *out) {
+  uint64_t rem;
+  if (!divrem128(mul64(a, b), d, out, &rem)) return false;
+  if (rem != 0) {
+    if (*out == ~0ULL) return false;
+    *out += 1;
+  }
+  return true;
+}
 
 static bool pow10(uint32_t n, uint64_t *out) {
   if (n > 19) return false;

@@ -1,0 +1,104 @@
+/**
+ * What the stand-in program should charge, computed here from the public reference code
+ * (../shared/reference/jupiter-perps-fees.md: julianfssen/jupiter-perps-anchor-idl-parsing src/examples, sonarwatch)
+ * in plain bigint arithmetic, independently of the C, and the events a fill transaction carries.
+ */
+import { BorshCoder } from "@coral-xyz/anchor";
+import { type Connection, PublicKey } from "@solana/web3.js";
+import bs58 from "bs58";
+import { type AccountKinds, PROGRAM_IDS, decodeAccount } from "../../programs-client";
+import { PERPETUALS_IDL } from "../../programs-client/idl";
+
+type Custody = AccountKinds["Custody"];
+
+const RATE_POWER = 1_000_000_000n;
+const BPS_POWER = 10_000n;
+const divCeil = (a: bigint, b: bigint) => (a + b - 1n) / b;
+
+/** JF getHourlyBorrowRate: the jump-rate curve on (locked + debt) / (owned + debt), 1e9 = 100 %/hour. */
+export function hourlyBorrowRate(c: Custody): bigint {
+  const rawDebt = c.debt - c.borrowLendInterestsAccured;
+  const debt = rawDebt > 0n ? divCeil(rawDebt, RATE_POWER) : 0n;
+  const owned = c.assets.owned + debt;
+  const locked = c.assets.locked + debt;
+  if (owned === 0n || locked === 0n) return 0n;
+  if (c.fundingRateState.hourlyFundingDbps !== 0n) return divCeil(locked * ((c.fundingRateState.hourlyFundingDbps * RATE_POWER) / 100_000n), owned);
+  const { minRateBps, maxRateBps, targetRateBps, targetUtilizationRate } = c.jumpRateState;
+  const util = (locked * RATE_POWER) / owned;
+  const yearlyBps =
+    util <= targetUtilizationRate
+      ? divCeil((targetRateBps - minRateBps) * util, targetUtilizationRate) + minRateBps
+      : divCeil((maxRateBps - targetRateBps) * (util - targetUtilizationRate), RATE_POWER - targetUtilizationRate) + targetRateBps;
+  return (yearlyBps * RATE_POWER) / BPS_POWER / 8760n;
+}
+
+/** JF getCumulativeInterest: the custody's counter advanced to `nowSec` on its current utilisation. */
+export function cumulativeInterestAt(c: Custody, nowSec: bigint): bigint {
+  const { cumulativeInterestRate, lastUpdate } = c.fundingRateState;
+  if (nowSec <= lastUpdate || c.assets.owned === 0n) return cumulativeInterestRate;
+  return cumulativeInterestRate + divCeil(hourlyBorrowRate(c) * (nowSec - lastUpdate), 3600n);
+}
+
+/** JF getBorrowFee: divCeil((cumulative - snapshot) * sizeUsd, 1e9). */
+export function borrowFeeUsd(sizeUsd: bigint, cumulative: bigint, snapshot: bigint): bigint {
+  return sizeUsd === 0n || cumulative <= snapshot ? 0n : divCeil((cumulative - snapshot) * sizeUsd, RATE_POWER);
+}
+
+/** JF getAdditivePriceImpactFeeBps without the imbalance part: divCeil(amount * (base + ceil-linear bps), 1e4). */
+export function positionFeeUsd(c: Custody, baseBps: bigint, amount: bigint): { positionFeeUsd: bigint; priceImpactFeeUsd: bigint; linearBps: bigint } {
+  if (amount === 0n) return { positionFeeUsd: 0n, priceImpactFeeUsd: 0n, linearBps: 0n };
+  const scalar = c.pricing.tradeImpactFeeScalar;
+  const linearBps = scalar === 0n ? 0n : divCeil(amount * BPS_POWER, scalar);
+  return { positionFeeUsd: divCeil(amount * (baseBps + linearBps), BPS_POWER), priceImpactFeeUsd: divCeil(amount * linearBps, BPS_POWER), linearBps };
+}
+
+export async function readCustody(connection: Connection, address: PublicKey): Promise<Custody> {
+  const a = await connection.getAccountInfo(address);
+  const d = a && decodeAccount("Custody", a.data, a.owner);
+  if (!d?.ok) throw new Error(`custody ${address.toBase58()} unreadable`);
+  return d.value;
+}
+
+export async function readPosition(connection: Connection, address: PublicKey): Promise<AccountKinds["Position"]> {
+  const a = await connection.getAccountInfo(address);
+  const d = a && decodeAccount("Position", a.data, a.owner);
+  if (!d?.ok) throw new Error(`position ${address.toBase58()} unreadable`);
+  return d.value;
+}
+
+const EVENT_IX_TAG = Buffer.from("e445a52e51cb9a1d", "hex");
+const coder = new BorshCoder(PERPETUALS_IDL);
+export type EventFields = Record<string, unknown>;
+
+/** The program's emit_cpi events in a confirmed transaction, in order: name and fields (u64 as bigint). */
+export async function eventsOf(connection: Connection, signature: string): Promise<{ name: string; data: EventFields; authority: PublicKey }[]> {
+  const tx = await connection.getTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+  if (!tx?.meta) throw new Error(`getTransaction(${signature}) returned no transaction with meta`);
+  const keys = tx.transaction.message.staticAccountKeys;
+  const out: { name: string; data: EventFields; authority: PublicKey }[] = [];
+  for (const group of tx.meta.innerInstructions ?? []) {
+    for (const ix of group.instructions) {
+      const data = Buffer.from(bs58.decode(ix.data));
+      if (!keys[ix.programIdIndex]!.equals(PROGRAM_IDS.perpetuals) || !data.subarray(0, 8).equals(EVENT_IX_TAG)) continue;
+      const event = PERPETUALS_IDL.events!.find((e) => Buffer.from(e.discriminator).equals(data.subarray(8, 16)));
+      if (!event) throw new Error(`unknown event discriminator ${data.subarray(8, 16).toString("hex")}`);
+      const decoded = coder.types.decode(event.name, data.subarray(16)) as Record<string, unknown>;
+      const fields = Object.fromEntries(Object.entries(decoded).map(([k, v]) => [k, toPlain(v)]));
+      out.push({ name: event.name, data: fields, authority: keys[ix.accounts[0]!]! });
+    }
+  }
+  return out;
+}
+
+function toPlain(v: unknown): unknown {
+  if (v && typeof v === "object" && "toArrayLike" in v) return BigInt((v as { toString(): string }).toString());
+  if (v instanceof PublicKey) return v.toBase58();
+  return v;
+}
+
+/** The one event named `name` in a transaction. */
+export async function eventOf(connection: Connection, signature: string, name: string): Promise<EventFields> {
+  const found = (await eventsOf(connection, signature)).filter((e) => e.name === name);
+  if (found.length !== 1) throw new Error(`transaction ${signature} has ${found.length} ${name}s`);
+  return found[0]!.data;
+}
