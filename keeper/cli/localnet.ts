@@ -24,6 +24,7 @@ export interface LocalnetCliOptions {
   fillDelayMs: string;
   rejectRate: string;
   fillPastExpiry?: boolean;
+  liquidate: boolean;
   fillKeeper: boolean;
 }
 
@@ -98,6 +99,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
         delayMs: number(o.fillDelayMs, "--fill-delay-ms", (n) => n >= 0, "milliseconds >= 0"),
         rejectRate: number(o.rejectRate, "--reject-rate", (n) => n >= 0 && n <= 1, "between 0 and 1"),
         delayPastExpiry: o.fillPastExpiry ?? false,
+        liquidate: o.liquidate,
       }
     : (false as const);
 
@@ -111,7 +113,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     out(`  program      ${world.program.toBase58()} (stand-in Jupiter Perpetuals, ${rel(PERPS_SO_PATH)})`);
     if (world.fills && fillKeeper) {
       out(`  fill keeper  ${world.fills.publicKey.toBase58()} (derived from the public seed "${FILL_KEEPER_SEED}")`);
-      out(`               delay ${fillKeeper.delayMs} ms, reject rate ${fillKeeper.rejectRate}${fillKeeper.delayPastExpiry ? ", fills only after expiry" : ""}`);
+      out(`               delay ${fillKeeper.delayMs} ms, reject rate ${fillKeeper.rejectRate}${fillKeeper.delayPastExpiry ? ", fills only after expiry" : ""}${fillKeeper.liquidate ? ", liquidates" : ", no liquidations"}`);
     } else out("  fill keeper  off: requests stay open until they expire or are cancelled");
     for (const [m, s] of Object.entries(scenarios)) out(`  price ${m.padEnd(6)} ${describe(s)}, speed x${speed}, written every ${intervalMs} ms`);
     out(`  accounts     ${world.loaded.length} loaded from ${rel(FIXTURES_DIR)}:`);
@@ -120,6 +122,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     world.fills?.on("outcome", (f) =>
       out(`fill: ${f.change} request ${f.request.toBase58()} of ${f.owner.toBase58()} ${f.result}${f.errorCode ? ` (error ${f.errorCode})` : ""}`),
     );
+    world.fills?.on("liquidation", (l) => out(`liquidation: position ${l.position.toBase58()} of ${l.owner.toBase58()} (${l.signature})`));
     world.fills?.on("error", (e) => out(`fill keeper error: ${e.message}`));
     await stop;
   } finally {

@@ -60,6 +60,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--fill-delay-ms <ms>", "fill keeper: wait before acting on a request", "1000")
     .option("--reject-rate <p>", "fill keeper: share of requests refunded without a fill (0..1)", "0")
     .option("--fill-past-expiry", "fill keeper: act only after requests expire, so every fill fails with 6035")
+    .option("--no-liquidate", "fill keeper: do not liquidate positions below their maintenance margin")
     .option("--no-fill-keeper", "run no fill keeper")
     .action((opts: LocalnetCliOptions) => runLocalnet(opts, out, stop()));
 

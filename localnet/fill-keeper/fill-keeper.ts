@@ -24,6 +24,8 @@ import {
   decreasePosition4,
   increasePosition4,
   increasePositionWithInternalSwap,
+  liquidateFullPosition4,
+  type Position,
 } from "../../programs-client";
 import { seededUniform } from "../../keeper/sim/random";
 import { loadFillKeeper } from "./key";
@@ -40,6 +42,13 @@ export interface FillOutcome {
   signature?: string;
 }
 
+/** A position the keeper liquidated with liquidateFullPosition4. */
+export interface LiquidationOutcome {
+  position: PublicKey;
+  owner: PublicKey;
+  signature: string;
+}
+
 export interface FillKeeperKnobs {
   /** How long a request waits before the keeper acts on it. */
   delayMs: number;
@@ -49,6 +58,8 @@ export interface FillKeeperKnobs {
   delayPastExpiry: boolean;
   /** A paused keeper watches but does nothing. */
   paused: boolean;
+  /** Also act as liquidator: liquidate every position the program says is below its maintenance margin. */
+  liquidate: boolean;
   seed: number;
 }
 
@@ -60,7 +71,11 @@ export interface FillKeeperOptions extends Partial<FillKeeperKnobs> {
   pool?: PublicKey;
 }
 
-const DEFAULT_KNOBS: FillKeeperKnobs = { delayMs: 1000, rejectRate: 0, delayPastExpiry: false, paused: false, seed: 1 };
+const DEFAULT_KNOBS: FillKeeperKnobs = { delayMs: 1000, rejectRate: 0, delayPastExpiry: false, paused: false, liquidate: true, seed: 1 };
+/** How often open positions are tried for liquidation (each try is one preflight per open position). */
+const LIQUIDATION_SCAN_MS = 1000;
+/** CannotLiquidate: the position still covers its margin. */
+const CANNOT_LIQUIDATE = 6063;
 const FILL_COMPUTE_UNITS = 400_000;
 /** Pool.maxRequestExecutionSec on mainnet; the program reads the pool, this only times the expiry knob. */
 const REQUEST_EXPIRY_SEC = 45n;
@@ -72,7 +87,7 @@ const REQUEST_EXPIRY_SEC = 45n;
  * a fill fails or a knob says so, refunds it with closePositionRequest3. Speaks only JSON-RPC, so it works
  * against any validator running the stand-in program.
  */
-export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [Error] }> {
+export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; liquidation: [LiquidationOutcome]; error: [Error] }> {
   readonly knobs: FillKeeperKnobs;
   private readonly keeper: Keypair;
   private readonly firstSeen = new Map<string, number>();
@@ -82,6 +97,7 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
   private subscription?: number;
   private random: () => number;
   private scanning?: Promise<void>;
+  private lastLiquidationScanMs = 0;
 
   constructor(private readonly opts: FillKeeperOptions) {
     super();
@@ -116,7 +132,8 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
 
   /** One pass over the open requests; overlapping calls share the pass in progress. */
   scan(): Promise<void> {
-    this.scanning ??= this.scanOnce()
+    this.scanning ??= Promise.all([this.scanOnce(), this.liquidationScan()])
+      .then(() => undefined)
       .catch((e: Error) => void this.emit("error", e))
       .finally(() => (this.scanning = undefined));
     return this.scanning;
@@ -144,6 +161,40 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; error: [E
         .catch((e: Error) => this.emit("error", e))
         .finally(() => this.busy.delete(key));
     }
+  }
+
+  /**
+   * Try to liquidate every open position, at most once a LIQUIDATION_SCAN_MS. The program decides (6063 when the
+   * position still covers its margin), so the keeper sends and lets the preflight refuse: what a real liquidator
+   * does, and no second copy of the liquidation maths here.
+   */
+  private async liquidationScan(): Promise<void> {
+    const nowMs = Date.now();
+    if (this.knobs.paused || !this.knobs.liquidate || nowMs - this.lastLiquidationScanMs < LIQUIDATION_SCAN_MS) return;
+    this.lastLiquidationScanMs = nowMs;
+    const accounts = await this.opts.connection.getProgramAccounts(PROGRAM_IDS.perpetuals, { filters: [discriminatorFilter("Position")] });
+    for (const { pubkey, account } of accounts) {
+      const decoded = decodeAccount("Position", account.data, account.owner);
+      if (!decoded.ok || decoded.value.sizeUsd === 0n) continue;
+      try {
+        const signature = await this.send([this.liquidateInstruction(pubkey, decoded.value)]);
+        this.emit("liquidation", { position: pubkey, owner: decoded.value.owner, signature });
+      } catch (e) {
+        if (errorCodeOf(e) !== CANNOT_LIQUIDATE) this.emit("error", e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+  }
+
+  private liquidateInstruction(position: PublicKey, p: Position): TransactionInstruction {
+    const market = custodyOrThrow((c) => c.custody.equals(p.custody), `custody ${p.custody.toBase58()}`);
+    const collateral = custodyOrThrow((c) => c.custody.equals(p.collateralCustody), `custody ${p.collateralCustody.toBase58()}`);
+    return liquidateFullPosition4({
+      signer: this.keeper.publicKey,
+      pool: p.pool,
+      position,
+      custody: oracles(market),
+      collateralCustody: { ...oracles(collateral), tokenAccount: collateral.tokenAccount },
+    });
   }
 
   private async chainTime(): Promise<bigint> {
@@ -226,8 +277,13 @@ function errorCodeOf(e: unknown): number | undefined {
   return undefined;
 }
 
+/** Accounts are found by discriminator, never by size (mainnet allocates more than the Borsh fields). */
+function discriminatorFilter(kind: "Position" | "PositionRequest") {
+  return { memcmp: { offset: 0, bytes: bs58.encode(accountDiscriminator(kind)) } };
+}
+
 function requestFilter() {
-  return { memcmp: { offset: 0, bytes: bs58.encode(accountDiscriminator("PositionRequest")) } };
+  return discriminatorFilter("PositionRequest");
 }
 
 function custodyOrThrow(find: (c: CustodyAddresses) => boolean, what: string): CustodyAddresses {

@@ -6,6 +6,7 @@ import { tokenAccount } from "../fixtures/world";
 import { DroppedTransaction, type LocalChain, type TxOutcome } from "./chain";
 import { type TxEncoding, UnsupportedTransactionVersion, encodeTransactionRecord } from "./ledger";
 import { describeRpcError } from "./tx-error";
+import { perpsControls } from "./perps-controls";
 
 /** A JSON-RPC error with its code, sent back to the caller as { error: { code, message, data? } }. */
 export class RpcError extends Error {
@@ -99,6 +100,7 @@ export function createRpcMethods(chain: LocalChain): Record<string, RpcHandler> 
   };
 
   return {
+    ...perpsControls(chain),
     getHealth: () => "ok",
     getVersion: () => VERSION,
     getSlot: ([config]) => Number(context(config).slot),

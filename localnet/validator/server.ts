@@ -63,7 +63,7 @@ export class LocalnetServer {
     const method = typeof request.method === "string" ? request.method : "";
     const params = Array.isArray(request.params) ? request.params : [];
     try {
-      if (method.startsWith("localnet_")) {
+      if (method.startsWith("localnet_") && !this.handlers[method]) {
         const result = this.control(method, params);
         if (result === undefined) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${method}`);
         return { jsonrpc: "2.0", id, result };

@@ -1,13 +1,26 @@
 /**
  * What the stand-in program should charge, computed here from the public reference code
  * (../shared/reference/jupiter-perps-fees.md: julianfssen/jupiter-perps-anchor-idl-parsing src/examples, sonarwatch)
- * in plain bigint arithmetic, independently of the C, and the events a fill transaction carries.
+ * in plain bigint arithmetic, independently of the C; the events a fill transaction carries; and the world the
+ * stand-in tests share.
  */
 import { BorshCoder } from "@coral-xyz/anchor";
-import { type Connection, PublicKey } from "@solana/web3.js";
+import { ComputeBudgetProgram, Connection, PublicKey, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
 import bs58 from "bs58";
-import { type AccountKinds, PROGRAM_IDS, decodeAccount } from "../../programs-client";
+import {
+  type AccountKinds,
+  MAINNET,
+  PROGRAM_IDS,
+  createDecreasePositionMarketRequest,
+  createIncreasePositionMarketRequest,
+  decodeAccount,
+} from "../../programs-client";
 import { PERPETUALS_IDL } from "../../programs-client/idl";
+import type { FillKeeperKnobs } from "../../localnet/fill-keeper/fill-keeper";
+import { startLocalWorld } from "../../localnet/world";
+import { fillOutcomeFor, fundedKeypair, rpc } from "../helpers/localnet";
+
+const { SOL, USDC } = MAINNET.custodies;
 
 type Custody = AccountKinds["Custody"];
 
@@ -101,4 +114,73 @@ export async function eventOf(connection: Connection, signature: string, name: s
   const found = (await eventsOf(connection, signature)).filter((e) => e.name === name);
   if (found.length !== 1) throw new Error(`transaction ${signature} has ${found.length} ${name}s`);
   return found[0]!.data;
+}
+
+/** A wallet on a fresh localnet world (fast slots and fills) holding 100 wrapped SOL and 100,000 USDC, with the
+ * request builders and the waits the stand-in tests share. */
+export async function standInWorld(fillKeeper: Partial<FillKeeperKnobs> = {}) {
+  const world = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: { delayMs: 100, ...fillKeeper }, priceDriver: { intervalMs: 300 } });
+  const connection = new Connection(world.url, "confirmed");
+  const wallet = await fundedKeypair(connection, 10);
+  for (const [mint, amount] of [
+    [SOL.mint, 100_000_000_000],
+    [USDC.mint, 100_000_000_000],
+  ] as const) {
+    const r = await rpc(world.url, "surfnet_setTokenAccount", [wallet.publicKey.toBase58(), mint.toBase58(), { amount }]);
+    if (r.error) throw new Error(`funding ${mint.toBase58()}: ${r.error.message}`);
+  }
+  let counter = 0n;
+  const send = (...ixs: TransactionInstruction[]) =>
+    sendAndConfirmTransaction(connection, new Transaction().add(ComputeBudgetProgram.setComputeUnitLimit({ units: 400_000 }), ...ixs), [wallet]);
+  /** A market request on SOL: a long collateralised in SOL, or a short in USDC; `collateral` in the token's base units. */
+  const increase = (side: "long" | "short", sizeUsd: bigint, collateral: bigint) => {
+    const collateralCustody = side === "long" ? SOL : USDC;
+    return createIncreasePositionMarketRequest({
+      owner: wallet.publicKey,
+      pool: MAINNET.pool,
+      custody: SOL.custody,
+      collateralCustody: collateralCustody.custody,
+      inputMint: collateralCustody.mint,
+      side,
+      sizeUsdDelta: sizeUsd,
+      collateralTokenDelta: collateral,
+      priceSlippage: side === "long" ? 1_000_000_000n : 1n,
+      jupiterMinimumOut: null,
+      counter: ++counter,
+    });
+  };
+  const decrease = (side: "long" | "short", sizeUsd: bigint, collateralUsd: bigint, entire = false) => {
+    const collateralCustody = side === "long" ? SOL : USDC;
+    return createDecreasePositionMarketRequest({
+      owner: wallet.publicKey,
+      pool: MAINNET.pool,
+      custody: SOL.custody,
+      collateralCustody: collateralCustody.custody,
+      side,
+      desiredMint: collateralCustody.mint,
+      collateralUsdDelta: collateralUsd,
+      sizeUsdDelta: sizeUsd,
+      priceSlippage: side === "long" ? 1n : 1_000_000_000n,
+      jupiterMinimumOut: null,
+      entirePosition: entire ? true : null,
+      counter: ++counter,
+    });
+  };
+  /** Send a request and wait for the fill keeper's outcome. */
+  const fill = async (req: { instruction: TransactionInstruction; positionRequest: PublicKey }) => {
+    const outcome = fillOutcomeFor(world, req.positionRequest);
+    await send(req.instruction);
+    return outcome;
+  };
+  /** Jump the chain's clock forward and restamp the oracles at the new time. */
+  const travel = async (seconds: number) => {
+    const r = await rpc(world.url, "surfnet_timeTravel", [{ absoluteTimestamp: Number(world.chain.nowSec()) * 1000 + seconds * 1000 }]);
+    if (r.error) throw new Error(`timeTravel: ${r.error.message}`);
+    world.prices.tick();
+  };
+  const setParams = async (params: Record<string, unknown>) => {
+    const r = await rpc(world.url, "localnet_setPerpsParams", [params]);
+    if (r.error) throw new Error(`localnet_setPerpsParams ${JSON.stringify(params)}: ${r.error.message}`);
+  };
+  return { world, connection, wallet, send, increase, decrease, fill, travel, setParams };
 }
