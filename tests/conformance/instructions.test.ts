@@ -10,6 +10,7 @@ import {
   decreasePosition4,
   increasePosition4,
   increasePositionWithInternalSwap,
+  liquidateFullPosition4,
 } from "../../programs-client";
 import { buildRequest } from "../../keeper/app/request-builder";
 import type { Order } from "../../keeper/strategy/orders";
@@ -156,6 +157,29 @@ describe("conformance: instructions built from the public IDL", () => {
     assertSame(decreasePosition4({ ...fillArgs, owner }), "decreasePosition4", { ...fill("SOL"), owner, transferAuthority: TRANSFER_AUTHORITY }, { params: {} });
   });
 
+  it("liquidateFullPosition4 (the localnet fill keeper's, as liquidator)", () => {
+    const signer = Keypair.generate().publicKey;
+    const ix = liquidateFullPosition4({ signer, pool: POOL, position, custody: oracles("SOL"), collateralCustody: { ...oracles("USDC"), tokenAccount: C.USDC.tokenAccount } });
+    assertSame(
+      ix,
+      "liquidateFullPosition4",
+      {
+        ...common,
+        signer,
+        pool: POOL,
+        position,
+        custody: custodyAddr("SOL"),
+        custodyDovesPriceAccount: C.SOL.dovesAg,
+        custodyPythnetPriceAccount: C.SOL.pythPriceUpdate,
+        collateralCustody: custodyAddr("USDC"),
+        collateralCustodyDovesPriceAccount: C.USDC.dovesAg,
+        collateralCustodyPythnetPriceAccount: C.USDC.pythPriceUpdate,
+        collateralCustodyTokenAccount: C.USDC.tokenAccount,
+      },
+      { params: {} },
+    );
+  });
+
   // The keeper's own request builder (keeper/app/request-builder.ts): what the runner signs.
   const orders: [MarketSymbol, Order, bigint | null][] = [
     ["SOL", { kind: "increase", side: "long", sizeUsdDelta6: 2_000_000_000n, collateralUsd6: 666_666_666n, collateralTokenAmount: 4_444_444_444n, collateralToken: "underlying", priceSlippageUsd6: 151_000_000n, deltaTokens: 13.3 }, null],
@@ -193,7 +217,7 @@ describe("conformance: instructions built from the public IDL", () => {
     });
   }
 
-  for (const name of ["createIncreasePositionMarketRequest", "createDecreasePositionMarketRequest", "increasePosition4", "increasePositionWithInternalSwap", "decreasePosition4"]) {
+  for (const name of ["createIncreasePositionMarketRequest", "createDecreasePositionMarketRequest", "increasePosition4", "increasePositionWithInternalSwap", "decreasePosition4", "liquidateFullPosition4"]) {
     it(`${name}: the public IDL's account order is carbon's`, () => {
       const struct = name[0]!.toUpperCase() + name.slice(1);
       const line = readVectorText("carbon-jupiter-perpetuals.txt").split("\n").find((l) => l.startsWith(`accounts ${struct} `));
