@@ -26,6 +26,7 @@ import {
   type RecordedInnerInstruction,
   type TokenBalance,
   TransactionHistory,
+  flatString,
   type TxRecord,
   type TxStatus,
 } from "./ledger";
@@ -196,7 +197,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
         signature,
         slot: this.slotValue,
         blockTimeSec: this.nowSec(),
-        wire: Buffer.from(bytes),
+        wire: ownCopy(bytes),
         err: outcome.err,
         feeLamports: this.feeForMessage(tx.message),
         loadedAddresses: loaded,
@@ -248,12 +249,12 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 
   /** Lamports of each key, and the SPL Token balances among them (with their mint's decimals), right now. */
-  private balances(keys: PublicKey[]): { lamports: bigint[]; tokens: TokenBalance[] } {
-    const lamports: bigint[] = [];
+  private balances(keys: PublicKey[]): { lamports: BigUint64Array; tokens: TokenBalance[] } {
+    const lamports = new BigUint64Array(keys.length);
     const tokens: TokenBalance[] = [];
     keys.forEach((key, accountIndex) => {
       const account = this.svm.getAccount(key.toBytes());
-      lamports.push(account?.lamports() ?? 0n);
+      lamports[accountIndex] = account?.lamports() ?? 0n;
       if (!account || !PROGRAM_IDS.token.equals(new PublicKey(account.owner()))) return;
       const data = account.data();
       if (data.length !== TOKEN_ACCOUNT_SIZE) return;
@@ -264,9 +265,9 @@ export class LocalChain extends EventEmitter<ChainEvents> {
       if (!mint?.ok) return;
       tokens.push({
         accountIndex,
-        mint: token.value.mint.toBase58(),
-        owner: token.value.owner.toBase58(),
-        programId: PROGRAM_IDS.token.toBase58(),
+        mint: token.value.mint,
+        owner: token.value.owner,
+        programId: PROGRAM_IDS.token,
         amount: token.value.amount,
         decimals: mint.value.decimals,
       });
@@ -307,7 +308,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
     if (result instanceof FailedTransactionMetadata) {
       throw new Error(`airdrop of ${lamports} lamports to ${to.toBase58()} failed: ${JSON.stringify(toRpcError(result.err()))}`);
     }
-    const signature = bs58.encode(result.signature());
+    const signature = flatString(bs58.encode(result.signature()));
     this.recordStatus(signature, null);
     this.emit("accounts", [to]);
     return signature;
@@ -328,7 +329,16 @@ export class LocalChain extends EventEmitter<ChainEvents> {
 function firstSignature(tx: VersionedTransaction): string {
   const sig = tx.signatures[0];
   if (!sig) throw new RangeError("transaction has no signatures");
-  return bs58.encode(sig);
+  return flatString(bs58.encode(sig));
+}
+
+/**
+ * A copy in its own memory. Small Buffers are slices of a shared 8 KB pool, and one long-lived slice keeps its
+ * whole pool (with everything short-lived that was cut from it) alive.
+ */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = new Uint8Array(bytes);
+  return Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength);
 }
 
 /** The CPIs of each top-level instruction that made any, as LiteSVM recorded them. */
@@ -339,7 +349,9 @@ function innerInstructionsOf(meta: TransactionMetadata): TxRecord["innerInstruct
       index,
       instructions: list.map((inner): RecordedInnerInstruction => {
         const ix = inner.instruction();
-        return { programIdIndex: ix.programIdIndex(), accounts: [...ix.accounts()], data: Buffer.from(ix.data()), stackHeight: inner.stackHeight() };
+        const data = ix.data();
+        // LiteSVM hands over a fresh array of exactly the data; wrap it rather than copy it into Buffer's shared pool.
+        return { programIdIndex: ix.programIdIndex(), accounts: [...ix.accounts()], data: Buffer.from(data.buffer, data.byteOffset, data.byteLength), stackHeight: inner.stackHeight() };
       }),
     }))
     .filter((group) => group.instructions.length > 0);
