@@ -18,9 +18,13 @@ describe("stand-in perps program: borrow accrues on the custody's jump-rate curv
   after(async () => t.world.close());
 
   it("locks a long's size in SOL, accrues 10 time-travelled hours at the curve's rate, and the next fill settles exactly that out of collateral", async () => {
+    const fixture = await readCustody(t.connection, SOL.custody);
+    // Nothing locked yet: utilisation 0, so the curve's minimum, 1000 bps: floor(floor(1000 x 1e9 / 1e4) / 8760).
+    assert.equal(hourlyBorrowRate(fixture), 11_415n);
     const open = t.increase("long", 1500n * USD, SOL_UNIT);
     assert.equal((await t.fill(open)).result, "filled");
     const c0 = await readCustody(t.connection, SOL.custody);
+    assert.equal(c0.fundingRateState.cumulativeInterestRate, cumulativeInterestAt(fixture, c0.fundingRateState.lastUpdate), "the open accrued the months since the fixture's lastUpdate at that rate");
     position = open.position;
     const p0 = await readPosition(t.connection, position);
     // $1500 at $150 locks 10 SOL; the fixtures start with nothing locked.

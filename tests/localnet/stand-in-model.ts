@@ -28,16 +28,17 @@ const RATE_POWER = 1_000_000_000n;
 const BPS_POWER = 10_000n;
 const divCeil = (a: bigint, b: bigint) => (a + b - 1n) / b;
 
-/** JF getHourlyBorrowRate: the jump-rate curve on (locked + debt) / (owned + debt), 1e9 = 100 %/hour. */
+/** JF getHourlyBorrowRate: the jump-rate curve on (locked + debt) / (owned + debt), 1e9 = 100 %/hour; an unused
+ * custody pays the curve's minimum. */
 export function hourlyBorrowRate(c: Custody): bigint {
   const rawDebt = c.debt - c.borrowLendInterestsAccured;
   const debt = rawDebt > 0n ? divCeil(rawDebt, RATE_POWER) : 0n;
   const owned = c.assets.owned + debt;
   const locked = c.assets.locked + debt;
-  if (owned === 0n || locked === 0n) return 0n;
-  if (c.fundingRateState.hourlyFundingDbps !== 0n) return divCeil(locked * ((c.fundingRateState.hourlyFundingDbps * RATE_POWER) / 100_000n), owned);
+  const inUse = owned > 0n && locked > 0n;
+  if (c.fundingRateState.hourlyFundingDbps !== 0n) return inUse ? divCeil(locked * ((c.fundingRateState.hourlyFundingDbps * RATE_POWER) / 100_000n), owned) : 0n;
   const { minRateBps, maxRateBps, targetRateBps, targetUtilizationRate } = c.jumpRateState;
-  const util = (locked * RATE_POWER) / owned;
+  const util = inUse ? (locked * RATE_POWER) / owned : 0n;
   const yearlyBps =
     util <= targetUtilizationRate
       ? divCeil((targetRateBps - minRateBps) * util, targetUtilizationRate) + minRateBps

@@ -103,26 +103,27 @@ static void wr128_small(uint8_t *p, uint64_t v) {
  *     util <= target: yearlyBps = divCeil((targetRate - minRate) * util, target) + minRate
  *     else:           yearlyBps = divCeil((maxRate - targetRate) * (util - target), 1e9 - target) + targetRate
  *     hourly = floor(floor(yearlyBps * 1e9 / 1e4) / 8760)
- * The rate is zero when nothing is owned or locked (JF returns 0 there). */
+ * With nothing owned or locked the utilisation is 0: the jump curve then charges minRateBps, the linear mode 0 (JF). */
 static uint64_t hourly_borrow_rate(const uint8_t *cd, uint64_t *hourly) {
   uint64_t debt_raw, accrued, debt = 0;
   if (!rd128_small(cd + CUSTODY_DEBT, &debt_raw) || !rd128_small(cd + CUSTODY_BORROW_LEND_INTERESTS_ACCURED, &accrued)) FAIL(E_MATH_OVERFLOW, "MathOverflow");
   if (debt_raw > accrued) debt = (debt_raw - accrued) / RATE_POWER + ((debt_raw - accrued) % RATE_POWER != 0);
   uint64_t owned = rd64(cd + CUSTODY_ASSETS_OWNED) + debt, locked = rd64(cd + CUSTODY_ASSETS_LOCKED) + debt;
+  bool in_use = owned > 0 && locked > 0;
   *hourly = 0;
-  if (owned == 0 || locked == 0) return 0;
   uint64_t dbps = rd64(cd + CUSTODY_HOURLY_FUNDING_DBPS);
   if (dbps != 0) {
-    if (!mul_div_ceil(locked, dbps * RATE_POWER / 100000, owned, hourly)) FAIL(E_MATH_OVERFLOW, "MathOverflow");
+    if (in_use && !mul_div_ceil(locked, dbps * RATE_POWER / 100000, owned, hourly)) FAIL(E_MATH_OVERFLOW, "MathOverflow");
     return 0;
   }
-  uint64_t util, yearly_bps;
+  uint64_t util = 0, yearly_bps;
   uint64_t min_rate = rd64(cd + CUSTODY_JUMP_MIN_RATE_BPS), max_rate = rd64(cd + CUSTODY_JUMP_MAX_RATE_BPS);
   uint64_t target_rate = rd64(cd + CUSTODY_JUMP_TARGET_RATE_BPS), target_util = rd64(cd + CUSTODY_JUMP_TARGET_UTILIZATION);
-  if (!mul_div(locked, RATE_POWER, owned, &util)) FAIL(E_MATH_OVERFLOW, "MathOverflow");
+  if (in_use && !mul_div(locked, RATE_POWER, owned, &util)) FAIL(E_MATH_OVERFLOW, "MathOverflow");
   if (util <= target_util) {
     uint64_t slope = target_rate > min_rate ? target_rate - min_rate : 0;
-    if (!mul_div_ceil(slope, util, target_util, &yearly_bps)) FAIL(E_INVALID_CUSTODY_CONFIG, "InvalidCustodyConfig");
+    yearly_bps = 0;
+    if (util > 0 && !mul_div_ceil(slope, util, target_util, &yearly_bps)) FAIL(E_INVALID_CUSTODY_CONFIG, "InvalidCustodyConfig");
     yearly_bps += min_rate;
   } else {
     uint64_t slope = max_rate > target_rate ? max_rate - target_rate : 0;
