@@ -74,8 +74,6 @@ export interface FillKeeperOptions extends Partial<FillKeeperKnobs> {
 const DEFAULT_KNOBS: FillKeeperKnobs = { delayMs: 1000, rejectRate: 0, delayPastExpiry: false, paused: false, liquidate: true, seed: 1 };
 /** How often open positions are tried for liquidation (each try is one preflight per open position). */
 const LIQUIDATION_SCAN_MS = 1000;
-/** CannotLiquidate: the position still covers its margin. */
-const CANNOT_LIQUIDATE = 6063;
 const FILL_COMPUTE_UNITS = 400_000;
 /** Pool.maxRequestExecutionSec on mainnet; the program reads the pool, this only times the expiry knob. */
 const REQUEST_EXPIRY_SEC = 45n;
@@ -165,8 +163,9 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; liquidati
 
   /**
    * Try to liquidate every open position, at most once a LIQUIDATION_SCAN_MS. The program decides (6063 when the
-   * position still covers its margin), so the keeper sends and lets the preflight refuse: what a real liquidator
-   * does, and no second copy of the liquidation maths here.
+   * position still covers its margin, 6027 while liquidations are paused, 6003 on a stale oracle), so the keeper
+   * sends and lets the preflight refuse: what a real liquidator does, and no second copy of the liquidation maths
+   * here. A program refusal means "not now"; only a failure to reach the validator is an error.
    */
   private async liquidationScan(): Promise<void> {
     const nowMs = Date.now();
@@ -180,7 +179,7 @@ export class FillKeeper extends EventEmitter<{ outcome: [FillOutcome]; liquidati
         const signature = await this.send([this.liquidateInstruction(pubkey, decoded.value)]);
         this.emit("liquidation", { position: pubkey, owner: decoded.value.owner, signature });
       } catch (e) {
-        if (errorCodeOf(e) !== CANNOT_LIQUIDATE) this.emit("error", e instanceof Error ? e : new Error(String(e)));
+        if (errorCodeOf(e) === undefined) this.emit("error", e instanceof Error ? e : new Error(String(e)));
       }
     }
   }

@@ -1,6 +1,18 @@
 /* Stand-in for the Jupiter Perpetuals program on localnet: the instructions a hedging keeper uses, with the real
  * program's discriminators, account lists, PDAs, account layouts and error codes. Fills are executed by the
- * localnet fill keeper (localnet/fill-keeper) at the custody's oracle price, as Jupiter's keepers do on mainnet. */
+ * localnet fill keeper (localnet/fill-keeper) at the custody's oracle price, as Jupiter's keepers do on mainnet.
+ *
+ * Where it used to differ from public code (../shared/reference/jupiter-perps-fees.md, "Differences"), settled:
+ *  1, 2. Linear impact in whole bps rounded up, one divCeil over base + impact (fees.h trade_fee; JF, and a real
+ *        DecreasePositionEvent charges exactly that).
+ *  3.    The imbalance part over priceImpactBuffer's 60-s window with the maxFeeBps cap (fees.h; JF).
+ *  5, 7. Borrow accrues at every touch and each fill settles it out of collateral and resets the snapshot (SS); the
+ *        amount is the event's fundingFeeUsd.
+ *  6.    Utilisation (locked + debt) / (owned + debt), and fills keep assets.locked (fees.h, lock_size below).
+ *  8.    The open-time leverage rule is the liquidation test (check_margin_after_fill): public code publishes only
+ *        that one; liquidateFullPosition4 applies it at the oracle price.
+ *  10.   Without the keeper a request closes only once expired, and never under disableClosePositionRequest
+ *        (close_request). */
 #include "cpi.h"
 #include "layout.h"
 
