@@ -2,24 +2,11 @@ import { strict as assert } from "node:assert";
 import { type Keypair, SendTransactionError, Transaction, TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
 import { MAINNET, PROGRAM_IDS, customErrorCode, eventAuthorityPda } from "../../programs-client";
 import { fundedKeypair } from "../helpers/localnet";
-import { eventsOf, positionFeeUsd, readCustody, standInWorld } from "./stand-in-model";
+import { eventsOf, perpsUnits, positionFeeUsd, readCustody, standInWorld } from "./stand-in-model";
 
 const { SOL } = MAINNET.custodies;
 const USD = 1_000_000n;
 const SOL_UNIT = 1_000_000_000n;
-
-/** Compute units of the first top-level call of `program` in a transaction's logs (CPIs included). */
-function topLevelUnits(logs: string[], program: string): number {
-  const stack: string[] = [];
-  for (const line of logs) {
-    const invoke = /^Program (\S+) invoke \[(\d+)\]$/.exec(line);
-    if (invoke) stack.push(invoke[1]!);
-    const consumed = /^Program (\S+) consumed (\d+) of \d+ compute units$/.exec(line);
-    if (consumed && consumed[1] === program && stack.length === 1) return Number(consumed[2]);
-    if (/^Program \S+ (success|failed)/.test(line)) stack.pop();
-  }
-  throw new Error(`no top-level call of ${program} in the logs`);
-}
 
 describe("stand-in perps program: mainnet account sizes and emit_cpi events", function () {
   this.timeout(60_000);
@@ -97,7 +84,7 @@ describe("stand-in perps program: mainnet account sizes and emit_cpi events", fu
       amount: 0n,
       openTime: inc.openTime,
     });
-    const units = topLevelUnits(tx!.meta!.logMessages!, PROGRAM_IDS.perpetuals.toBase58());
+    const units = perpsUnits(tx!.meta!.logMessages!);
     console.log(`      increasePosition4 with its event CPI: ${units} compute units`);
     assert.ok(units < 100_000, `a fill takes ${units} CU, within the fill keeper's 400,000 limit with room`);
   });
@@ -123,6 +110,10 @@ describe("stand-in perps program: mainnet account sizes and emit_cpi events", fu
     assert.equal(close!.name, "ClosePositionRequestEvent");
     assert.equal(close!.data.entirePosition, true);
     assert.equal(close!.data.amount, d.transferToken, "the payout passes through the request's token account to the owner");
+    const tx = await t.connection.getTransaction(outcome.signature!, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+    const units = perpsUnits(tx!.meta!.logMessages!);
+    console.log(`      decreasePosition4 with its event CPI: ${units} compute units`);
+    assert.ok(units < 100_000, `a close takes ${units} CU`);
   });
 
   it("refuses an event self-call that its event authority did not sign (2002), or from another account (2006)", async () => {

@@ -6,7 +6,7 @@ import { loadFillKeeper } from "../../localnet/fill-keeper/key";
 import { setOraclePrices } from "../../localnet/fixtures/load";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import { fundedKeypair } from "../helpers/localnet";
-import { borrowFeeUsd, eventOf, readCustody, readPosition, standInWorld } from "./stand-in-model";
+import { borrowFeeUsd, eventOf, perpsUnits, readCustody, readPosition, standInWorld } from "./stand-in-model";
 
 const { SOL } = MAINNET.custodies;
 const USD = 1_000_000n;
@@ -69,6 +69,10 @@ describe("stand-in perps program: liquidateFullPosition4, and the fill keeper as
     assert.equal(custody.assets.locked, 0n, "the locked SOL is released");
     const borrow = borrowFeeUsd(15_000n * USD, custody.fundingRateState.cumulativeInterestRate, before.cumulativeInterestSnapshot);
     const event = await eventOf(t.connection, liquidated.signature, "LiquidateFullPositionEvent");
+    const tx = await t.connection.getTransaction(liquidated.signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+    const units = perpsUnits(tx!.meta!.logMessages!);
+    console.log(`      liquidateFullPosition4 with its event CPI: ${units} compute units`);
+    assert.ok(units < 100_000, `a liquidation takes ${units} CU`);
     assert.deepEqual(event, {
       positionKey: position.toBase58(),
       positionSide: 1,

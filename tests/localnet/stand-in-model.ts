@@ -110,6 +110,20 @@ function toPlain(v: unknown): unknown {
   return v;
 }
 
+/** Compute units of the first top-level call of the perps program in a transaction's logs (its CPIs included). */
+export function perpsUnits(logs: string[]): number {
+  const program = PROGRAM_IDS.perpetuals.toBase58();
+  const stack: string[] = [];
+  for (const line of logs) {
+    const invoke = /^Program (\S+) invoke \[(\d+)\]$/.exec(line);
+    if (invoke) stack.push(invoke[1]!);
+    const consumed = /^Program (\S+) consumed (\d+) of \d+ compute units$/.exec(line);
+    if (consumed && consumed[1] === program && stack.length === 1) return Number(consumed[2]);
+    if (/^Program \S+ (success|failed)/.test(line)) stack.pop();
+  }
+  throw new Error(`no top-level call of ${program} in the logs`);
+}
+
 /** The one event named `name` in a transaction. */
 export async function eventOf(connection: Connection, signature: string, name: string): Promise<EventFields> {
   const found = (await eventsOf(connection, signature)).filter((e) => e.name === name);
