@@ -93,8 +93,7 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     const port = (JSON.parse(lines.find((l) => l.includes('"event":"metrics"'))!) as { port: number }).port;
     await until("a fill", 30_000, () => lines.some((l) => l.includes('"event":"outcome"') && l.includes('"result":"filled"')));
 
-    // Borrow: the stand-in program accrues none, so raise the USDC custody's cumulative rate by 1e6 (0.1% of size)
-    // the way Jupiter's funding update would. The short now owes 0.1% of its size, and the P&L must say so.
+    // Borrow: raise the USDC custody's cumulative rate by 1e6 (0.1% of size), as a long stretch of accrual would. The short now owes 0.1% of its size, and the P&L must say so.
     let shortSizeUsd = 0;
     await until("the short to settle", 20_000, async () => {
       const snap = await readMarketSnapshot(new ConnectionAccountSource(demo.world.connection), { owner: demo.wallet.publicKey, markets: ["SOL"], nowSec: demo.world.chain.nowSec() });
@@ -127,7 +126,9 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     assert.ok(metricValue(metrics, "gk_trade_fees_usd_total", sol)! > 0);
     for (const component of ["gamma", "theta", "delta", "fees", "borrow"]) assert.notEqual(metricValue(metrics, "gk_pnl_usd", { ...sol, component }), undefined, component);
     const borrowUsd = metricValue(metrics, "gk_pnl_usd", { ...sol, component: "borrow" })!;
-    assert.ok(Math.abs(borrowUsd + shortSizeUsd * 0.001) <= 1e-6 + shortSizeUsd * 1e-9, `borrow ${borrowUsd} for $${shortSizeUsd} short at 0.1%`);
+    // The stand-in also accrues borrow on the USDC custody's curve by the second: a few seconds at ~10 %/yr is well
+    // under 1e-6 of the size.
+    assert.ok(borrowUsd <= -shortSizeUsd * 0.001 + 1e-6 && borrowUsd >= -shortSizeUsd * 0.001 - shortSizeUsd * 1e-6, `borrow ${borrowUsd} for $${shortSizeUsd} short at 0.1%`);
     assert.ok((metrics.get("gk_rpc_errors_total") ?? []).reduce((a, s) => a + s.value, 0) >= 1, "RPC errors counted");
     assert.ok(metricValue(metrics, "gk_ws_notifications_total", {})! > 0);
 
