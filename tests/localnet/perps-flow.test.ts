@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
 import { ComputeBudgetProgram, type Connection, type Keypair, type PublicKey, SendTransactionError, Transaction, type TransactionInstruction, sendAndConfirmTransaction } from "@solana/web3.js";
-import { MAINNET, closePositionRequest3, customErrorCode, increasePosition4, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
+import { MAINNET, POSITION_ACCOUNT_SIZE, closePositionRequest3, customErrorCode, increasePosition4, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
 import { SwapQuoteError, jupiterQuoter } from "../../keeper/execution/swap-quote";
 import type { LocalWorld } from "../../localnet/world";
 import { fillOutcomeFor, fundedKeypair, perpsWorldWithWallet, rpc, tokenBalance } from "../helpers/localnet";
 import { eventOf } from "./stand-in-model";
+import { main } from "../../keeper/cli/main";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;
@@ -96,6 +97,17 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
     assert.equal(p.side, "short");
     assert.equal(await connection.getAccountInfo(req.positionRequest), null, "request closed");
     assert.equal(await connection.getAccountInfo(req.positionRequestAta), null, "request token account closed");
+    assert.equal((await connection.getAccountInfo(req.position))!.data.length, POSITION_ACCOUNT_SIZE, "allocated as on mainnet");
+  });
+
+  it("`positions --owner` lists the stand-in's mainnet-sized position", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(["positions", "--owner", wallet.publicKey.toBase58(), "--rpc", world.url, "--json"], (l) => out.push(l), (l) => err.push(l));
+    assert.equal(code, 0, err.join("\n"));
+    const listed = JSON.stringify(JSON.parse(out.join("\n")));
+    assert.match(listed, /"side":"short"/);
+    assert.match(listed, /"sizeUsd":"1000000000"/);
   });
 
   it("decreases by $400 and withdraws $30 of collateral, minus the closing fee", async () => {
