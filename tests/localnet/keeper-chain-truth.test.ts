@@ -13,6 +13,7 @@ import { Journal } from "../../keeper/ops/journal";
 import { createLogger, logEvent } from "../../keeper/ops/logger";
 import { Recorder, hundredSolMandate, openRequestsOnChain } from "../helpers/keeper";
 import { borrowFeeUsd, cumulativeInterestAt, hourlyBorrowRate, readCustody } from "./stand-in-model";
+import { rpc } from "../helpers/localnet";
 import { until } from "../helpers/wait";
 
 /** The keeper books what the program did (its events), not what the keeper expected, and survives a liquidation. */
@@ -33,8 +34,14 @@ describe("keeper reads what happened on chain", function () {
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function start(opts: Partial<LocalDemoOptions>, configure: (c: KeeperConfig) => KeeperConfig, onEvent?: (e: KeeperEvent) => void) {
+  async function start(
+    opts: Partial<LocalDemoOptions>,
+    configure: (c: KeeperConfig) => KeeperConfig,
+    onEvent?: (e: KeeperEvent) => void,
+    prepare?: (d: LocalDemo) => Promise<void>,
+  ) {
     demo = await startLocalDemo({ stateDir, ...opts, config: configure });
+    await prepare?.(demo);
     const rec = new Recorder();
     keeper = new Keeper(demo.cfg, {
       emit: (e) => {
@@ -108,6 +115,19 @@ describe("keeper reads what happened on chain", function () {
     // counter's divCeil at the fill (one 1e-9 unit of rate is size/1e9 USD×1e6).
     const slack = BigInt(Math.ceil((hourlyUsd * 1e6) / 60)) + short.position.sizeUsd / 1_000_000_000n + 1n;
     assert.ok(settledUsd6 >= expected && settledUsd6 <= expected + slack, `settled ${settledUsd6}, accrued ${expected} when read (slack ${slack})`);
+  });
+
+  it("survives Jupiter pausing increases: each request is refused and refunded, one at a time, and it hedges once they resume", async () => {
+    const { demo: d, rec } = await start({ scenario: { kind: "constant", priceUsd: 150 } }, hundredSolMandate, undefined, async (w) => {
+      const r = await rpc(w.world.url, "localnet_setPerpsParams", [{ custody: MAINNET.custodies.SOL.custody.toBase58(), permissions: { allowIncreasePosition: false } }]);
+      assert.ok(!r.error, JSON.stringify(r.error));
+    });
+    await until("two refused requests", 30_000, () => rec.outcomes("rejected").length >= 2);
+    assert.equal(rec.outcomes("filled").length, 0, "nothing fills while increases are paused");
+    const r = await rpc(d.world.url, "localnet_setPerpsParams", [{ custody: MAINNET.custodies.SOL.custody.toBase58(), permissions: { allowIncreasePosition: true } }]);
+    assert.ok(!r.error, JSON.stringify(r.error));
+    await until("a fill once increases resume", 30_000, () => rec.outcomes("filled").length >= 1);
+    assert.equal(rec.maxOpen, 1, "never two requests in flight");
   });
 
   it("notices a liquidation by the fill keeper, journals and alerts it, and rebuilds the hedge", async () => {
