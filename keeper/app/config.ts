@@ -120,7 +120,23 @@ export const configSchema = obj({
     cancelExpiredAfterSec: nonNegative.default(30),
     /** Jupiter's swap API, asked for jupiterMinimumOut when a long is funded in USDC. */
     swapApi: obj({ url: httpUrl.default(DEFAULT_SWAP_API_URL), apiKey: z.string().optional(), timeoutMs: z.number().int().min(100).default(3_000) }).default({}),
-  }).default({}),
+    /** The one referral account a request may name; none when unset (keeper/risk/signing-policy.ts). */
+    referral: pubkey.optional(),
+    /** Caps the signing policy enforces on every transaction, whatever the fee tracker quotes. */
+    signing: obj({
+      maxComputeUnitPriceMicroLamports: positive.default(5_000_000),
+      maxComputeUnitLimit: z.number().int().positive().max(1_400_000).default(1_400_000),
+      maxPriorityFeeLamports: positive.default(10_000_000),
+    }).default({}),
+  })
+    .superRefine((x, ctx) => {
+      // Otherwise the keeper would build transactions its own signing policy refuses.
+      const cap = x.signing.maxComputeUnitPriceMicroLamports;
+      if (x.priorityFee.capMicroLamports > cap) ctx.addIssue({ code: "custom", path: ["priorityFee", "capMicroLamports"], message: `must be at most execution.signing.maxComputeUnitPriceMicroLamports (${cap})` });
+      if ((x.priorityFee.staticMicroLamports ?? 0) > cap) ctx.addIssue({ code: "custom", path: ["priorityFee", "staticMicroLamports"], message: `must be at most execution.signing.maxComputeUnitPriceMicroLamports (${cap})` });
+      if (x.minComputeUnits > x.signing.maxComputeUnitLimit) ctx.addIssue({ code: "custom", path: ["minComputeUnits"], message: `must be at most execution.signing.maxComputeUnitLimit (${x.signing.maxComputeUnitLimit})` });
+    })
+    .default({}),
   /** Prometheus metrics, /health and /ready on one HTTP port; off unless a port is set. */
   metrics: obj({
     port: z.number().int().min(0).max(65_535).optional(),

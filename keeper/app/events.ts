@@ -37,7 +37,14 @@ export type KeeperEvent =
       pnl: PnlStep | null;
       stepMs: number;
     }
-  | { kind: "veto"; mandate: string; market: MarketSymbol; reasons: string[] }
+  | {
+      kind: "veto";
+      mandate: string;
+      market: MarketSymbol;
+      reasons: string[];
+      /** Set when the signing policy refused a transaction: the SigningPolicyError's code. */
+      signingRefusal?: string;
+    }
   | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: RequestStage; request: string; detail: string; tx?: SentTx }
   | {
       kind: "outcome";

@@ -8,6 +8,7 @@ import { type MarketSnapshot, type MarketView, type PositionView, type RequestVi
 import type { Journal } from "../ops/journal";
 import { mandateVetoes, orderVetoes, type MandateLimits } from "../risk/limits";
 import { oracleVetoes } from "../risk/oracle-guard";
+import { type SigningPolicy, SigningPolicyError, signingPolicyFor } from "../risk/signing-policy";
 import { custodyPositionFee } from "../strategy/costs";
 import { orderFor, type OpenPosition, type Order } from "../strategy/orders";
 import { decide, type PolicyConfig } from "../strategy/policy";
@@ -82,6 +83,7 @@ export class MandateRunner {
   private readonly state: RestoredState;
   private readonly wallet: PublicKey;
   private readonly limits: MandateLimits;
+  private readonly signing: SigningPolicy;
   /** Accounts besides the perps the cycle reads, fixed by the mandate: read in the snapshot's one call. */
   private readonly external: ExternalAccounts;
   private seq = 0;
@@ -95,9 +97,8 @@ export class MandateRunner {
   constructor(private readonly d: RunnerDeps) {
     this.wallet = new PublicKey(d.mandate.wallet);
     const l = d.mandate.limits;
-    const maxDelta = Math.min(...d.mandate.markets.map((m) => l.maxNetDeltaTokens[m] ?? Infinity));
     this.limits = {
-      maxNetDeltaTokens: maxDelta,
+      maxNetDeltaTokens: { ...l.maxNetDeltaTokens },
       maxNotionalUsd6: usd6(l.maxNotionalUsd),
       maxLeverageBps: BigInt(Math.round(l.maxLeverage * 10_000)),
       maxTradesPerHour: l.maxTradesPerHour,
@@ -105,6 +106,7 @@ export class MandateRunner {
       maxConsecutiveFailures: l.maxConsecutiveFailures,
       breakerCooldownSec: l.breakerCooldownSec,
     };
+    this.signing = signingPolicyFor(this.wallet, d.cfg.execution);
     this.state = restoreState(d.journalRecords, d.mandate.name);
     this.external = externalAccounts(d.mandate, this.wallet);
     this.liquidations = new LiquidationWatch({
@@ -298,6 +300,7 @@ export class MandateRunner {
       if (outcome.status === "expired") this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} did not land before its blockhash expired; retrying later` });
       else if (outcome.status === "landed" && outcome.err) this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} failed on chain: ${JSON.stringify(outcome.err)}` });
     } catch (e) {
+      if (this.refusedToSign(e, market)) return;
       // Usually a race: Jupiter's keeper closed the request between the snapshot and the simulation.
       this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} not sent: ${(e as Error).message}` });
     }
@@ -422,6 +425,7 @@ export class MandateRunner {
     const estimatedFeeUsd6 = custodyPositionFee(custody, order.kind, order.sizeUsdDelta6, snap.chainNowSec ?? BigInt(nowSec)).positionFeeUsd6;
     const orderProblems = orderVetoes(
       {
+        market,
         nowSec,
         netDeltaBeforeTokens: netDelta,
         netDeltaAfterTokens: netDelta + order.deltaTokens,
@@ -493,6 +497,7 @@ export class MandateRunner {
           this.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
           signed = await this.simulateAndSign(instructions);
         } catch (e) {
+          this.refusedToSign(e, market);
           const result: RequestResult = e instanceof SimulationRejected ? "sim-rejected" : "failed";
           this.finish(open, result, (e as Error).message, 0n);
           return;
@@ -518,13 +523,20 @@ export class MandateRunner {
     return q.minimumOut;
   }
 
-  /** The one way this runner signs: simulated for its compute limit, priced from the background fee tracker. */
+  /** A signing-policy refusal is a veto with its code (counted in gk_signing_refusals_total); true when it was one. */
+  private refusedToSign(e: unknown, market: MarketSymbol): boolean {
+    if (!(e instanceof SigningPolicyError)) return false;
+    this.d.emit({ kind: "veto", mandate: this.name, market, reasons: [e.message], signingRefusal: e.code });
+    return true;
+  }
+
+  /** The one way this runner signs: simulated for its compute limit, priced from the background fee tracker, under the mandate's signing policy. */
   private async simulateAndSign(instructions: TransactionInstruction[]): Promise<SignedTransaction> {
     const x = this.d.cfg.execution;
     return simulateAndSign(this.d.connection, instructions, this.d.payer, await this.d.blockhash.get(), this.d.fees.quote().microLamports, {
       margin: x.computeUnitMargin,
       minUnits: x.minComputeUnits,
-    });
+    }, this.signing);
   }
 
   /** The one way this runner sends: the same bytes until settled, stopped by stop(). */

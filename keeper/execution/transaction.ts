@@ -8,11 +8,10 @@ import {
 } from "@solana/web3.js";
 import bs58 from "bs58";
 import { customErrorCode, describeCustomError } from "../../programs-client";
-import { checkSigningPolicy } from "../risk/signing-policy";
+import { MAX_COMPUTE_UNITS, type SigningPolicy, checkSigningPolicy } from "../risk/signing-policy";
 import type { FreshBlockhash } from "./blockhash-cache";
 
-/** Solana's per-transaction compute ceiling. */
-export const MAX_COMPUTE_UNITS = 1_400_000;
+export { MAX_COMPUTE_UNITS };
 
 export interface ComputeUnitPolicy {
   /** Units used in simulation times this; mandatory because simulation undercounts (account growth, CPI paths). */
@@ -46,9 +45,11 @@ export interface SignedTransaction {
   simulatedUnits: number;
 }
 
-function compile(instructions: readonly TransactionInstruction[], payer: Keypair, blockhash: string, units: number, microLamports: number) {
-  const all = [ComputeBudgetProgram.setComputeUnitLimit({ units }), ComputeBudgetProgram.setComputeUnitPrice({ microLamports }), ...instructions];
-  checkSigningPolicy(all, payer.publicKey, payer.publicKey);
+/** `microLamports` null leaves the price out (the simulation probe: the price changes nothing it measures). */
+function compile(instructions: readonly TransactionInstruction[], payer: Keypair, blockhash: string, units: number, microLamports: number | null, policy: SigningPolicy) {
+  const price = microLamports === null ? [] : [ComputeBudgetProgram.setComputeUnitPrice({ microLamports })];
+  const all = [ComputeBudgetProgram.setComputeUnitLimit({ units }), ...price, ...instructions];
+  checkSigningPolicy(all, payer.publicKey, policy);
   const message = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: blockhash, instructions: all }).compileToV0Message();
   return new VersionedTransaction(message);
 }
@@ -61,8 +62,9 @@ export function describeSimulationFailure(err: unknown, logs: readonly string[])
 }
 
 /**
- * Simulate at the maximum compute limit, then sign with the measured limit and the given price. The
- * signing policy is checked on exactly the instructions that get signed.
+ * Simulate at the policy's compute ceiling, then sign with the measured limit and the given price. The
+ * signing policy (the mandate's wallet, its caps) is checked on the probe before anything is simulated and on
+ * exactly the instructions that get signed; a refusal is a SigningPolicyError.
  */
 export async function simulateAndSign(
   connection: Connection,
@@ -71,14 +73,15 @@ export async function simulateAndSign(
   blockhash: FreshBlockhash,
   microLamports: number,
   cu: ComputeUnitPolicy,
+  policy: SigningPolicy,
 ): Promise<SignedTransaction> {
-  const probe = compile(instructions, payer, blockhash.blockhash, MAX_COMPUTE_UNITS, microLamports);
+  const probe = compile(instructions, payer, blockhash.blockhash, Math.min(MAX_COMPUTE_UNITS, policy.maxComputeUnitLimit), null, policy);
   const sim = await connection.simulateTransaction(probe, { sigVerify: false, replaceRecentBlockhash: true, commitment: "confirmed" });
   const logs = sim.value.logs ?? [];
   if (sim.value.err) throw new SimulationRejected(describeSimulationFailure(sim.value.err, logs), logs);
   const simulatedUnits = sim.value.unitsConsumed ?? MAX_COMPUTE_UNITS;
   const units = computeUnitLimit(simulatedUnits, cu);
-  const tx = compile(instructions, payer, blockhash.blockhash, units, microLamports);
+  const tx = compile(instructions, payer, blockhash.blockhash, units, microLamports, policy);
   tx.sign([payer]);
   return {
     signature: bs58.encode(tx.signatures[0]!),

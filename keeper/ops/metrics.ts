@@ -17,6 +17,7 @@ export class KeeperMetrics {
   private readonly hedge: Gauge;
   private readonly decisions: Counter;
   private readonly vetoes: Counter;
+  private readonly signingRefusals: Counter;
   private readonly requests: Counter;
   private readonly outcomes: Counter;
   private readonly fillLatency: Histogram;
@@ -44,6 +45,7 @@ export class KeeperMetrics {
     this.bandHalfWidth = new Gauge({ name: "gk_band_half_width_tokens", help: "No-trade band half-width", labelNames: mm, registers: r });
     this.decisions = new Counter({ name: "gk_decisions_total", help: "Decisions by action", labelNames: [...mm, "action"], registers: r });
     this.vetoes = new Counter({ name: "gk_vetoes_total", help: "Trades or cycles stopped by a risk check", labelNames: mm, registers: r });
+    this.signingRefusals = new Counter({ name: "gk_signing_refusals_total", help: "Transactions the signing policy refused to sign, by reason code", labelNames: ["mandate", "reason"], registers: r });
     this.requests = new Counter({ name: "gk_requests_total", help: "Request lifecycle steps", labelNames: [...mm, "stage"], registers: r });
     this.outcomes = new Counter({ name: "gk_request_outcomes_total", help: "Requests by outcome (filled, rejected, expired, ...)", labelNames: [...mm, "outcome"], registers: r });
     this.fillLatency = new Histogram({
@@ -103,6 +105,7 @@ export class KeeperMetrics {
       }
       case "veto":
         this.vetoes.inc({ mandate: e.mandate, market: e.market });
+        if (e.signingRefusal) this.signingRefusals.inc({ mandate: e.mandate, reason: e.signingRefusal });
         return;
       case "request": {
         const l = { mandate: e.mandate, market: e.market };

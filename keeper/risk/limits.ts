@@ -1,8 +1,13 @@
+import type { MarketSymbol } from "../../programs-client";
+
 /** Per-mandate limits on an order, checked before anything is signed. Pure. */
 
 export interface MandateLimits {
-  /** |net delta| after a trade may exceed this only if the trade reduces it (tokens, per market). */
-  maxNetDeltaTokens: number;
+  /**
+   * Per market, in that market's tokens: |net delta| after a trade may exceed it only if the trade reduces it.
+   * A market without an entry has no cap. Never one number for all markets: 2 BTC and 2 SOL are not alike.
+   */
+  maxNetDeltaTokens: Readonly<Partial<Record<MarketSymbol, number>>>;
   /** Largest |position size| per market, USD×1e6. */
   maxNotionalUsd6: bigint;
   /** Largest leverage of a position after the trade, bps (5x = 50_000). */
@@ -26,6 +31,8 @@ export interface RiskState {
 }
 
 export interface OrderRisk {
+  /** The market traded: its own maxNetDeltaTokens applies. */
+  market: MarketSymbol;
   nowSec: number;
   netDeltaBeforeTokens: number;
   netDeltaAfterTokens: number;
@@ -56,8 +63,9 @@ export function mandateVetoes(state: RiskState, limits: MandateLimits, nowSec: n
 export function orderVetoes(o: OrderRisk, state: RiskState, limits: MandateLimits): string[] {
   const reasons: string[] = [];
   const after = Math.abs(o.netDeltaAfterTokens);
-  if (after > limits.maxNetDeltaTokens && after > Math.abs(o.netDeltaBeforeTokens)) {
-    reasons.push(`|net delta| after the trade ${after.toFixed(4)} > ${limits.maxNetDeltaTokens} and larger than before`);
+  const maxDelta = limits.maxNetDeltaTokens[o.market];
+  if (maxDelta !== undefined && after > maxDelta && after > Math.abs(o.netDeltaBeforeTokens)) {
+    reasons.push(`|net delta| after the trade ${after.toFixed(4)} ${o.market} > ${o.market}'s limit ${maxDelta} (limits.maxNetDeltaTokens.${o.market}) and larger than before`);
   }
   if (o.sizeAfterUsd6 > limits.maxNotionalUsd6) reasons.push(`position size after ${o.sizeAfterUsd6} > max notional ${limits.maxNotionalUsd6} (USD×1e6)`);
   if (o.sizeAfterUsd6 > 0n) {
