@@ -488,7 +488,8 @@ export class MandateRunner {
       (async () => {
         let signed;
         try {
-          const built = buildRequest(this.wallet, market, order, counter, await this.swapMinimumOut(open, order, addresses));
+          const referral = this.d.cfg.execution.referral;
+          const built = buildRequest(this.wallet, market, order, counter, await this.swapMinimumOut(open, order, addresses), referral ? new PublicKey(referral) : undefined);
           const instructions = [built.instruction];
           if (order.kind === "increase" && built.mint.equals(NATIVE_MINT)) {
             const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;

@@ -45,14 +45,22 @@ export function needsSwap(a: RequestAddresses): boolean {
 }
 
 /** The Jupiter Perps instruction for an order; `jupiterMinimumOut` is required exactly when `needsSwap`. */
-export function buildRequest(owner: PublicKey, market: MarketSymbol, order: Order, counter: bigint, jupiterMinimumOut: bigint | null = null): BuiltRequest {
+export function buildRequest(
+  owner: PublicKey,
+  market: MarketSymbol,
+  order: Order,
+  counter: bigint,
+  jupiterMinimumOut: bigint | null = null,
+  /** The config's `execution.referral`: the only referral the signing policy lets a request name. */
+  referral?: PublicKey,
+): BuiltRequest {
   const custody = MAINNET.custodies[market];
   const collateral = order.side === "short" ? MAINNET.custodies.USDC : custody;
   const addresses = requestAddresses(owner, market, order, counter);
   if (needsSwap(addresses) !== (jupiterMinimumOut !== null)) {
     throw new Error(`${market} ${order.kind} ${order.side}: jupiterMinimumOut must be set exactly when the funding mint differs from the collateral mint`);
   }
-  const common = { owner, pool: MAINNET.pool, custody: custody.custody, collateralCustody: collateral.custody, side: order.side, sizeUsdDelta: order.sizeUsdDelta6, priceSlippage: order.priceSlippageUsd6, jupiterMinimumOut, counter };
+  const common = { owner, pool: MAINNET.pool, custody: custody.custody, collateralCustody: collateral.custody, side: order.side, sizeUsdDelta: order.sizeUsdDelta6, priceSlippage: order.priceSlippageUsd6, jupiterMinimumOut, counter, referral };
   const r =
     order.kind === "increase"
       ? createIncreasePositionMarketRequest({ ...common, inputMint: addresses.mint, collateralTokenDelta: order.collateralTokenAmount })
