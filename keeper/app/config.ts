@@ -62,6 +62,20 @@ const mandateSchema = obj({
   trade: obj({ minTradeUsd: nonNegative.default(10), maxTradeUsd: positive.default(50_000), cooldownSec: nonNegative.default(5) })
     .default({}),
   targetLeverage: positive.max(100).default(3),
+  /**
+   * Keeps each hedge position away from liquidation (keeper/strategy/collateral-policy.ts): below `floorSigmas` daily
+   * standard deviations of the market the keeper deposits, above `ceilingSigmas` it withdraws, to the target leverage.
+   * `annualVol` measures the distance: the market's annualised volatility, per market (a forecast replaces it later).
+   */
+  collateral: obj({
+    enabled: z.boolean().default(true),
+    floorSigmas: positive.default(3),
+    ceilingSigmas: positive.default(12),
+    minChangeUsd: positive.default(10),
+    annualVol: obj({ SOL: positive.max(10).default(0.8), ETH: positive.max(10).default(0.7), BTC: positive.max(10).default(0.6) }).default({}),
+  })
+    .refine((c) => c.ceilingSigmas > c.floorSigmas, { message: "ceilingSigmas must be above floorSigmas, or deposits and withdrawals would follow each other", path: ["ceilingSigmas"] })
+    .default({}),
   slippageBps: z.number().int().positive().max(1000).default(100),
   longCollateral: z.enum(["underlying", "usdc"]).default("underlying"),
   /** Slippage allowed on the USDC -> underlying swap of a USDC-funded long (the request's jupiterMinimumOut). */

@@ -72,6 +72,22 @@ export type KeeperEvent =
       signature: string | null;
       detail: string;
     }
+  | {
+      /** A hedge position's distance to liquidation, every cycle, and what the collateral policy does about it. */
+      kind: "collateral";
+      mandate: string;
+      market: MarketSymbol;
+      side: string;
+      action: "hold" | "deposit" | "withdraw";
+      reason: string;
+      effectiveLeverage: number;
+      liquidationPriceUsd: number;
+      distancePct: number;
+      distanceSigmas: number;
+      amountUsd: number;
+    }
+  /** A deposit the wallet cannot fund: what to fund, and how much. */
+  | { kind: "shortfall"; mandate: string; market: MarketSymbol; token: string; neededBase: string; availableBase: string; message: string }
   | { kind: "warning"; mandate?: string; market?: MarketSymbol; message: string };
 
 export interface FillSummary {
@@ -99,6 +115,10 @@ export function formatEvent(e: KeeperEvent): string {
       return `${e.mandate} ${e.market} ${e.result.toUpperCase()} ${e.id} ${e.request} ${e.detail}`;
     case "liquidation":
       return `${e.mandate} ${e.market} LIQUIDATED ${e.side} $${f(e.sizeUsd, 2)} position ${e.position}: ${e.detail}`;
+    case "collateral":
+      return `${e.mandate} ${e.market} COLLATERAL ${e.side} ${e.action}${e.amountUsd ? ` $${f(e.amountUsd, 2)}` : ""}: leverage ${f(e.effectiveLeverage, 2)}x, liquidation $${f(e.liquidationPriceUsd, 4)} (${f(e.distancePct, 2)}%, ${f(e.distanceSigmas, 2)} daily σ); ${e.reason}`;
+    case "shortfall":
+      return `${e.mandate} ${e.market} SHORTFALL ${e.message}`;
     case "warning":
       return `${e.mandate ?? "keeper"}${e.market ? ` ${e.market}` : ""} WARN ${e.message}`;
   }

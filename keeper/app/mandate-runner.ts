@@ -6,11 +6,12 @@ import { type MarkState, attributeStep } from "../exposure/pnl-attribution";
 import type { AccountSource } from "../market/account-source";
 import { type MarketSnapshot, type MarketView, type PositionView, type RequestView, readMarketSnapshot } from "../market/reader";
 import type { Journal } from "../ops/journal";
-import { mandateVetoes, orderVetoes, type MandateLimits } from "../risk/limits";
+import { mandateVetoes, orderVetoes, type MandateLimits, type RiskState } from "../risk/limits";
 import { oracleVetoes } from "../risk/oracle-guard";
 import { type SigningPolicy, SigningPolicyError, signingPolicyFor } from "../risk/signing-policy";
 import { custodyPositionFee } from "../strategy/costs";
-import { orderFor, type OpenPosition, type Order } from "../strategy/orders";
+import { collateralOrderFor, orderFor, type OpenPosition, type Order, type OrderContext, type Side } from "../strategy/orders";
+import { decideCollateral } from "../strategy/collateral-policy";
 import { decide, type PolicyConfig } from "../strategy/policy";
 import type { BlockhashCache } from "../execution/blockhash-cache";
 import type { PriorityFeeTracker } from "../execution/priority-fee";
@@ -58,6 +59,15 @@ interface InFlight {
   openedChainSec: bigint | null;
   /** Wall ms of the last owner cancel sent for it: one per blockhash lifetime at most. */
   cancelSentMs: number | null;
+}
+
+/** The position a request starts from, and why it is sent. */
+interface IntentContext {
+  sizeBeforeUsd6: bigint;
+  collateralBeforeUsd6: bigint;
+  estimatedFeeUsd6: bigint;
+  expectedPriceUsd6: bigint;
+  purpose: "hedge" | "collateral";
 }
 
 /** A cancel whose transaction did not land is retried after about one blockhash lifetime. */
@@ -227,6 +237,76 @@ export class MandateRunner {
       const view = snap.markets.find((m) => m.symbol === market);
       if (!view) continue;
       this.decideMarket(market, view, snap, external, nowSec, options.send);
+      this.manageCollateral(market, view, snap, external, nowSec, options.send);
+    }
+  }
+
+  /**
+   * Each open hedge position's distance to liquidation, reported every cycle; when the mandate's collateral policy
+   * says so and the market is free, a deposit or withdrawal (a request with no size change). A deposit the wallet
+   * cannot fully fund sends what it can and raises a shortfall naming the token and the amount.
+   */
+  private manageCollateral(market: MarketSymbol, view: MarketView, snap: MarketSnapshot, external: ExternalExposure, nowSec: number, send: boolean) {
+    const c = this.d.mandate.collateral;
+    if (!view.custody.ok || view.markPriceUsd6 === null) return;
+    const custody = view.custody.value;
+    const markUsd6 = view.markPriceUsd6;
+    const cfg = { floorSigmas: c.floorSigmas, ceilingSigmas: c.ceilingSigmas, targetLeverage: this.d.mandate.targetLeverage, minChangeUsd6: usd6(c.minChangeUsd) };
+    for (const p of Object.values(this.positionsOf(market, snap))) {
+      if (!p) continue;
+      const x = { position: p.position, custody, borrowFeeUsd6: p.accruedBorrowUsd6 ?? 0n, markUsd6, annualVol: c.annualVol[market] };
+      const decision = decideCollateral(x, cfg);
+      const side = p.position.side as Side;
+      const busy = this.inFlight.has(market) || snap.requests.some((r) => r.market === market);
+      const act = c.enabled && !busy && decision.action !== "hold";
+      const v = decision.view;
+      this.d.emit({
+        kind: "collateral",
+        mandate: this.name,
+        market,
+        side,
+        action: act ? decision.action : "hold",
+        reason: c.enabled ? decision.reason : `policy off (collateral.enabled: false); ${decision.reason}`,
+        effectiveLeverage: v.effectiveLeverage,
+        liquidationPriceUsd: Number(v.liquidationPriceUsd6) / USD6,
+        distancePct: v.distancePct,
+        distanceSigmas: v.distanceSigmas,
+        amountUsd: decision.action === "hold" ? 0 : Number(decision.amountUsd6) / USD6,
+      });
+      if (!act) continue;
+      const riskState = this.riskState(nowSec);
+      const blocked = mandateVetoes(riskState, this.limits, nowSec, { collateral: true });
+      if (blocked.length) {
+        this.d.emit({ kind: "veto", mandate: this.name, market, reasons: blocked });
+        continue;
+      }
+      let amountUsd6 = decision.amountUsd6;
+      const ctx = this.orderContext(market, custody, markUsd6, snap);
+      let order = collateralOrderFor(decision.action, side, amountUsd6, ctx);
+      if (order.kind === "increase") {
+        const funding = this.funding(market, order, external);
+        if (funding.availableBase < funding.neededBase) {
+          const shortBase = funding.neededBase - funding.availableBase;
+          this.d.emit({ kind: "shortfall", mandate: this.name, market, token: funding.token, neededBase: funding.neededBase.toString(), availableBase: funding.availableBase.toString(), message: `collateral shortfall: ${market} ${side} is ${v.distanceSigmas.toFixed(2)} daily σ from liquidation and needs $${(Number(amountUsd6) / USD6).toFixed(2)} more collateral; the wallet is ${shortBase} base units of ${funding.token} short: ${funding.fix}` });
+          amountUsd6 = (amountUsd6 * funding.availableBase) / funding.neededBase;
+          if (amountUsd6 < cfg.minChangeUsd6) continue;
+          order = collateralOrderFor("deposit", side, amountUsd6, ctx);
+        }
+      } else {
+        const collateralAfter = p.position.collateralUsd - amountUsd6;
+        const problems = orderVetoes(
+          { market, nowSec, netDeltaBeforeTokens: 0, netDeltaAfterTokens: 0, sizeAfterUsd6: p.position.sizeUsd, collateralAfterUsd6: collateralAfter, estimatedFeeUsd6: 0n, funding: null },
+          riskState,
+          this.limits,
+        );
+        if (problems.length) {
+          this.d.emit({ kind: "veto", mandate: this.name, market, reasons: problems });
+          continue;
+        }
+      }
+      if (!send) continue;
+      this.submit(market, order, { sizeBeforeUsd6: p.position.sizeUsd, collateralBeforeUsd6: p.position.collateralUsd, estimatedFeeUsd6: 0n, expectedPriceUsd6: markUsd6, purpose: "collateral" }, external);
+      return;
     }
   }
 
@@ -257,13 +337,15 @@ export class MandateRunner {
     const position = snap.positions.find((p) => p.address.toBase58() === intent.position);
     const sizeNow = position?.position.sizeUsd ?? 0n;
     const sizeBefore = BigInt(intent.sizeBeforeUsd6);
+    // A collateral move fills without a size change: its collateral moved instead (older intents lack the field).
+    const collateralMoved = intent.collateralBeforeUsd6 !== undefined && (position?.position.collateralUsd ?? 0n) !== BigInt(intent.collateralBeforeUsd6);
     // Jupiter's program judges expiry by the chain's clock. A request never seen open (closed between two
     // snapshots) has no chain stamp; its intent's wall time stands in.
     const expired =
       flight.openedChainSec !== null && snap.chainNowSec !== null
         ? snap.chainNowSec > flight.openedChainSec + BigInt(maxExecSec)
         : Number(snap.nowSec) > intent.createdSec + maxExecSec;
-    if (sizeNow !== sizeBefore) {
+    if (sizeNow !== sizeBefore || collateralMoved) {
       flight.phase = "settling";
       this.track(this.settleFill(flight.open, sizeBefore, sizeNow));
     } else if (expired) {
@@ -397,24 +479,13 @@ export class MandateRunner {
     });
     if (decision.action !== "trade" || busy) return;
 
-    const riskState = { killSwitch: this.d.killSwitch(), recentTradeTimesSec: this.state.tradeTimesSec, feesTodayUsd6: this.feesTodayUsd6(nowSec), consecutiveFailures: this.state.consecutiveFailures, lastFailureSec: this.state.lastFailureSec };
+    const riskState = this.riskState(nowSec);
     const blocked = mandateVetoes(riskState, this.limits, nowSec);
     if (blocked.length) {
       this.d.emit({ kind: "veto", mandate: this.name, market, reasons: blocked });
       return;
     }
-    const asOpen = (p: PositionView | undefined): OpenPosition | null =>
-      p ? { side: p.position.side as "long" | "short", sizeUsd6: p.position.sizeUsd, collateralUsd6: p.position.collateralUsd, entryPriceUsd6: p.position.price } : null;
-    const order = orderFor(decision.changeTokens, {
-      markPriceUsd6: markUsd6,
-      decimals: custody.decimals,
-      long: asOpen(long),
-      short: asOpen(short),
-      targetLeverageBps: BigInt(Math.round(m.targetLeverage * 10_000)),
-      slippageBps: BigInt(m.slippageBps),
-      longCollateral: m.longCollateral,
-      usdcDecimals: MAINNET.custodies.USDC.decimals,
-    });
+    const order = orderFor(decision.changeTokens, this.orderContext(market, custody, markUsd6, snap));
     if (!order) return;
     const traded = order.side === "long" ? long : short;
     const sizeBefore = traded?.position.sizeUsd ?? 0n;
@@ -442,7 +513,29 @@ export class MandateRunner {
       return;
     }
     if (!send) return;
-    this.submit(market, order, sizeBefore, estimatedFeeUsd6, markUsd6, external);
+    this.submit(market, order, { sizeBeforeUsd6: sizeBefore, collateralBeforeUsd6: collateralBefore, estimatedFeeUsd6, expectedPriceUsd6: markUsd6, purpose: "hedge" }, external);
+  }
+
+  private riskState(nowSec: number): RiskState {
+    const s = this.state;
+    return { killSwitch: this.d.killSwitch(), recentTradeTimesSec: s.tradeTimesSec, feesTodayUsd6: this.feesTodayUsd6(nowSec), consecutiveFailures: s.consecutiveFailures, lastFailureSec: s.lastFailureSec };
+  }
+
+  private orderContext(market: MarketSymbol, custody: { decimals: number }, markUsd6: bigint, snap: MarketSnapshot): OrderContext {
+    const m = this.d.mandate;
+    const { long, short } = this.positionsOf(market, snap);
+    const asOpen = (p: PositionView | undefined): OpenPosition | null =>
+      p ? { side: p.position.side as Side, sizeUsd6: p.position.sizeUsd, collateralUsd6: p.position.collateralUsd, entryPriceUsd6: p.position.price } : null;
+    return {
+      markPriceUsd6: markUsd6,
+      decimals: custody.decimals,
+      long: asOpen(long),
+      short: asOpen(short),
+      targetLeverageBps: BigInt(Math.round(m.targetLeverage * 10_000)),
+      slippageBps: BigInt(m.slippageBps),
+      longCollateral: m.longCollateral,
+      usdcDecimals: MAINNET.custodies.USDC.decimals,
+    };
   }
 
   /** What an increase posts and what the wallet holds of it; native SOL counts for wSOL (it is wrapped), less a fee reserve. */
@@ -459,7 +552,7 @@ export class MandateRunner {
   }
 
   /** Journal the intent, then simulate, sign and send in the background. The market is busy from this line on. */
-  private submit(market: MarketSymbol, order: Order, sizeBeforeUsd6: bigint, estimatedFeeUsd6: bigint, expectedPriceUsd6: bigint, external: ExternalExposure) {
+  private submit(market: MarketSymbol, order: Order, before: IntentContext, external: ExternalExposure) {
     const nowMs = this.d.nowMs();
     const counter = BigInt(nowMs) * 1000n + BigInt(this.seq++ % 1000);
     const id = `${this.name}-${market}-${counter}`;
@@ -473,16 +566,18 @@ export class MandateRunner {
       order,
       request: addresses.positionRequest.toBase58(),
       position: addresses.position.toBase58(),
-      sizeBeforeUsd6: sizeBeforeUsd6.toString(),
+      sizeBeforeUsd6: before.sizeBeforeUsd6.toString(),
+      collateralBeforeUsd6: before.collateralBeforeUsd6.toString(),
+      purpose: before.purpose,
       createdSec: Math.floor(nowMs / 1000),
       createdMs: nowMs,
-      estimatedFeeUsd6: estimatedFeeUsd6.toString(),
-      expectedPriceUsd6: expectedPriceUsd6.toString(),
+      estimatedFeeUsd6: before.estimatedFeeUsd6.toString(),
+      expectedPriceUsd6: before.expectedPriceUsd6.toString(),
     };
     const open: OpenIntent = { intent, sent: null, landedSlot: null };
     this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0, openedChainSec: null, cancelSentMs: null });
     this.d.journal.append(intent);
-    this.emitRequest(open, "intent", `${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
+    this.emitRequest(open, "intent", `${before.purpose === "collateral" ? `${order.kind === "increase" ? "deposit" : "withdraw"} collateral $${(Number(order.kind === "increase" ? order.collateralUsd6 : order.collateralUsdDelta6) / USD6).toFixed(2)} on ` : ""}${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
 
     this.track(
       (async () => {

@@ -43,6 +43,10 @@ export type JournalRecord =
       estimatedFeeUsd6: string;
       /** The mark price the decision used: what slippage is measured against (absent in older journals). */
       expectedPriceUsd6?: string;
+      /** The traded position's collateral before, to see a collateral move fill (absent in older journals). */
+      collateralBeforeUsd6?: string;
+      /** "collateral": a deposit or withdrawal with no size change; absent or "hedge": a hedge trade. */
+      purpose?: "hedge" | "collateral";
     }
   | { t: "sent"; id: string; signature: string; txBase64: string; lastValidBlockHeight: number }
   | { t: "landed"; id: string; slot: number }

@@ -46,6 +46,8 @@ const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug" | "error"> = 
   warning: "warn",
   // The hedge vanished in the move that hurt: an operator must look now. `alert: true` is what log alerting keys on.
   liquidation: "error",
+  collateral: "info",
+  shortfall: "error",
 };
 
 /**
@@ -53,7 +55,8 @@ const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug" | "error"> = 
  * the message. Holds are logged at debug so a quiet market does not flood the log at info.
  */
 export function logEvent(log: Logger, e: KeeperEvent): void {
-  const level = e.kind === "decision" && e.action === "hold" ? "debug" : LEVEL[e.kind];
+  const quiet = (e.kind === "decision" || e.kind === "collateral") && e.action === "hold";
+  const level = quiet ? "debug" : LEVEL[e.kind];
   const { kind, ...fields } = e;
-  log[level]({ event: kind, ...(kind === "liquidation" ? { alert: true } : {}), ...fields }, formatEvent(e));
+  log[level]({ event: kind, ...(kind === "liquidation" || kind === "shortfall" ? { alert: true } : {}), ...fields }, formatEvent(e));
 }

@@ -29,6 +29,12 @@ export class KeeperMetrics {
   private readonly slippage: Histogram;
   private readonly borrowSettled: Counter;
   private readonly liquidations: Counter;
+  private readonly liqDistanceSigmas: Gauge;
+  private readonly liqDistancePct: Gauge;
+  private readonly liqPrice: Gauge;
+  private readonly effectiveLeverage: Gauge;
+  private readonly collateralMoves: Counter;
+  private readonly shortfalls: Counter;
   private readonly rpcErrors: Counter;
   private readonly rpcSwitches: Counter;
   readonly notifications: Counter;
@@ -67,6 +73,13 @@ export class KeeperMetrics {
       registers: r,
     });
     this.borrowSettled = new Counter({ name: "gk_borrow_settled_usd_total", help: "Borrow fees settled by fills, from the program's events", labelNames: mm, registers: r });
+    const ms = [...mm, "side"] as const;
+    this.liqDistanceSigmas = new Gauge({ name: "gk_liquidation_distance_sigmas", help: "Distance from the mark to the hedge position's liquidation price, in daily standard deviations", labelNames: ms, registers: r });
+    this.liqDistancePct = new Gauge({ name: "gk_liquidation_distance_pct", help: "Distance from the mark to the liquidation price, % of the mark", labelNames: ms, registers: r });
+    this.liqPrice = new Gauge({ name: "gk_liquidation_price_usd", help: "The hedge position's liquidation price (Jupiter's rule)", labelNames: ms, registers: r });
+    this.effectiveLeverage = new Gauge({ name: "gk_effective_leverage", help: "Size over equity (collateral + PnL - close fee - borrow)", labelNames: ms, registers: r });
+    this.collateralMoves = new Counter({ name: "gk_collateral_moves_usd_total", help: "Collateral the policy decided to deposit or withdraw", labelNames: [...mm, "action"], registers: r });
+    this.shortfalls = new Counter({ name: "gk_collateral_shortfalls_total", help: "Deposits the wallet could not fully fund", labelNames: mm, registers: r });
     this.liquidations = new Counter({ name: "gk_liquidations_total", help: "Hedge positions liquidated", labelNames: mm, registers: r });
     this.warnings = new Counter({ name: "gk_warnings_total", help: "Warnings logged", labelNames: ["mandate"], registers: r });
     this.rpcErrors = new Counter({ name: "gk_rpc_errors_total", help: "Failed RPC attempts by endpoint index and kind", labelNames: ["endpoint", "kind"], registers: r });
@@ -130,6 +143,19 @@ export class KeeperMetrics {
       }
       case "liquidation":
         this.liquidations.inc({ mandate: e.mandate, market: e.market });
+        return;
+      case "collateral": {
+        const l = { mandate: e.mandate, market: e.market, side: e.side };
+        // An unbounded distance (a long no price liquidates) is exported as +Inf, which Prometheus accepts.
+        this.liqDistanceSigmas.set(l, e.distanceSigmas);
+        this.liqDistancePct.set(l, e.distancePct);
+        this.liqPrice.set(l, e.liquidationPriceUsd);
+        this.effectiveLeverage.set(l, e.effectiveLeverage);
+        if (e.action !== "hold") this.collateralMoves.inc({ mandate: e.mandate, market: e.market, action: e.action }, e.amountUsd);
+        return;
+      }
+      case "shortfall":
+        this.shortfalls.inc({ mandate: e.mandate, market: e.market });
         return;
       case "warning":
         this.warnings.inc({ mandate: e.mandate ?? "keeper" });

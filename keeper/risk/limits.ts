@@ -44,14 +44,19 @@ export interface OrderRisk {
   funding: { token: string; neededBase: bigint; availableBase: bigint; fix: string } | null;
 }
 
-/** Reasons the mandate forbids any new request right now (before an order is even sized). */
-export function mandateVetoes(state: RiskState, limits: MandateLimits, nowSec: number): string[] {
+/**
+ * Reasons the mandate forbids any new request right now (before an order is even sized). A collateral move
+ * (`collateral: true`) defends the hedge: the hourly trade count and the fee budget do not hold it back, the kill
+ * switch and the circuit breaker do.
+ */
+export function mandateVetoes(state: RiskState, limits: MandateLimits, nowSec: number, opts: { collateral?: boolean } = {}): string[] {
   const reasons: string[] = [];
   if (state.killSwitch) reasons.push("kill switch engaged");
   if (state.consecutiveFailures >= limits.maxConsecutiveFailures) {
     const reopensAt = (state.lastFailureSec ?? 0) + limits.breakerCooldownSec;
     if (nowSec < reopensAt) reasons.push(`circuit breaker open after ${state.consecutiveFailures} consecutive failures, until ${reopensAt}`);
   }
+  if (opts.collateral) return reasons;
   const hourAgo = nowSec - 3600;
   const lastHour = state.recentTradeTimesSec.filter((t) => t > hourAgo).length;
   if (lastHour >= limits.maxTradesPerHour) reasons.push(`${lastHour} trades in the last hour, limit ${limits.maxTradesPerHour}`);

@@ -70,6 +70,45 @@ function slippageLimit(markUsd6: bigint, slippageBps: bigint, buying: boolean): 
   return buying ? (markUsd6 * (BPS + slippageBps)) / BPS : (markUsd6 * (BPS - slippageBps)) / BPS;
 }
 
+/** The collateral token and its amount for `collateralUsd6` posted on `side` (rounded up for the underlying). */
+function collateralAmount(side: Side, collateralUsd6: bigint, ctx: OrderContext): { collateralToken: "underlying" | "usdc"; collateralTokenAmount: bigint } {
+  const collateralToken = side === "long" && ctx.longCollateral === "underlying" ? "underlying" : "usdc";
+  // USDC is taken at $1 here: the fill values it at its oracle, so a depeg only moves the leverage slightly.
+  const collateralTokenAmount =
+    collateralToken === "underlying"
+      ? (collateralUsd6 * 10n ** BigInt(ctx.decimals) + ctx.markPriceUsd6 - 1n) / ctx.markPriceUsd6
+      : (collateralUsd6 * 10n ** BigInt(ctx.usdcDecimals)) / 1_000_000n;
+  return { collateralToken, collateralTokenAmount };
+}
+
+/**
+ * A collateral move on an open position, as Jupiter takes one: an increase request with sizeUsdDelta 0 deposits,
+ * a decrease request with sizeUsdDelta 0 and collateralUsdDelta withdraws (jup-ag/space-station
+ * guides/8-perpetual-exchange/3-onchain-accounts.md; fees.md §5). The hedge's delta does not change.
+ */
+export function collateralOrderFor(action: "deposit" | "withdraw", side: Side, amountUsd6: bigint, ctx: OrderContext): Order {
+  if (action === "deposit") {
+    return {
+      kind: "increase",
+      side,
+      sizeUsdDelta6: 0n,
+      collateralUsd6: amountUsd6,
+      ...collateralAmount(side, amountUsd6, ctx),
+      priceSlippageUsd6: slippageLimit(ctx.markPriceUsd6, ctx.slippageBps, side === "long"),
+      deltaTokens: 0,
+    };
+  }
+  return {
+    kind: "decrease",
+    side,
+    sizeUsdDelta6: 0n,
+    collateralUsdDelta6: amountUsd6,
+    entirePosition: false,
+    priceSlippageUsd6: slippageLimit(ctx.markPriceUsd6, ctx.slippageBps, side === "short"),
+    deltaTokens: 0,
+  };
+}
+
 export function orderFor(changeTokens: number, ctx: OrderContext): Order | null {
   if (changeTokens === 0) return null;
   const buying = changeTokens > 0;
@@ -95,19 +134,12 @@ export function orderFor(changeTokens: number, ctx: OrderContext): Order | null 
   const sizeUsdDelta6 = usd6FromTokens(changeTokens, ctx.markPriceUsd6);
   if (sizeUsdDelta6 === 0n) return null;
   const collateralUsd6 = (sizeUsdDelta6 * BPS + ctx.targetLeverageBps - 1n) / ctx.targetLeverageBps;
-  const collateralToken = side === "long" && ctx.longCollateral === "underlying" ? "underlying" : "usdc";
-  // USDC is taken at $1 here: the fill values it at its oracle, so a depeg only moves the leverage slightly.
-  const collateralTokenAmount =
-    collateralToken === "underlying"
-      ? (collateralUsd6 * 10n ** BigInt(ctx.decimals) + ctx.markPriceUsd6 - 1n) / ctx.markPriceUsd6
-      : (collateralUsd6 * 10n ** BigInt(ctx.usdcDecimals)) / 1_000_000n;
   return {
     kind: "increase",
     side,
     sizeUsdDelta6,
     collateralUsd6,
-    collateralTokenAmount,
-    collateralToken,
+    ...collateralAmount(side, collateralUsd6, ctx),
     priceSlippageUsd6: slippageLimit(ctx.markPriceUsd6, ctx.slippageBps, buying),
     deltaTokens: changeTokens,
   };

@@ -14,7 +14,15 @@ import { createLogger, logEvent } from "../../keeper/ops/logger";
 import { Recorder, hundredSolMandate, openRequestsOnChain } from "../helpers/keeper";
 import { borrowFeeUsd, cumulativeInterestAt, hourlyBorrowRate, readCustody } from "./stand-in-model";
 import { rpc } from "../helpers/localnet";
-import { until } from "../helpers/wait";
+import { sleep, until } from "../helpers/wait";
+
+/** A 20x short against +100 SOL: a 10% rally takes it past maintenance margin (5% less fees and 0.2%). */
+function twentyTimesShort(c: KeeperConfig): KeeperConfig {
+  const cfg = hundredSolMandate(c);
+  cfg.mandates[0]!.targetLeverage = 20;
+  cfg.mandates[0]!.limits.maxLeverage = 25;
+  return cfg;
+}
 
 /** The keeper books what the program did (its events), not what the keeper expected, and survives a liquidation. */
 describe("keeper reads what happened on chain", function () {
@@ -130,6 +138,24 @@ describe("keeper reads what happened on chain", function () {
     assert.equal(rec.maxOpen, 1, "never two requests in flight");
   });
 
+  it("defends a 20x short with the collateral policy: deposits before the rally, and the liquidator never acts", async () => {
+    const { demo: d, keeper: k, rec } = await start({ scenario: { kind: "jump", startUsd: 150, atSec: 15, jumpPct: 10 }, priceSpeed: 1 }, twentyTimesShort);
+    const deposited = () => rec.events.some((e) => e.kind === "request" && e.stage === "intent" && /^deposit collateral/.test(e.detail));
+    await until("a collateral deposit after the 20x short opens", 14_000, () => rec.outcomes("filled").length >= 2 && deposited());
+    const before = rec.events.filter((e): e is Extract<KeeperEvent, { kind: "collateral" }> => e.kind === "collateral").at(-1)!;
+    assert.ok(before.distanceSigmas < 3 || rec.events.some((e) => e.kind === "collateral" && e.action === "deposit"), "the policy saw the 20x short too close");
+    await until("the rally", 20_000, () => rec.lastDecision().priceUsd > 160);
+    await sleep(6_000); // the fill keeper checks every position once a second
+    assert.deepEqual(rec.events.filter((e) => e.kind === "liquidation"), [], "no liquidation");
+    const short = k.runners[0]!.lastSnapshot!.positions.find((p) => p.open && p.position.side === "short");
+    assert.ok(short, "the short is still open");
+    const after = rec.events.filter((e): e is Extract<KeeperEvent, { kind: "collateral" }> => e.kind === "collateral").at(-1)!;
+    assert.ok(after.distanceSigmas >= 3, `after the rally ${after.distanceSigmas.toFixed(2)} daily σ from liquidation`);
+    const moved = journal().filter((r) => r.t === "intent" && r.purpose === "collateral");
+    assert.ok(moved.length >= 1, "the deposit is journaled as a collateral move");
+    assert.ok(d.world.fills, "the fill keeper (and liquidator) ran");
+  });
+
   it("notices a liquidation by the fill keeper, journals and alerts it, and rebuilds the hedge", async () => {
     const lines: string[] = [];
     const log = createLogger({
@@ -138,13 +164,12 @@ describe("keeper reads what happened on chain", function () {
       secrets: [],
       destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
     });
-    // 20x short against +100 SOL: a 10% rally at 15 s takes it past maintenance margin (5% less fees and 0.2%).
+    // The rally at 15 s liquidates the 20x short: nothing defends it with the collateral policy off.
     const { rec } = await start(
       { scenario: { kind: "jump", startUsd: 150, atSec: 15, jumpPct: 10 }, priceSpeed: 1 },
       (c) => {
-        const cfg = hundredSolMandate(c);
-        cfg.mandates[0]!.targetLeverage = 20;
-        cfg.mandates[0]!.limits.maxLeverage = 25;
+        const cfg = twentyTimesShort(c);
+        cfg.mandates[0]!.collateral.enabled = false;
         return cfg;
       },
       (e) => logEvent(log, e),
