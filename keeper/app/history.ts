@@ -20,6 +20,10 @@ export interface HistorySample {
   pnl: PnlStep;
   feesUsd: number;
   fills: number;
+  /** The hedge's closest approach to liquidation in the window, daily σ, and its highest effective leverage
+   * (absent with no open position, and in samples written before they were added). */
+  minLiquidationSigmas?: number;
+  maxEffectiveLeverage?: number;
 }
 
 type Decision = Extract<KeeperEvent, { kind: "decision" }>;
@@ -48,6 +52,13 @@ export class HistoryRecorder {
         w.sample.feesUsd += e.feeUsd;
         w.sample.fills++;
       }
+      return;
+    }
+    if (e.kind === "collateral") {
+      const w = this.windows.get(`${e.mandate}/${e.market}`);
+      // JSON has no Infinity: a position no price liquidates leaves the fields as they are.
+      if (w && Number.isFinite(e.distanceSigmas)) w.sample.minLiquidationSigmas = Math.min(w.sample.minLiquidationSigmas ?? Infinity, e.distanceSigmas);
+      if (w && Number.isFinite(e.effectiveLeverage)) w.sample.maxEffectiveLeverage = Math.max(w.sample.maxEffectiveLeverage ?? 0, e.effectiveLeverage);
       return;
     }
     if (e.kind !== "decision") return;

@@ -21,6 +21,8 @@ export interface TradeRow {
   slippageBps: number;
   impactFeeUsd: number;
   borrowSettledUsd: number;
+  /** A collateral move's amount: + deposited, − withdrawn (0 for hedge trades). */
+  collateralMoveUsd: number;
   request: string;
 }
 
@@ -48,6 +50,11 @@ export interface MarketSummary {
   /** Mean slippage of the fills whose price is known, in bps (NaN with none). */
   meanSlippageBps: number;
   liquidations: number;
+  /** The hedge's closest approach to liquidation, daily σ, and its highest effective leverage (NaN: no data). */
+  minLiquidationSigmas: number;
+  maxEffectiveLeverage: number;
+  collateralDepositedUsd: number;
+  collateralWithdrawnUsd: number;
   gammaUsd: number;
   thetaUsd: number;
   deltaUsd: number;
@@ -89,6 +96,8 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
     if (r.t !== "outcome") continue;
     const i = intents.get(r.id);
     if (!i) continue;
+    // A request has one outcome; a duplicated record (a rewritten or concatenated journal) must not count twice.
+    intents.delete(r.id);
     const f = r.fill;
     const expected = i.expectedPriceUsd6 === undefined ? null : BigInt(i.expectedPriceUsd6);
     const fillPrice = f?.priceUsd6 == null ? null : BigInt(f.priceUsd6);
@@ -96,7 +105,7 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
       time: new Date(i.createdSec * 1000).toISOString(),
       market: i.market,
       id: i.id,
-      order: `${i.order.kind} ${i.order.side}`,
+      order: i.purpose === "collateral" ? `${i.order.kind === "increase" ? "deposit" : "withdraw"} ${i.order.side} collateral` : `${i.order.kind} ${i.order.side}`,
       sizeUsd: Number(i.order.sizeUsdDelta6) / 1e6,
       deltaTokens: i.order.deltaTokens,
       result: r.result,
@@ -107,6 +116,7 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
       slippageBps: expected === null || fillPrice === null ? Number.NaN : slippageBps(i.order.side, i.order.kind, expected, fillPrice),
       impactFeeUsd: f ? Number(f.priceImpactFeeUsd6) / 1e6 : 0,
       borrowSettledUsd: f ? Number(f.borrowFeeUsd6) / 1e6 : 0,
+      collateralMoveUsd: i.purpose !== "collateral" ? 0 : i.order.kind === "increase" ? Number(i.order.collateralUsd6) / 1e6 : -Number(i.order.collateralUsdDelta6) / 1e6,
       request: i.request,
     });
   }
@@ -114,7 +124,7 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
   const summary = (market: string) => {
     let s = byMarket.get(market);
     if (!s) {
-      s = { market, requests: 0, fills: 0, failures: 0, feesUsd: 0, borrowUsd: 0, borrowSettledUsd: 0, meanSlippageBps: Number.NaN, liquidations: 0, gammaUsd: 0, thetaUsd: 0, deltaUsd: 0, netUsd: 0, coveredHours: 0, meanAbsNetDelta: 0, outsideBandPct: 0 };
+      s = { market, requests: 0, fills: 0, failures: 0, feesUsd: 0, borrowUsd: 0, borrowSettledUsd: 0, meanSlippageBps: Number.NaN, liquidations: 0, minLiquidationSigmas: Number.NaN, maxEffectiveLeverage: Number.NaN, collateralDepositedUsd: 0, collateralWithdrawnUsd: 0, gammaUsd: 0, thetaUsd: 0, deltaUsd: 0, netUsd: 0, coveredHours: 0, meanAbsNetDelta: 0, outsideBandPct: 0 };
       byMarket.set(market, s);
     }
     return s;
@@ -127,6 +137,8 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
     else if (t.result !== "dry-run") s.failures++;
     s.feesUsd += t.feeUsd;
     s.borrowSettledUsd += t.borrowSettledUsd;
+    if (t.result === "filled" && t.collateralMoveUsd > 0) s.collateralDepositedUsd += t.collateralMoveUsd;
+    if (t.result === "filled" && t.collateralMoveUsd < 0) s.collateralWithdrawnUsd -= t.collateralMoveUsd;
     if (Number.isFinite(t.slippageBps)) slippages.set(t.market, [...(slippages.get(t.market) ?? []), t.slippageBps]);
   }
   for (const [market, bps] of slippages) summary(market).meanSlippageBps = bps.reduce((a, b) => a + b, 0) / bps.length;
@@ -139,6 +151,8 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
     s.gammaUsd += h.pnl.gammaUsd;
     s.thetaUsd += h.pnl.thetaUsd;
     s.deltaUsd += h.pnl.deltaUsd;
+    if (h.minLiquidationSigmas !== undefined) s.minLiquidationSigmas = Number.isNaN(s.minLiquidationSigmas) ? h.minLiquidationSigmas : Math.min(s.minLiquidationSigmas, h.minLiquidationSigmas);
+    if (h.maxEffectiveLeverage !== undefined) s.maxEffectiveLeverage = Number.isNaN(s.maxEffectiveLeverage) ? h.maxEffectiveLeverage : Math.max(s.maxEffectiveLeverage, h.maxEffectiveLeverage);
     const w = weights.get(h.market) ?? { ms: 0, absNet: 0, outside: 0 };
     w.ms += h.toMs - h.fromMs;
     w.absNet += h.absNetDeltaTokenMs;
@@ -157,8 +171,8 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
   return { mandate, sinceMs, trades, liquidations, markets: [...byMarket.values()].sort((a, b) => a.market.localeCompare(b.market)) };
 }
 
-const SUMMARY_COLUMNS: (keyof MarketSummary)[] = ["market", "requests", "fills", "failures", "liquidations", "feesUsd", "meanSlippageBps", "borrowSettledUsd", "borrowUsd", "gammaUsd", "thetaUsd", "deltaUsd", "netUsd", "coveredHours", "meanAbsNetDelta", "outsideBandPct"];
-const TRADE_COLUMNS: (keyof TradeRow)[] = ["time", "market", "id", "order", "sizeUsd", "deltaTokens", "result", "expectedPriceUsd", "fillPriceUsd", "slippageBps", "feeUsd", "feeSource", "impactFeeUsd", "borrowSettledUsd", "request"];
+const SUMMARY_COLUMNS: (keyof MarketSummary)[] = ["market", "requests", "fills", "failures", "liquidations", "minLiquidationSigmas", "maxEffectiveLeverage", "collateralDepositedUsd", "collateralWithdrawnUsd", "feesUsd", "meanSlippageBps", "borrowSettledUsd", "borrowUsd", "gammaUsd", "thetaUsd", "deltaUsd", "netUsd", "coveredHours", "meanAbsNetDelta", "outsideBandPct"];
+const TRADE_COLUMNS: (keyof TradeRow)[] = ["time", "market", "id", "order", "sizeUsd", "deltaTokens", "result", "expectedPriceUsd", "fillPriceUsd", "slippageBps", "feeUsd", "feeSource", "impactFeeUsd", "borrowSettledUsd", "collateralMoveUsd", "request"];
 const LIQUIDATION_COLUMNS: (keyof LiquidationRow)[] = ["time", "market", "side", "sizeUsd", "collateralLostUsd", "priceUsd", "signature", "position"];
 
 function cell(v: unknown): string {

@@ -136,7 +136,17 @@ describe("fills and liquidations read from the program's events", () => {
     const state = restoreState(records, "m");
     assert.equal(state.lastFill.get("SOL")?.fill.priceUsd6, "150250000");
     assert.equal(state.feesByDayUsd6.get(Math.floor(1_777_275_310 / 86_400)), 700_000n, "the daily fee budget counts the program's fee");
-    const report = buildReport(records, [], "m", 0);
+    const deposit = { ...intent, id: "m-SOL-2", purpose: "collateral" as const, order: { kind: "increase", side: "short", sizeUsdDelta6: 0n, collateralUsd6: 250_000_000n, collateralTokenAmount: 250_000_000n, collateralToken: "usdc", priceSlippageUsd6: 140_000_000n, deltaTokens: 0 } as never };
+    records.push(deposit, { t: "outcome", id: "m-SOL-2", result: "filled", detail: "", atSec: 1_777_275_320, feeUsd6: "0" });
+    const sample = (minLiquidationSigmas: number, maxEffectiveLeverage: number) => ({
+      t: "sample" as const, mandate: "m", market: "SOL" as const, fromMs: 0, toMs: 10_000, absNetDeltaTokenMs: 0, outsideBandMs: 0,
+      pnl: { gammaUsd: 0, thetaUsd: 0, deltaUsd: 0, borrowUsd: 0 }, feesUsd: 0, fills: 0, minLiquidationSigmas, maxEffectiveLeverage,
+    });
+    const report = buildReport(records, [sample(4.2, 3.1), sample(2.5, 6.4)], "m", 0);
+    assert.equal(report.markets[0]!.minLiquidationSigmas, 2.5, "the closest approach to liquidation");
+    assert.equal(report.markets[0]!.maxEffectiveLeverage, 6.4);
+    assert.equal(report.markets[0]!.collateralDepositedUsd, 250);
+    assert.equal(report.trades[1]!.order, "deposit short collateral");
     const t = report.trades[0]!;
     assert.equal(t.fillPriceUsd, 150.25);
     assert.equal(t.expectedPriceUsd, 150);

@@ -114,6 +114,6 @@ describe("report", () => {
     assert.equal(sol.meanAbsNetDelta, 3.5); // (0.25 h at 2 + 0.75 h at 4) / 1 h
     assert.equal(sol.outsideBandPct, 25);
     assert.ok(Math.abs(sol.netUsd - (4 - 2 + 1 - 0.3 - 0.6)) < 1e-12);
-    assert.match(summaryCsv(r), /^market,requests,fills,failures,liquidations,feesUsd,meanSlippageBps,borrowSettledUsd,borrowUsd,gammaUsd,thetaUsd,deltaUsd,netUsd,coveredHours,meanAbsNetDelta,outsideBandPct\nSOL,2,1,1,0,0.600000,,0,/);
+    assert.match(summaryCsv(r), /^market,requests,fills,failures,liquidations,minLiquidationSigmas,maxEffectiveLeverage,collateralDepositedUsd,collateralWithdrawnUsd,feesUsd,meanSlippageBps,borrowSettledUsd,borrowUsd,gammaUsd,thetaUsd,deltaUsd,netUsd,coveredHours,meanAbsNetDelta,outsideBandPct\nSOL,2,1,1,0,,,0,0,0.600000,,0,/);
   });
 });
