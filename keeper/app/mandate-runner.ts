@@ -11,7 +11,7 @@ import { oracleVetoes } from "../risk/oracle-guard";
 import { type SigningPolicy, SigningPolicyError, signingPolicyFor } from "../risk/signing-policy";
 import { custodyPositionFee } from "../strategy/costs";
 import { collateralOrderFor, orderFor, type OpenPosition, type Order, type OrderContext, type Side } from "../strategy/orders";
-import { decideCollateral } from "../strategy/collateral-policy";
+import { type CollateralDecision, decideCollateral } from "../strategy/collateral-policy";
 import { decide, type PolicyConfig } from "../strategy/policy";
 import type { BlockhashCache } from "../execution/blockhash-cache";
 import type { PriorityFeeTracker } from "../execution/priority-fee";
@@ -255,7 +255,14 @@ export class MandateRunner {
     for (const p of Object.values(this.positionsOf(market, snap))) {
       if (!p) continue;
       const x = { position: p.position, custody, borrowFeeUsd6: p.accruedBorrowUsd6 ?? 0n, markUsd6, annualVol: c.annualVol[market] };
-      const decision = decideCollateral(x, cfg);
+      let decision: CollateralDecision;
+      try {
+        decision = decideCollateral(x, cfg);
+      } catch (e) {
+        // A custody that does not decode as a perp market (maxLeverage 0): report it, never stop the cycle.
+        this.d.emit({ kind: "warning", mandate: this.name, market, message: `collateral policy skipped for the ${p.position.side} position: ${(e as Error).message}` });
+        continue;
+      }
       const side = p.position.side as Side;
       const busy = this.inFlight.has(market) || snap.requests.some((r) => r.market === market);
       const act = c.enabled && !busy && decision.action !== "hold";
