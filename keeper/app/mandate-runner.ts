@@ -280,7 +280,7 @@ export class MandateRunner {
         distanceSigmas: v.distanceSigmas,
         amountUsd: decision.action === "hold" ? 0 : Number(decision.amountUsd6) / USD6,
       });
-      if (!act) continue;
+      if (!act || decision.action === "hold") continue;
       const riskState = this.riskState(nowSec);
       const blocked = mandateVetoes(riskState, this.limits, nowSec, { collateral: true });
       if (blocked.length) {
