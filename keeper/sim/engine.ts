@@ -2,15 +2,19 @@ import { europeanGreeks } from "../exposure/black";
 import { valueExposure } from "../exposure/mandate-exposure";
 import { type OptionLeg, SECONDS_PER_YEAR } from "../exposure/options-book";
 import { decide, type DecisionInput, type PolicyConfig } from "../strategy/policy";
+import { COLLATERAL_METRICS, type CollateralMetric, type CollateralModel, HedgeCollateral, MAINNET_MAX_LEVERAGE_BPS } from "./hedge-collateral";
 import { Draws, type PathModel, simulatePath } from "./paths";
 import { pathSeed } from "./random";
-import type { Scenario, SimPolicy } from "./scenario";
+import { DEFAULT_TARGET_LEVERAGE, type Scenario, type SimPolicy } from "./scenario";
 import { addHedgeChangeCost, type CostTotals, type SimCosts } from "./trade-costs";
 
 /**
  * The backtest engine: for each path, value the book once per step with the keeper's exposure code, then let every
  * policy make the keeper's own decide() call on that same step (common random numbers), charging Jupiter's costs.
  * Each path's draws depend only on (seed, path index), so any split of paths across workers gives the same numbers.
+ * With `targetLeverage` or `collateral` set, each policy's hedge also carries its collateral, is liquidated by
+ * Jupiter's rule and kept from it by the keeper's collateral policy (hedge-collateral.ts); without them the engine
+ * computes exactly what it did before they existed.
  */
 
 /** Everything a worker needs, as plain data (structured-clone safe). */
@@ -35,6 +39,8 @@ export interface ChunkResult {
   referenceGross: Float64Array;
   /** ½ Σ Γ S² ((ΔS/S)² − σ_h² Δt) plus the premium's gap to the hedge-vol value: the gamma-P&L theory per path. */
   theory: Float64Array;
+  /** metric → policies × count, policy-major, when the scenario models collateral; else null. */
+  collateral: Record<CollateralMetric, Float64Array> | null;
 }
 
 const UNDERLYING = "SOL";
@@ -95,8 +101,24 @@ function keeperPolicy(p: SimPolicy): PolicyConfig {
   }
 }
 
+/** The hedge's collateral and liquidation, when the scenario sets `targetLeverage` or `collateral`. */
+export function collateralModelOf(s: Scenario, marketVol: number): CollateralModel | null {
+  if (s.targetLeverage === undefined && s.collateral === undefined) return null;
+  const targetLeverage = s.targetLeverage ?? DEFAULT_TARGET_LEVERAGE;
+  const c = s.collateral;
+  return {
+    custody: { decreasePositionBps: BigInt(s.costs.decreaseBps), pricing: { tradeImpactFeeScalar: BigInt(s.costs.impactFeeScalar), maxLeverage: MAINNET_MAX_LEVERAGE_BPS } },
+    targetLeverage,
+    policy: c?.enabled ? { floorSigmas: c.floorSigmas, ceilingSigmas: c.ceilingSigmas ?? Infinity, targetLeverage, minChangeUsd6: BigInt(Math.round(c.minChangeUsd * 1e6)) } : null,
+    annualVol: c?.annualVol ?? marketVol,
+    txCostUsd: s.costs.txCostUsd,
+  };
+}
+
 interface PolicyRun {
   input: DecisionInput;
+  /** The hedge's position and collateral; null when the scenario does not model them. */
+  hedge: HedgeCollateral | null;
   q: number;
   costs: CostTotals;
   hedgePnl: number;
@@ -127,6 +149,8 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
   const hedgeValue0 = hedgeLegs.reduce((sum, l) => sum + l.quantity * europeanGreeks({ kind: l.kind, spot: s.spot, strike: l.strike, years: l.expirySec / SECONDS_PER_YEAR, rate: 0, carry: 0, vol: l.impliedVol }).price, 0);
 
   const perPolicy = Object.fromEntries(POLICY_METRICS.map((m) => [m, new Float64Array(nPol * count)])) as Record<PolicyMetric, Float64Array>;
+  const collateralModel = collateralModelOf(s, s.hedgeVol ?? vol);
+  const collateral = collateralModel && (Object.fromEntries(COLLATERAL_METRICS.map((m) => [m, new Float64Array(nPol * count)])) as Record<CollateralMetric, Float64Array>);
   const referenceGross = new Float64Array(count);
   const theory = new Float64Array(count);
   const path = new Float64Array(steps + 1);
@@ -135,6 +159,7 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
 
   const runs: PolicyRun[] = setup.policies.map((p) => ({
     input: { policy: keeperPolicy(p), limits, costs: decisionCosts, spotUsd: s.spot, exposure: null!, hedgeTokens: 0, targetNetDelta: s.targetNetDelta, nowSec: 0, lastTradeSec: null },
+    hedge: collateralModel && new HedgeCollateral(collateralModel),
     q: 0,
     costs: { feesUsd: 0, impactUsd: 0, txUsd: 0 },
     hedgePnl: 0,
@@ -164,6 +189,7 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
       r.costs.feesUsd = r.costs.impactUsd = r.costs.txUsd = 0;
       r.hedgePnl = r.borrow = r.trades = r.maxDev = 0;
       r.input.lastTradeSec = null;
+      r.hedge?.startPath();
     }
     let refPnl = 0;
     let gammaPnl = 0;
@@ -195,6 +221,8 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
 
       for (let p = 0; p < nPol; p++) {
         const r = runs[p]!;
+        const hedge = r.hedge;
+        if (hedge !== null && hedge.liquidatedAt(spot)) r.q = 0;
         // From the first step on: before the initial hedge the whole delta is "deviation" for every policy alike.
         const dev = Math.abs(r.q - target);
         if (i > 0 && dev > r.maxDev) r.maxDev = dev;
@@ -206,7 +234,8 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
         const d = decide(input);
         if (d.action === "trade") {
           const fill = fillPrice[i]!;
-          addHedgeChangeCost(r.q, d.toTokens, fill, costs, r.costs);
+          const feeUsd = addHedgeChangeCost(r.q, d.toTokens, fill, costs, r.costs);
+          if (hedge !== null) hedge.change(d.toTokens, fill, feeUsd);
           r.hedgePnl += r.q * (fill - spot) + d.toTokens * (next - fill);
           r.q = d.toTokens;
           r.trades++;
@@ -214,7 +243,12 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
         } else {
           r.hedgePnl += r.q * move;
         }
-        r.borrow += borrowPerYear * Math.abs(r.q) * spot * dtYears;
+        const borrow = borrowPerYear * Math.abs(r.q) * spot * dtYears;
+        r.borrow += borrow;
+        if (hedge !== null) {
+          hedge.applyPolicy(spot);
+          hedge.endStep(borrow);
+        }
       }
     }
 
@@ -225,8 +259,19 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
     theory[k] = gammaPnl + hedgeValue0 - premium;
     for (let p = 0; p < nPol; p++) {
       const r = runs[p]!;
-      addHedgeChangeCost(r.q, 0, last, costs, r.costs);
       const at = p * count + k;
+      const hedge = r.hedge;
+      if (hedge !== null) {
+        // The last grid price is checked too: a position liquidated there is not unwound.
+        if (hedge.liquidatedAt(last)) r.q = 0;
+        collateral!.liquidations[at] = hedge.liquidations;
+        collateral!.liquidationLoss[at] = hedge.liquidationLossUsd;
+        collateral!.deposited[at] = hedge.depositedUsd;
+        collateral!.withdrawn[at] = hedge.withdrawnUsd;
+        collateral!.collateralTx[at] = hedge.collateralTxUsd;
+        collateral!.meanCollateral[at] = hedge.collateralSumUsd / steps;
+      }
+      addHedgeChangeCost(r.q, 0, last, costs, r.costs);
       perPolicy.gross[at] = bookPnl + r.hedgePnl;
       perPolicy.fees[at] = r.costs.feesUsd;
       perPolicy.impact[at] = r.costs.impactUsd;
@@ -237,7 +282,7 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
     }
     if (progress && ((k + 1) % 64 === 0 || k + 1 === count)) progress(k + 1);
   }
-  return { firstPath, count, perPolicy, referenceGross, theory };
+  return { firstPath, count, perPolicy, referenceGross, theory, collateral };
 }
 
 /** A leg's payoff at the first grid point at or after its expiry, or its implied-vol value at the horizon if later. */

@@ -1,4 +1,5 @@
 import { type ChunkResult, POLICY_METRICS, type PolicyMetric } from "./engine";
+import { COLLATERAL_METRICS, type CollateralMetric } from "./hedge-collateral";
 
 /** Per-path results of a whole run, paths in index order whatever the split across workers. */
 export interface RunPaths {
@@ -6,12 +7,15 @@ export interface RunPaths {
   perPolicy: Record<PolicyMetric, Float64Array>;
   referenceGross: Float64Array;
   theory: Float64Array;
+  /** Per-path collateral results, policy-major, when the scenario models collateral; else null. */
+  collateral: Record<CollateralMetric, Float64Array> | null;
 }
 
 export function mergeChunks(chunks: readonly ChunkResult[], policies: number, paths: number): RunPaths {
   const perPolicy = Object.fromEntries(POLICY_METRICS.map((m) => [m, new Float64Array(policies * paths)])) as Record<PolicyMetric, Float64Array>;
   const referenceGross = new Float64Array(paths);
   const theory = new Float64Array(paths);
+  const collateral = chunks[0]?.collateral ? (Object.fromEntries(COLLATERAL_METRICS.map((m) => [m, new Float64Array(policies * paths)])) as Record<CollateralMetric, Float64Array>) : null;
   let covered = 0;
   for (const c of chunks) {
     covered += c.count;
@@ -20,9 +24,34 @@ export function mergeChunks(chunks: readonly ChunkResult[], policies: number, pa
     for (const m of POLICY_METRICS) {
       for (let p = 0; p < policies; p++) perPolicy[m].set(c.perPolicy[m].subarray(p * c.count, (p + 1) * c.count), p * paths + c.firstPath);
     }
+    if (collateral) {
+      for (const m of COLLATERAL_METRICS) {
+        for (let p = 0; p < policies; p++) collateral[m].set(c.collateral![m].subarray(p * c.count, (p + 1) * c.count), p * paths + c.firstPath);
+      }
+    }
   }
   if (covered !== paths) throw new Error(`internal: chunks cover ${covered} of ${paths} paths`);
-  return { paths, perPolicy, referenceGross, theory };
+  return { paths, perPolicy, referenceGross, theory, collateral };
+}
+
+/** What the hedge's collateral cost one policy, per path (means) unless said otherwise. */
+export interface CollateralSummary {
+  /** Liquidations over all paths, and their mean per path. */
+  liquidations: number;
+  liquidationsPerPath: number;
+  /** Paths with at least one liquidation. */
+  pathsLiquidated: number;
+  /** Collateral the liquidations left to the pool beyond the hedge's P&L already in gross, USD. */
+  liquidationLossUsd: number;
+  /** The collateral policy's deposits and withdrawals, USD. */
+  depositedUsd: number;
+  withdrawnUsd: number;
+  /** Transaction fees of those deposits and withdrawals, USD. */
+  collateralTxUsd: number;
+  /** liquidation loss + collateral transactions: what the collateral cost. No funding cost of idle collateral. */
+  collateralCostUsd: number;
+  /** Time-average collateral in the hedge's position, USD. */
+  meanCollateralUsd: number;
 }
 
 export interface PolicySummary {
@@ -41,7 +70,7 @@ export interface PolicySummary {
   impactUsd: number;
   borrowUsd: number;
   txUsd: number;
-  /** fees + impact + borrow + tx. */
+  /** fees + impact + borrow + tx, plus the collateral's cost when the scenario models collateral. */
   costUsd: number;
   trades: number;
   meanMaxDevTokens: number;
@@ -49,6 +78,8 @@ export interface PolicySummary {
   certaintyEquivalent: number;
   /** Expected shortfall at 1%: the mean loss of the worst 1% of paths (positive = a loss). */
   expectedShortfall1: number;
+  /** Present when the scenario models the hedge's collateral and liquidation. */
+  collateral?: CollateralSummary;
 }
 
 export interface RunSummary {
@@ -107,10 +138,14 @@ export function summarize(run: RunPaths, names: readonly string[], utilityRiskAv
     const impact = slice("impact");
     const borrow = slice("borrow");
     const tx = slice("tx");
+    const collateral = run.collateral && collateralSummary(run.collateral, p, n);
+    const liquidationLoss = run.collateral?.liquidationLoss.subarray(p * n, (p + 1) * n);
+    const collateralTx = run.collateral?.collateralTx.subarray(p * n, (p + 1) * n);
     const net = new Float64Array(n);
     const te = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       net[i] = gross[i]! - fees[i]! - impact[i]! - borrow[i]! - tx[i]!;
+      if (liquidationLoss && collateralTx) net[i] = net[i]! - (liquidationLoss[i]! + collateralTx[i]!);
       te[i] = gross[i]! - run.referenceGross[i]!;
     }
     const netMean = meanOf(net);
@@ -130,13 +165,38 @@ export function summarize(run: RunPaths, names: readonly string[], utilityRiskAv
       impactUsd,
       borrowUsd,
       txUsd,
-      costUsd: feesUsd + impactUsd + borrowUsd + txUsd,
+      costUsd: feesUsd + impactUsd + borrowUsd + txUsd + (collateral?.collateralCostUsd ?? 0),
       trades: meanOf(slice("trades")),
       meanMaxDevTokens: meanOf(slice("maxDevTokens")),
       certaintyEquivalent: certaintyEquivalent(net, utilityRiskAversion),
       expectedShortfall1: expectedShortfall(net, 0.01),
+      ...(collateral ? { collateral } : {}),
     };
   });
   const theoryMean = meanOf(run.theory);
   return { paths: n, theoryMean, theorySe: stdOf(run.theory, theoryMean) / Math.sqrt(n), referenceGrossMean: meanOf(run.referenceGross), policies };
+}
+
+function collateralSummary(c: Record<CollateralMetric, Float64Array>, policy: number, n: number): CollateralSummary {
+  const slice = (m: CollateralMetric) => c[m].subarray(policy * n, (policy + 1) * n);
+  const liquidations = slice("liquidations");
+  let total = 0;
+  let pathsLiquidated = 0;
+  for (let i = 0; i < n; i++) {
+    total += liquidations[i]!;
+    if (liquidations[i]! > 0) pathsLiquidated++;
+  }
+  const liquidationLossUsd = meanOf(slice("liquidationLoss"));
+  const collateralTxUsd = meanOf(slice("collateralTx"));
+  return {
+    liquidations: total,
+    liquidationsPerPath: total / n,
+    pathsLiquidated,
+    liquidationLossUsd,
+    depositedUsd: meanOf(slice("deposited")),
+    withdrawnUsd: meanOf(slice("withdrawn")),
+    collateralTxUsd,
+    collateralCostUsd: liquidationLossUsd + collateralTxUsd,
+    meanCollateralUsd: meanOf(slice("meanCollateral")),
+  };
 }

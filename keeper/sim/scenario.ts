@@ -117,12 +117,38 @@ const scenarioSchema = z
     /** Absolute risk aversion of the certainty equivalent, 1/$. */
     utilityRiskAversion: positive.default(1),
     policies: z.array(policySchema).min(1, "list at least one policy"),
+    /**
+     * Size over collateral of the hedge's positions. Setting it (or `collateral`) models the collateral and Jupiter's
+     * liquidation (sim/hedge-collateral.ts); without either the hedge is never liquidated, as before.
+     */
+    targetLeverage: positive.max(100).optional(),
+    /** The keeper's collateral policy (keeper/strategy/collateral-policy.ts); `enabled: false` models collateral without it. */
+    collateral: z
+      .object({
+        enabled: z.boolean().default(true),
+        floorSigmas: positive.default(3),
+        /** Absent: never withdraw. */
+        ceilingSigmas: positive.optional(),
+        /** Smallest deposit or withdrawal, USD. 0 by default: the book here is often one unit, not a real size. */
+        minChangeUsd: nonNegative.default(0),
+        /** The annualised vol the distance to liquidation is measured in; by default the market vol the hedge's greeks use. */
+        annualVol: positive.optional(),
+      })
+      .strict()
+      .refine((c) => c.ceilingSigmas === undefined || c.ceilingSigmas > c.floorSigmas, {
+        message: "ceilingSigmas must be above floorSigmas, or deposits and withdrawals would follow each other",
+        path: ["ceilingSigmas"],
+      })
+      .optional(),
     /** Parameter values `--sweep` tries per policy kind (interval seconds, threshold tokens, risk aversion). */
     sweep: sweepSchema.optional(),
   })
   .strict();
 
 export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** The keeper's default targetLeverage (keeper/app/config.ts), used when `collateral` is set without a leverage. */
+export const DEFAULT_TARGET_LEVERAGE = 3;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type SimPolicy = z.infer<typeof policySchema>;
 

@@ -10,7 +10,7 @@ const port = parentPort!;
 port.on("message", (m: ToWorker) => {
   try {
     const result = runChunk(m.setup, m.firstPath, m.count, (done) => port.postMessage({ kind: "progress", firstPath: m.firstPath, done } satisfies FromWorker));
-    const buffers = [...Object.values(result.perPolicy), result.referenceGross, result.theory].map((a) => a.buffer as ArrayBuffer);
+    const buffers = [...Object.values(result.perPolicy), ...Object.values(result.collateral ?? {}), result.referenceGross, result.theory].map((a) => a.buffer as ArrayBuffer);
     port.postMessage({ kind: "done", result } satisfies FromWorker, buffers);
   } catch (e) {
     port.postMessage({ kind: "error", message: (e as Error).stack ?? String(e) } satisfies FromWorker);
