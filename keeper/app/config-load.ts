@@ -3,6 +3,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import type { z } from "zod";
 import { redactUrl } from "../ops/redact";
+import { BookFileError, parseBookFile } from "../exposure/book-file";
 import { type KeeperConfig, type MandateConfig, configSchema, mandateSchema } from "./config";
 
 /**
@@ -15,7 +16,8 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(`${source} is not a valid keeper config:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    // One problem is one line (what a log or a terminal shows first); several are listed under a heading.
+    super(problems.length === 1 ? `${source} is not a valid keeper config: ${problems[0]}` : `${source} is not a valid keeper config:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
 }
 
@@ -76,8 +78,15 @@ function readStructured(file: string): unknown {
   }
 }
 
+/** Keys that reach an object's prototype instead of a field of the config. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 /** Set `dotted.path` in a plain object tree to `value`, creating objects (or array slots for numeric keys). */
-function setPath(root: Record<string, unknown>, keys: string[], value: unknown) {
+function setPath(root: Record<string, unknown>, keys: string[], value: unknown, source: string) {
+  const bad = keys.find((k) => PROTOTYPE_KEYS.has(k) || k === "");
+  if (bad !== undefined) {
+    throw new ConfigError(source, [`${keys.join(".")}: "${bad}" is not a config key; fix: name a field of the config, like execution.priorityFee.percentile`]);
+  }
   let node: Record<string, unknown> = root;
   for (const [i, key] of keys.entries()) {
     if (i === keys.length - 1) {
@@ -110,19 +119,86 @@ export function applyOverrides(data: unknown, o: Overrides): Record<string, unkn
   const root = (typeof data === "object" && data !== null && !Array.isArray(data) ? structuredClone(data) : {}) as Record<string, unknown>;
   for (const [name, value] of Object.entries(o.env ?? {})) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
-    setPath(root, name.slice(ENV_PREFIX.length).split("__"), overrideValue(value));
+    setPath(root, name.slice(ENV_PREFIX.length).split("__"), overrideValue(value), name);
   }
   for (const pair of o.set ?? []) {
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new ConfigError("--set", [`"${pair}" is not path=value; fix: write it like execution.priorityFee.percentile=90`]);
-    setPath(root, pair.slice(0, eq).split("."), overrideValue(pair.slice(eq + 1)));
+    setPath(root, pair.slice(0, eq).split("."), overrideValue(pair.slice(eq + 1)), `--set ${pair}`);
   }
   return root;
 }
 
+/** Config amounts become integer micro-units (USD x 1e6 and the like), exact in a double only up to 2^53. */
+const MAX_MAGNITUDE = Math.floor(Number.MAX_SAFE_INTEGER / 1e6);
+
+/**
+ * Every number in a parsed file, checked before the schema: YAML's .inf/.nan and JSON's 1e400 parse to numbers
+ * that the schema's ranges let through (Infinity is > 0) and that later size trades.
+ */
+function numberProblems(value: unknown, where: (string | number)[]): string[] {
+  if (typeof value === "number") {
+    const at = where.join(".") || "(top level)";
+    if (!Number.isFinite(value)) return [`${at}: ${value} is not a finite number (YAML .inf/.nan, or a literal beyond 1.8e308); fix: use a finite number`];
+    if (Math.abs(value) > MAX_MAGNITUDE) return [`${at}: ${value} is out of range; fix: use a value between -${MAX_MAGNITUDE} and ${MAX_MAGNITUDE}`];
+    return [];
+  }
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([k, v]) => numberProblems(v, [...where, k]));
+}
+
+/** Validates with `schema` after the number check; a field the number check refused gets no second line. */
+function validated<T extends z.ZodTypeAny>(schema: T, data: unknown, prefix: (string | number)[]): { data?: z.infer<T>; problems: string[] } {
+  const numbers = numberProblems(data, prefix);
+  const r = schema.safeParse(data);
+  if (r.success && numbers.length === 0) return { data: r.data, problems: [] };
+  const refused = new Set(numbers.map((p) => p.slice(0, p.indexOf(": "))));
+  const others = r.success ? [] : describeIssues(r.error, prefix).filter((p) => !refused.has(p.slice(0, p.indexOf(": "))));
+  return { problems: [...numbers, ...others] };
+}
+
+/** Rules between fields, each of which the schema checks alone. */
+function mandateProblems(m: MandateConfig, where: string): string[] {
+  const problems: string[] = [];
+  const { minTradeUsd, maxTradeUsd } = m.trade;
+  if (minTradeUsd > maxTradeUsd) problems.push(`${where}.trade.minTradeUsd: ${minTradeUsd} is above maxTradeUsd ${maxTradeUsd}; fix: lower minTradeUsd or raise maxTradeUsd`);
+  if (m.targetLeverage > m.limits.maxLeverage) {
+    problems.push(`${where}.targetLeverage: ${m.targetLeverage} is above limits.maxLeverage ${m.limits.maxLeverage}; fix: lower targetLeverage to at most ${m.limits.maxLeverage} (every increase would be vetoed)`);
+  }
+  for (const [market, target] of Object.entries(m.targetNetDelta) as [string, number][]) {
+    const limit = (m.limits.maxNetDeltaTokens as Record<string, number | undefined>)[market];
+    if (!m.markets.includes(market as never)) problems.push(`${where}.targetNetDelta.${market}: ${market} is not in markets; fix: add it to markets or remove the target`);
+    else if (limit !== undefined && Math.abs(target) > limit) {
+      problems.push(`${where}.targetNetDelta.${market}: ${target} is beyond limits.maxNetDeltaTokens.${market} ${limit}; fix: keep the target within ±${limit} or raise the limit`);
+    }
+  }
+  const book = m.exposures.optionsFile;
+  if (book) problems.push(...optionsFileProblems(book).map((p) => `${where}.exposures.optionsFile: ${p}`));
+  return problems;
+}
+
+/** The options book a mandate names, read and parsed as the keeper will at start. */
+function optionsFileProblems(file: string): string[] {
+  let text: string;
+  try {
+    // Never open a FIFO or device: a read with no writer blocks forever.
+    if (!fs.statSync(file).isFile()) return [`${file} is not a regular file; fix: point optionsFile at a CSV or JSON options book`];
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    return [`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix: create it or correct the path (relative to the config's folder)`];
+  }
+  try {
+    parseBookFile(text, path.basename(file));
+    return [];
+  } catch (e) {
+    if (!(e instanceof BookFileError)) throw e;
+    return e.message.split("\n");
+  }
+}
+
 function loadMandateFile(file: string): { mandate?: MandateConfig; problems: string[] } {
-  const r = mandateSchema.safeParse(readStructured(file));
-  if (!r.success) return { problems: describeIssues(r.error, [`mandate file ${file}`]) };
+  const r = validated(mandateSchema, readStructured(file), [`mandate file ${file}`]);
+  if (!r.data) return { problems: r.problems };
   const m = r.data;
   const dir = path.dirname(file);
   if (m.keypairFile) m.keypairFile = path.resolve(dir, m.keypairFile);
@@ -132,8 +208,8 @@ function loadMandateFile(file: string): { mandate?: MandateConfig; problems: str
 
 /** Validates an object (already overridden); relative paths resolve against `baseDir`. */
 export function parseConfig(data: unknown, source: string, baseDir: string): KeeperConfig {
-  const r = configSchema.safeParse(data);
-  if (!r.success) throw new ConfigError(source, describeIssues(r.error));
+  const r = validated(configSchema, data, []);
+  if (!r.data) throw new ConfigError(source, r.problems);
   const cfg = r.data;
   const problems: string[] = [];
   for (const m of cfg.mandates) {
@@ -153,9 +229,11 @@ export function parseConfig(data: unknown, source: string, baseDir: string): Kee
     if ((m.keypairFile === undefined) === (m.keypairEnv === undefined)) {
       problems.push(`mandates.${i} (${m.name}): set exactly one of keypairFile and keypairEnv; fix: keypairFile: ./wallet.json (mode 0600) or keypairEnv: GK_${m.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_KEY`);
     }
-    for (const market of Object.keys(m.targetNetDelta)) {
-      if (!m.markets.includes(market as never)) problems.push(`mandates.${i}.targetNetDelta.${market}: ${market} is not in markets; fix: add it to markets or remove the target`);
-    }
+    problems.push(...mandateProblems(m, `mandates.${i}`));
+  }
+  const fee = cfg.execution.priorityFee;
+  if (fee.floorMicroLamports > fee.capMicroLamports) {
+    problems.push(`execution.priorityFee.floorMicroLamports: ${fee.floorMicroLamports} is above capMicroLamports ${fee.capMicroLamports}; fix: lower the floor or raise the cap`);
   }
   if (problems.length) throw new ConfigError(source, problems);
   cfg.stateDir = path.resolve(baseDir, cfg.stateDir);

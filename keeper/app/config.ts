@@ -2,6 +2,7 @@ import { PublicKey } from "@solana/web3.js";
 import { z } from "zod";
 import { MARKET_SYMBOLS, type MarketSymbol } from "../../programs-client";
 import { DEFAULT_SWAP_API_URL } from "../execution/swap-quote";
+import { expirySeconds } from "../exposure/book-file";
 
 /**
  * The keeper's configuration schema: validated once (config-load.ts), so every later layer can trust it.
@@ -26,7 +27,10 @@ const legSchema = obj({
   underlying: market,
   kind: z.enum(["call", "put"]),
   strike: positive,
-  expiry: z.union([z.string(), z.number()]).describe("ISO-8601 time or unix seconds"),
+  expiry: z
+    .union([z.string(), z.number()])
+    .refine((v) => expirySeconds(v) !== null, (v) => ({ message: `${JSON.stringify(v)} is not a date; fix: write an ISO-8601 time such as 2026-12-25T08:00:00Z or unix seconds` }))
+    .describe("ISO-8601 time or unix seconds"),
   quantity: z.number(),
   impliedVol: z.number().gt(0).lt(20),
 });

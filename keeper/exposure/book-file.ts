@@ -18,12 +18,10 @@ export interface RawLeg {
   impliedVol: unknown;
 }
 
-function expirySeconds(v: unknown): number | null {
-  if (typeof v === "number" && Number.isFinite(v)) return v;
-  if (typeof v !== "string" || v.trim() === "") return null;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim());
-  const ms = Date.parse(v);
-  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+/** An expiry as unix seconds, or null unless it is a date a Date can hold (ISO-8601 text or unix seconds). */
+export function expirySeconds(v: unknown): number | null {
+  const sec = typeof v === "number" ? v : typeof v !== "string" || v.trim() === "" ? NaN : /^\d+$/.test(v.trim()) ? Number(v.trim()) : Math.floor(Date.parse(v) / 1000);
+  return Number.isFinite(sec) && !Number.isNaN(new Date(sec * 1000).getTime()) ? sec : null;
 }
 
 function num(v: unknown): number {
@@ -32,6 +30,7 @@ function num(v: unknown): number {
 
 /** Validates one leg; `where` prefixes every message (e.g. "book.csv row 3"). */
 export function parseLeg(raw: RawLeg, where: string): OptionLeg {
+  if (typeof raw !== "object" || raw === null) throw new BookFileError(`${where}: ${JSON.stringify(raw)} is not a leg; expected {underlying, kind, strike, expiry, quantity, impliedVol}`);
   const errors: string[] = [];
   const underlying = String(raw.underlying ?? "").toUpperCase();
   if (!isMarketSymbol(underlying)) errors.push(`underlying "${String(raw.underlying)}" is not SOL, ETH or BTC`);
@@ -78,7 +77,7 @@ export function parseBookJson(text: string, name: string): OptionLeg[] {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new BookFileError(`${name}: not valid JSON (${(e as Error).message})`);
+    throw new BookFileError(`${name}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
   }
   const list = Array.isArray(data) ? data : (data as { legs?: unknown })?.legs;
   if (!Array.isArray(list)) throw new BookFileError(`${name}: expected an array of legs or {"legs": [...]}`);

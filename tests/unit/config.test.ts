@@ -60,6 +60,18 @@ describe("config: every malformed config is rejected with the field and the fix"
     ["no mandates", (c) => (c.mandates = []), /^mandates: no mandate to hedge; fix: add one under mandates or list a file in mandateFiles/],
     ["bad log level", (c) => (c.log = { level: "verbose" }), /^log\.level: .*; fix: use one of: trace, debug, info, warn, error/],
     ["target for a market not traded", (c) => (c.mandates[0].targetNetDelta = { ETH: 1 }), /^mandates\.0\.targetNetDelta\.ETH: ETH is not in markets; fix:/],
+    // Issue 14: numbers finite and in range, dates real, fields consistent with each other.
+    ["an infinite limit (YAML .inf)", (c) => (c.mandates[0].limits.maxNotionalUsd = Infinity), /^mandates\.0\.limits\.maxNotionalUsd: Infinity is not a finite number .*; fix: use a finite number$/],
+    ["NaN (YAML .nan) gets one line, not the schema's second", (c) => (c.oracle = { maxAgeSec: NaN }), /^oracle\.maxAgeSec: NaN is not a finite number/],
+    ["a number beyond exact micro-units", (c) => (c.mandates[0].limits.maxNotionalUsd = 1e16), /^mandates\.0\.limits\.maxNotionalUsd: 10000000000000000 is out of range; fix: use a value between -9007199254 and 9007199254$/],
+    ["an infinite offset", (c) => (c.mandates[0].exposures = { offsets: { SOL: -Infinity } }), /^mandates\.0\.exposures\.offsets\.SOL: -Infinity is not a finite number/],
+    ["an expiry that is not a date", (c) => (c.mandates[0].exposures = { options: [{ underlying: "SOL", kind: "put", strike: 1, expiry: "next tuesday", quantity: 1, impliedVol: 0.5 }] }), /^mandates\.0\.exposures\.options\.0\.expiry: "next tuesday" is not a date; fix: write an ISO-8601 time/],
+    ["an empty expiry", (c) => (c.mandates[0].exposures = { options: [{ underlying: "SOL", kind: "put", strike: 1, expiry: " ", quantity: 1, impliedVol: 0.5 }] }), /^mandates\.0\.exposures\.options\.0\.expiry: " " is not a date/],
+    ["minTradeUsd above maxTradeUsd", (c) => (c.mandates[0].trade = { minTradeUsd: 600, maxTradeUsd: 500 }), /^mandates\.0\.trade\.minTradeUsd: 600 is above maxTradeUsd 500; fix: lower minTradeUsd or raise maxTradeUsd$/],
+    ["targetLeverage above the leverage limit", (c) => (c.mandates[0].targetLeverage = 6), /^mandates\.0\.targetLeverage: 6 is above limits\.maxLeverage 5; fix: lower targetLeverage to at most 5/],
+    ["a target delta beyond the market's limit", (c) => (c.mandates[0].targetNetDelta = { SOL: 101 }), /^mandates\.0\.targetNetDelta\.SOL: 101 is beyond limits\.maxNetDeltaTokens\.SOL 100; fix: keep the target within ±100/],
+    ["a priority fee floor above the cap", (c) => (c.execution = { priorityFee: { floorMicroLamports: 3, capMicroLamports: 2 } }), /^execution\.priorityFee\.floorMicroLamports: 3 is above capMicroLamports 2; fix:/],
+    ["a missing options book", (c) => (c.mandates[0].exposures = { optionsFile: "no-such-book.csv" }), /^mandates\.0\.exposures\.optionsFile: cannot read \/tmp\/no-such-book\.csv \(ENOENT\); fix: create it/],
   ];
   for (const [name, edit, expected] of cases) {
     it(name, () => {
@@ -67,6 +79,14 @@ describe("config: every malformed config is rejected with the field and the fix"
       assert.ok(p.some((l) => expected.test(l)), `expected a line matching ${expected}, got:\n${p.join("\n")}`);
     });
   }
+
+  it("a target delta within the limit, and equal trade bounds, are fine", () => {
+    assert.deepEqual(problems((c) => {
+      c.mandates[0].targetNetDelta = { SOL: -100 };
+      c.mandates[0].trade = { minTradeUsd: 500, maxTradeUsd: 500 };
+      c.mandates[0].targetLeverage = 5;
+    }), []);
+  });
 
   it("reports every problem at once, not just the first", () => {
     const p = problems((c) => {
@@ -124,8 +144,11 @@ describe("config: overrides, mandate files, redaction", () => {
 
   it("the example configs are valid once their placeholders are filled", () => {
     const w = Keypair.generate().publicKey.toBase58();
+    // The mainnet example's options book lives on the VPS; config load reads it, so give it one here.
+    const book = path.join(dir, "desk-book.csv");
+    fs.writeFileSync(book, "underlying,kind,strike,expiry,quantity,impliedVol\nSOL,call,200,2030-01-01T00:00:00Z,10,0.7\n");
     for (const file of ["localnet.example.yaml", "mainnet.example.yaml"]) {
-      const text = fs.readFileSync(path.join(CONFIG_DIR, file), "utf8").replace(/REPLACE_WITH_[A-Z_]+/g, w);
+      const text = fs.readFileSync(path.join(CONFIG_DIR, file), "utf8").replace(/REPLACE_WITH_[A-Z_]+/g, w).replace("/var/lib/gamma-keeper/desk-book.csv", book);
       fs.writeFileSync(path.join(dir, file), text);
     }
     fs.writeFileSync(path.join(dir, "dao-mandate.example.yaml"), fs.readFileSync(path.join(CONFIG_DIR, "dao-mandate.example.yaml"), "utf8").replace(/REPLACE_WITH_[A-Z_]+/g, w));
