@@ -13,6 +13,8 @@ export interface LocalWorldOptions extends LocalnetOptions {
   priceDriver?: PriceDriverOptions;
   /** Fill-keeper knobs; `false` runs no fill keeper. */
   fillKeeper?: Partial<FillKeeperKnobs> | false;
+  /** Where the fill keeper's failures go (an RPC fault, a rejected fill); default: one line on stderr. */
+  onFillKeeperError?: (e: Error) => void;
 }
 
 /**
@@ -33,6 +35,8 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}) {
     const connection = new Connection(net.url, "confirmed");
     const fills = opts.fillKeeper === false ? undefined : new FillKeeper({ connection, ...opts.fillKeeper });
     if (fills) {
+      // An EventEmitter's unheard 'error' is thrown: one failed fill must not take the whole process down.
+      fills.on("error", opts.onFillKeeperError ?? ((e) => console.error(`localnet fill keeper: ${e.message}`)));
       net.chain.airdrop(fills.publicKey, 1_000_000_000_000n);
       fills.start();
     }

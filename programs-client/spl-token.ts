@@ -29,6 +29,15 @@ function optionKey(buf: Buffer, at: number): PublicKey | null {
   return buf.readUInt32LE(at) === 1 ? new PublicKey(buf.subarray(at + 4, at + 36)) : null;
 }
 
+/** COption tags and bools are 0 or 1; anything else is bytes of another layout (a token account cut to 82 bytes). */
+function badFlag(buf: Buffer, flags: [string, number, "u32" | "u8"][]): string | null {
+  for (const [name, at, width] of flags) {
+    const v = width === "u32" ? buf.readUInt32LE(at) : buf[at]!;
+    if (v > 1) return `${name} ${width === "u32" ? "option tag" : "flag"} at byte ${at} is ${v}, not 0 or 1`;
+  }
+  return null;
+}
+
 function tokenFail<T>(what: string, detail: string): Decoded<T> {
   return { ok: false, error: new AccountDecodeError("unknown", "malformed", `SPL ${what}: ${detail}`) };
 }
@@ -38,6 +47,8 @@ export function decodeTokenAccount(data: Uint8Array): Decoded<TokenAccount> {
   if (buf.length < TOKEN_ACCOUNT_SIZE) return tokenFail("token account", `${buf.length} bytes, expected ${TOKEN_ACCOUNT_SIZE}`);
   const state = STATES[buf[108]!];
   if (!state) return tokenFail("token account", `state byte ${buf[108]} is not 0, 1 or 2`);
+  const bad = badFlag(buf, [["delegate", 72, "u32"], ["isNative", 109, "u32"], ["closeAuthority", 129, "u32"]]);
+  if (bad) return tokenFail("token account", bad);
   return {
     ok: true,
     value: {
@@ -56,6 +67,8 @@ export function decodeTokenAccount(data: Uint8Array): Decoded<TokenAccount> {
 export function decodeMint(data: Uint8Array): Decoded<Mint> {
   const buf = Buffer.from(data);
   if (buf.length < MINT_SIZE) return tokenFail("mint", `${buf.length} bytes, expected ${MINT_SIZE}`);
+  const bad = badFlag(buf, [["mintAuthority", 0, "u32"], ["isInitialized", 45, "u8"], ["freezeAuthority", 46, "u32"]]);
+  if (bad) return tokenFail("mint", bad);
   return {
     ok: true,
     value: {

@@ -66,8 +66,11 @@ export function describeIssues(error: z.ZodError, prefix: (string | number)[] = 
 function readStructured(file: string): unknown {
   let text: string;
   try {
+    // A FIFO with no writer would block the read forever; a directory cannot be read.
+    if (!fs.statSync(file).isFile()) throw new ConfigError(file, ["not a regular file; fix: pass the path of a YAML or JSON config file"]);
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(file, [`cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix: check the path`]);
   }
   const json = /\.json$/i.test(file);

@@ -14,6 +14,15 @@ function checked(kp: Keypair, wallet: PublicKey, from: string): Keypair {
   return kp;
 }
 
+/** A 64-byte secret key is the seed then its public key; web3.js refuses a pair whose halves disagree. */
+function fromSecretKey(bytes: Uint8Array, from: string): Keypair {
+  try {
+    return Keypair.fromSecretKey(bytes);
+  } catch {
+    throw new KeypairError(`${from}: its public half (bytes 32-63) does not match its secret half, so it is not an ed25519 keypair; fix: export the wallet's key again (solana-keygen or the wallet's export)`);
+  }
+}
+
 /**
  * A Solana CLI keypair file (a JSON array of 64 bytes) that must belong to `wallet` and be private to its owner.
  * The key never appears in errors.
@@ -21,7 +30,10 @@ function checked(kp: Keypair, wallet: PublicKey, from: string): Keypair {
 export function loadKeypairFile(file: string, wallet: PublicKey): Keypair {
   let text: string;
   try {
-    const mode = fs.statSync(file).mode;
+    const stat = fs.statSync(file);
+    // A FIFO or a device would block the read (a FIFO with no writer forever): only regular files are opened.
+    if (!stat.isFile()) throw new KeypairError(`keypair file ${file} is not a regular file; fix: point keypairFile at the Solana CLI key file (a JSON array of 64 numbers)`);
+    const mode = stat.mode;
     if (process.platform !== "win32" && (mode & SHARED_BITS) !== 0) {
       throw new KeypairError(`keypair file ${file} has mode ${(mode & 0o777).toString(8).padStart(4, "0")}, readable beyond its owner; fix: chmod 600 ${file}`);
     }
@@ -39,7 +51,7 @@ export function loadKeypairFile(file: string, wallet: PublicKey): Keypair {
   if (!Array.isArray(bytes) || bytes.length !== 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) {
     throw new KeypairError(`keypair file ${file} is not a JSON array of 64 bytes (the Solana CLI format)`);
   }
-  return checked(Keypair.fromSecretKey(Uint8Array.from(bytes as number[])), wallet, `keypair file ${file}`);
+  return checked(fromSecretKey(Uint8Array.from(bytes as number[]), `keypair file ${file}`), wallet, `keypair file ${file}`);
 }
 
 /** A base58 secret key (64 bytes, as Phantom and solana-keygen export it) from an environment variable. */
@@ -53,13 +65,7 @@ export function loadKeypairEnv(name: string, wallet: PublicKey, env: NodeJS.Proc
     throw new KeypairError(`environment variable ${name} is not base58; set it to the wallet's base58 secret key`);
   }
   if (bytes.length !== 64) throw new KeypairError(`environment variable ${name} decodes to ${bytes.length} bytes, a secret key has 64`);
-  let kp: Keypair;
-  try {
-    kp = Keypair.fromSecretKey(bytes);
-  } catch {
-    throw new KeypairError(`environment variable ${name} is not a valid ed25519 secret key (its public half does not match)`);
-  }
-  return checked(kp, wallet, `environment variable ${name}`);
+  return checked(fromSecretKey(bytes, `environment variable ${name}`), wallet, `environment variable ${name}`);
 }
 
 /** The mandate's signer, from whichever source its config names. */

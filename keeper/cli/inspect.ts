@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
 import {
+  AccountDecodeError,
   PROGRAM_IDS,
   type Decoded,
   MINT_SIZE,
@@ -24,10 +25,24 @@ export interface LoadedAccount {
 }
 
 function readJsonFile(path: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    // Only regular files are opened: a FIFO with no writer would block the read forever.
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new CliError(`${path} is a directory; pass a JSON file, an address or a signature`);
+    if (!stat.isFile()) throw new CliError(`${path} is not a regular file; pass a JSON file, an address or a signature`);
+    text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new CliError(`${path}: not readable JSON (${e instanceof Error ? e.message : e})`);
+    if (e instanceof CliError) throw e;
+    throw new CliError(`${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses.
+    return JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (e) {
+    // JSON.parse quotes the text near the error, and in a binary file that may be control characters or newlines.
+    const where = /position \d+/.exec((e as Error).message)?.[0];
+    throw new CliError(`${path}: not readable JSON (${where ? `syntax error at ${where}` : "syntax error"}); expected a \`solana account --output json\` dump or a getTransaction answer`);
   }
 }
 
@@ -37,8 +52,8 @@ export function loadAccountFile(path: string): LoadedAccount {
 }
 
 function accountFromDump(doc: unknown, path: string): LoadedAccount {
-  const account = (doc as { account?: Record<string, unknown> }).account;
-  const data = account?.data;
+  const account = typeof doc === "object" && doc !== null ? (doc as { account?: unknown }).account : undefined;
+  const data = typeof account === "object" && account !== null ? (account as Record<string, unknown>).data : undefined;
   if (!account || !Array.isArray(data) || typeof data[0] !== "string" || data[1] !== "base64") {
     throw new CliError(
       `${path}: expected {"pubkey", "account": {"data": [<base64>, "base64"], "owner", ...}} as written by solana account --output json, ` +
@@ -48,8 +63,8 @@ function accountFromDump(doc: unknown, path: string): LoadedAccount {
   const pubkey = (doc as { pubkey?: unknown }).pubkey;
   return {
     address: typeof pubkey === "string" ? parsePubkey(pubkey, `${path}: pubkey`) : null,
-    owner: parsePubkey(String(account.owner), `${path}: account.owner`),
-    lamports: typeof account.lamports === "number" ? account.lamports : null,
+    owner: parsePubkey(String((account as Record<string, unknown>).owner), `${path}: account.owner`),
+    lamports: typeof (account as Record<string, unknown>).lamports === "number" ? ((account as Record<string, unknown>).lamports as number) : null,
     data: Buffer.from(data[0], "base64"),
   };
 }
@@ -60,11 +75,15 @@ function fromDecoded<T>(kind: string, d: Decoded<T>): Decoded<Inspected> {
   return d.ok ? { ok: true, value: { kind, value: d.value } } : d;
 }
 
-/** Decode any account gamma-keeper knows, by owner and discriminator (or size, for SPL Token). */
+/** Decode any account gamma-keeper knows, by owner and discriminator (or exact size, for SPL Token). */
 export function inspectAccount(acc: LoadedAccount): Decoded<Inspected> {
   if (acc.owner.equals(PROGRAM_IDS.token)) {
     if (acc.data.length === TOKEN_ACCOUNT_SIZE) return fromDecoded("TokenAccount", decodeTokenAccount(acc.data));
     if (acc.data.length === MINT_SIZE) return fromDecoded("Mint", decodeMint(acc.data));
+    return {
+      ok: false,
+      error: new AccountDecodeError("unknown", "malformed", `SPL Token account of ${acc.data.length} bytes is neither a mint (${MINT_SIZE}) nor a token account (${TOKEN_ACCOUNT_SIZE})`),
+    };
   }
   if (acc.owner.equals(PROGRAM_IDS.pythLegacyOracle)) return fromDecoded("PythLegacyPrice", oracleFromLegacyPyth(acc.data));
   return detectAccount(acc.owner, acc.data);

@@ -103,7 +103,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
       }
     : (false as const);
 
-  const world = await startLocalWorld({ port, slotMs, scenarios, priceDriver: { speed, intervalMs }, fillKeeper });
+  const world = await startLocalWorld({ port, slotMs, scenarios, priceDriver: { speed, intervalMs }, fillKeeper, onFillKeeperError: (e) => out(`fill keeper error: ${e.message}`) });
   try {
     const rel = (p: string) => relative(process.cwd(), p) || p;
     out("gamma-keeper localnet");
@@ -123,7 +123,6 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
       out(`fill: ${f.change} request ${f.request.toBase58()} of ${f.owner.toBase58()} ${f.result}${f.errorCode ? ` (error ${f.errorCode})` : ""}`),
     );
     world.fills?.on("liquidation", (l) => out(`liquidation: position ${l.position.toBase58()} of ${l.owner.toBase58()} (${l.signature})`));
-    world.fills?.on("error", (e) => out(`fill keeper error: ${e.message}`));
     await stop;
   } finally {
     await world.close();

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { ConfigError } from "../app/config-load";
+import { KeypairError } from "../app/keypair";
+import { BookFileError } from "../exposure/book-file";
+import { JournalError } from "../ops/journal";
 import { type BacktestCliOptions, runBacktest } from "./backtest";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { runInspect } from "./inspect";
@@ -8,6 +12,8 @@ import { runPositions } from "./positions";
 import { runReport } from "./report";
 import { runConfigCheck, runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
+
+const INPUT_ERRORS = [ConfigError, KeypairError, JournalError, BookFileError];
 
 const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its path and query are never printed`;
 
@@ -74,7 +80,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--set <path=value>", "override a config value after the file and GAMMA_KEEPER__* variables (repeatable)", collect)
     .option("--log <format>", "log format: auto (pretty on a terminal, JSON otherwise), json or pretty")
     .action((opts: { config?: string; dryRun?: boolean; duration?: string; set?: string[]; log?: string }) =>
-      runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration, set: opts.set, log: opts.log } satisfies RunCliOptions, out, stop()),
+      runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration, set: opts.set, log: opts.log } satisfies RunCliOptions, out, stop),
     );
 
   program
@@ -176,6 +182,11 @@ export async function main(
     if (e instanceof CliError) {
       err(`gamma-keeper: ${e.message}`);
       return e.exitCode;
+    }
+    // Errors that name a file, a field or a key the user can fix: the message is the whole answer.
+    if (INPUT_ERRORS.some((kind) => e instanceof kind)) {
+      err(`gamma-keeper: ${(e as Error).message}`);
+      return EXIT_USAGE;
     }
     err(`gamma-keeper: unexpected error: ${e instanceof Error ? e.stack : String(e)}`);
     return EXIT_RUNTIME;

@@ -24,6 +24,10 @@ export function runReport(opts: ReportCliOptions, out: Print): void {
   }
   const sinceMs = opts.since === undefined ? 0 : Date.parse(opts.since);
   if (Number.isNaN(sinceMs)) throw new CliError(`--since must be a date such as 2026-11-01 or 2026-11-01T12:00:00Z, got "${opts.since}"`, EXIT_USAGE);
+  if (opts.csv !== undefined) {
+    const folder = path.dirname(path.resolve(opts.csv));
+    if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--csv: folder ${folder} does not exist; fix: create it or write the CSV elsewhere`, EXIT_USAGE);
+  }
   const journalFile = path.join(cfg.stateDir, "journal.log");
   if (!fs.existsSync(journalFile)) throw new CliError(`no journal at ${journalFile}: has the keeper run with stateDir ${cfg.stateDir}?`, EXIT_USAGE);
   const records = new Journal<JournalRecord>(journalFile).read().records;

@@ -5,7 +5,8 @@ import { Writable } from "node:stream";
 import type { Logger } from "pino";
 import YAML from "yaml";
 import type { KeeperConfig } from "../app/config";
-import { ConfigError, configSecrets, loadConfigFile, redactedConfig } from "../app/config-load";
+import type { Keypair } from "@solana/web3.js";
+import { configSecrets, loadConfigFile, redactedConfig } from "../app/config-load";
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
@@ -13,8 +14,8 @@ import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo"
 import { createLogger, logEvent } from "../ops/logger";
 import { slippageBps } from "../market/fill-report";
 import type { LastFill } from "../app/records";
-import { redactUrl } from "../ops/redact";
-import { CliError, EXIT_USAGE } from "./cli-error";
+import { redactUrl, scrubSecrets } from "../ops/redact";
+import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 
 type Print = (s: string) => void;
 
@@ -28,23 +29,63 @@ export interface RunCliOptions {
   log?: string;
 }
 
+/** A config file after environment and --set overrides; its problems are ConfigErrors (exit 2, see main). */
 export function loadConfig(file: string, o: { dryRun?: boolean; set?: string[] } = {}): KeeperConfig {
-  try {
-    const cfg = loadConfigFile(file, { env: process.env, set: o.set });
-    if (o.dryRun) cfg.dryRun = true;
-    return cfg;
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
-    throw e;
-  }
+  const cfg = loadConfigFile(file, { env: process.env, set: o.set });
+  if (o.dryRun) cfg.dryRun = true;
+  return cfg;
 }
 
-function newKeeper(cfg: KeeperConfig, emit: (e: KeeperEvent) => void, demo?: LocalDemo): Keeper {
+/**
+ * Every mandate's signer, loaded before anything starts: a mandate that cannot sign is a config the operator must
+ * fix, not a keeper that runs the other mandates (under systemd that looked healthy and never restarted).
+ */
+function loadSigners(cfg: KeeperConfig): Map<string, Keypair> {
+  const keys = new Map<string, Keypair>();
+  const problems: string[] = [];
+  for (const m of cfg.mandates) {
+    try {
+      keys.set(m.name, loadMandateKey(m));
+    } catch (e) {
+      if (!(e instanceof KeypairError)) throw e;
+      problems.push(`mandates.${m.name}: ${e.message}`);
+    }
+  }
+  if (problems.length === 1) throw new CliError(problems[0]!, EXIT_USAGE);
+  if (problems.length) throw new CliError(`${problems.length} mandates cannot load their key:\n${problems.map((p) => `  ${p}`).join("\n")}`, EXIT_USAGE);
+  return keys;
+}
+
+/** --duration: whole or fractional seconds that setTimeout can wait (it fires at once beyond 2^31-1 ms). */
+const MAX_DURATION_SEC = Math.floor((2 ** 31 - 1) / 1000);
+
+function parseDuration(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const sec = Number(text);
+  if (text.trim() === "" || !(sec > 0 && sec <= MAX_DURATION_SEC)) {
+    throw new CliError(`--duration must be seconds > 0 and at most ${MAX_DURATION_SEC} (~24 days), got "${text}"; fix: e.g. --duration 3600, or leave it out to run until SIGTERM`, EXIT_USAGE);
+  }
+  return sec;
+}
+
+const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+
+function parseLogFormat(text: string | undefined): KeeperConfig["log"]["format"] | undefined {
+  if (text === undefined || (LOG_FORMATS as readonly string[]).includes(text)) return text as KeeperConfig["log"]["format"] | undefined;
+  throw new CliError(`--log must be auto, json or pretty, got "${text}"`, EXIT_USAGE);
+}
+
+/**
+ * A decision cycle for plan and status. The chain not answering is the world failing (exit 1, one line naming
+ * the endpoint without its key); an error of the keeper's own code keeps its stack.
+ */
+async function tickOnce(keeper: Keeper, r: Keeper["runners"][number]): Promise<void> {
   try {
-    return new Keeper(cfg, { emit, keypairs: demo ? new Map([[DEMO_MANDATE, demo.wallet]]) : undefined });
+    await r.tick({ send: false });
   } catch (e) {
-    if (e instanceof KeypairError) throw new CliError(e.message, EXIT_USAGE);
-    throw e;
+    if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || !(e instanceof Error)) throw e;
+    const reason = scrubSecrets(e.message.split("\n")[0]!, configSecrets(keeper.cfg));
+    throw new CliError(`mandate ${r.name}: cannot read the chain: ${reason}`, EXIT_RUNTIME);
   }
 }
 
@@ -95,11 +136,17 @@ function summary(keeper: Keeper, counts: ReturnType<typeof eventSink>["counts"],
  * `run`: the live keeper until SIGINT/SIGTERM (or --duration): then it stops deciding, leaves in-flight sends
  * journaled for the next run, flushes the journal and exits 0. Without --config, the embedded localnet demo.
  */
-export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<unknown>): Promise<void> {
+export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () => Promise<unknown>): Promise<void> {
+  // Flags first: nothing may start (a demo localnet, a journal, a request) on a command line that is wrong.
+  const duration = parseDuration(opts.durationSec);
+  const logFormat = parseLogFormat(opts.log);
   let demo: LocalDemo | undefined;
   let cfg: KeeperConfig;
-  if (opts.config) cfg = loadConfig(opts.config, opts);
-  else {
+  let keypairs: Map<string, Keypair>;
+  if (opts.config) {
+    cfg = loadConfig(opts.config, opts);
+    keypairs = loadSigners(cfg);
+  } else {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
     out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir})`);
     demo = await startLocalDemo({ stateDir });
@@ -107,12 +154,18 @@ export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<u
     cfg.log.format = "pretty";
     if (opts.dryRun) cfg.dryRun = true;
     out(`localnet at ${demo.world.url}; hedging wallet ${demo.wallet.publicKey.toBase58()}`);
+    keypairs = new Map([[DEMO_MANDATE, demo.wallet]]);
   }
-  const format = (opts.log ?? cfg.log.format) as KeeperConfig["log"]["format"];
-  if (!["auto", "json", "pretty"].includes(format)) throw new CliError(`--log must be auto, json or pretty, got "${opts.log}"`, EXIT_USAGE);
-  const log = createLogger({ level: cfg.log.level, format, secrets: configSecrets(cfg), destination: lineStream(out) });
+  const log = createLogger({ level: cfg.log.level, format: logFormat ?? cfg.log.format, secrets: configSecrets(cfg), destination: lineStream(out) });
   const { emit, counts } = eventSink(log);
-  const keeper = newKeeper(cfg, emit, demo);
+  let keeper: Keeper;
+  try {
+    keeper = new Keeper(cfg, { emit, keypairs });
+  } catch (e) {
+    await demo?.close();
+    throw e;
+  }
+  const stop = untilStop();
   const endpoints = [cfg.rpc.url, ...cfg.rpc.fallbacks.map((e) => e.url)].map(redactUrl).join(", ");
   log.info({ event: "start", mandates: cfg.mandates.map((m) => m.name), dryRun: cfg.dryRun }, `keeper: ${cfg.mandates.length} mandate(s) on ${endpoints}${cfg.dryRun ? " (dry run: nothing is sent)" : ""}`);
   // The kill switch by signal, for an operator without access to the kill file: USR1 engages, USR2 releases.
@@ -128,8 +181,6 @@ export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<u
   try {
     await keeper.start();
     if (keeper.metricsPort !== null) log.info({ event: "metrics", port: keeper.metricsPort }, `metrics, /health and /ready on ${cfg.metrics.host}:${keeper.metricsPort}`);
-    const duration = opts.durationSec === undefined ? null : Number(opts.durationSec);
-    if (duration !== null && !(duration > 0)) throw new CliError(`--duration must be seconds > 0, got "${opts.durationSec}"`, EXIT_USAGE);
     await (duration === null ? stop : Promise.race([stop, new Promise((r) => setTimeout(r, duration * 1000))]));
     log.info({ event: "stopping" }, "stopping: no new decisions; in-flight sends stay journaled for the next run");
   } finally {
@@ -143,17 +194,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, stop: Promise<u
 /** `config check`: every problem with its path and fix, or the effective config with secrets redacted. */
 export function runConfigCheck(opts: { file: string; set?: string[] }, out: Print): void {
   const cfg = loadConfig(opts.file, opts);
-  const problems: string[] = [];
-  for (const m of cfg.mandates) {
-    try {
-      const kp = loadMandateKey(m);
-      out(`mandate ${m.name}: signer ${kp.publicKey.toBase58()} matches the wallet`);
-    } catch (e) {
-      if (!(e instanceof KeypairError)) throw e;
-      problems.push(`mandates.${m.name}: ${e.message}`);
-    }
-  }
-  if (problems.length) throw new CliError(`${opts.file}: the config is valid but a key is not usable:\n${problems.map((p) => `  ${p}`).join("\n")}`, EXIT_USAGE);
+  for (const [name, kp] of loadSigners(cfg)) out(`mandate ${name}: signer ${kp.publicKey.toBase58()} matches the wallet`);
   out(`${opts.file} is valid. Effective config (secrets redacted):`);
   out(YAML.stringify(redactedConfig(cfg)).trimEnd());
 }
@@ -161,9 +202,9 @@ export function runConfigCheck(opts: { file: string; set?: string[] }, out: Prin
 /** `plan`: one decision cycle with nothing sent. */
 export async function runPlan(opts: { config: string; set?: string[] }, out: Print): Promise<void> {
   const cfg = loadConfig(opts.config, { dryRun: true, set: opts.set });
-  const keeper = newKeeper(cfg, (e) => out(formatEvent(e)));
+  const keeper = new Keeper(cfg, { emit: (e) => out(formatEvent(e)), keypairs: loadSigners(cfg) });
   try {
-    for (const r of keeper.runners) await r.tick({ send: false });
+    for (const r of keeper.runners) await tickOnce(keeper, r);
   } finally {
     await keeper.stop(true);
   }
@@ -185,17 +226,23 @@ function describeLastFill(last: LastFill): string {
 /** `status`: per mandate and market, prices, exposures, hedge, band, the request in flight and today's fees. */
 export async function runStatus(opts: { config: string; set?: string[] }, out: Print): Promise<void> {
   const cfg = loadConfig(opts.config, { dryRun: true, set: opts.set });
+  const keypairs = loadSigners(cfg);
   const decisions = new Map<string, Extract<KeeperEvent, { kind: "decision" }>>();
   const vetoes: string[] = [];
-  const keeper = newKeeper(cfg, (e) => {
-    if (e.kind === "decision") decisions.set(`${e.mandate}/${e.market}`, e);
-    if (e.kind === "veto") vetoes.push(formatEvent(e));
+  const collateral: string[] = [];
+  const keeper = new Keeper(cfg, {
+    keypairs,
+    emit: (e) => {
+      if (e.kind === "decision") decisions.set(`${e.mandate}/${e.market}`, e);
+      if (e.kind === "collateral" || e.kind === "shortfall") collateral.push(formatEvent(e));
+      if (e.kind === "veto") vetoes.push(formatEvent(e));
+    },
   });
   try {
     const nowSec = Math.floor(Date.now() / 1000);
     for (const r of keeper.runners) {
       r.resume();
-      await r.tick({ send: false });
+      await tickOnce(keeper, r);
       out(`mandate ${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}`);
       const snap = r.lastSnapshot!;
       for (const m of snap.markets) {
@@ -209,6 +256,7 @@ export async function runStatus(opts: { config: string; set?: string[] }, out: P
               : ""),
         );
       }
+      for (const line of collateral.splice(0)) out(`  ${line}`);
       for (const m of snap.markets) {
         const last = r.lastFill(m.symbol);
         if (last) out(`  ${m.symbol} last fill: ${describeLastFill(last)}`);

@@ -58,6 +58,10 @@ export class Journal<R extends object> {
         }
         throw new JournalError(`${this.file} line ${i + 1} is corrupt (bad checksum or JSON) and is not the last record; restore it from backup or move it aside`);
       }
+      // A whole line can still hold something no writer produces (null, a number): refuse it rather than fold it.
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new JournalError(`${this.file} line ${i + 1} holds ${json.slice(0, 40)}, not a journal record; restore it from backup or move it aside`);
+      }
       records.push(parsed);
       goodBytes += Buffer.byteLength(line, "utf8") + 1;
     }
