@@ -1,7 +1,6 @@
 import { PublicKey } from "@solana/web3.js";
-import type { MarketSymbol } from "../../programs-client";
+import type { MarketSymbol, Position } from "../../programs-client";
 import { type FillReport, type LiquidationReport, fillFromEvents, liquidationFromEvents, slippageBps } from "../market/fill-report";
-import type { PositionView } from "../market/reader";
 import { type HistorySearch, type TransactionHistory, findInHistory } from "../market/transaction-history";
 import type { FillSummary } from "./events";
 import type { OpenIntent } from "./records";
@@ -65,40 +64,44 @@ export interface SeenPosition {
   side: string;
   sizeUsd6: bigint;
   collateralUsd6: bigint;
+  /** Jupiter stamps a position's opening; a new value at the same address is a new life of the account. */
+  openTime: bigint;
+}
+
+export function seenPosition(address: string, market: MarketSymbol, p: Pick<Position, "side" | "sizeUsd" | "collateralUsd" | "openTime">): SeenPosition {
+  return { address, market, side: p.side, sizeUsd6: p.sizeUsd, collateralUsd6: p.collateralUsd, openTime: p.openTime };
 }
 
 /**
- * Positions that were open in the previous snapshot and are closed (size 0, or gone) in this one, where no request
- * of the keeper's targets them: only a liquidation (or someone else holding the key) closes a position that way.
- * Pure: `ownRequestPositions` are the position addresses of the keeper's requests in flight.
+ * Which of the positions seen open were closed since, judged only on each one read by address (`now`): size 0, or
+ * reopened (a new openTime) in between. An address that did not read is a bad read, never a close; a position a
+ * request of the keeper's is closing (`closing`) is the keeper's own close. Pure.
  */
 export function closedBehindOurBack(
   before: ReadonlyMap<string, SeenPosition>,
-  now: readonly PositionView[],
-  ownRequestPositions: ReadonlySet<string>,
+  now: ReadonlyMap<string, Pick<Position, "sizeUsd" | "openTime"> | null>,
+  closing: ReadonlySet<string>,
 ): SeenPosition[] {
-  const openNow = new Set(now.filter((p) => p.open).map((p) => p.address.toBase58()));
-  return [...before.values()].filter((p) => !openNow.has(p.address) && !ownRequestPositions.has(p.address));
+  return [...before.values()].filter((p) => {
+    const read = now.get(p.address);
+    if (!read || closing.has(p.address)) return false;
+    return read.sizeUsd === 0n || read.openTime !== p.openTime;
+  });
 }
 
-export function seenPositions(now: readonly PositionView[]): Map<string, SeenPosition> {
-  const seen = new Map<string, SeenPosition>();
-  for (const p of now) {
-    if (!p.open || p.market === null) continue;
-    const address = p.address.toBase58();
-    seen.set(address, { address, market: p.market, side: p.position.side, sizeUsd6: p.position.sizeUsd, collateralUsd6: p.position.collateralUsd });
-  }
-  return seen;
-}
-
-/** The liquidation event that closed `position`, or null (not found, or no history): the caller still reports the close. */
+/**
+ * The liquidation event that closed this life of the position (its openTime, or failing that its size: an older
+ * liquidation of the same address is not it), or null (not found, or no history): the caller still reports the close.
+ */
 export async function readLiquidation(
   history: TransactionHistory,
-  position: PublicKey,
+  seen: SeenPosition,
   search: HistorySearch = OUTCOME_SEARCH,
 ): Promise<{ liquidation: LiquidationReport | null; error: string | null }> {
+  const position = new PublicKey(seen.address);
+  const thisLife = (l: LiquidationReport | null) => (l && (l.positionOpenTime === seen.openTime || l.sizeUsd6 === seen.sizeUsd6) ? l : null);
   try {
-    return { liquidation: await findInHistory(history, position, (events, sig) => liquidationFromEvents(events, position, sig), search), error: null };
+    return { liquidation: await findInHistory(history, position, (events, sig) => thisLife(liquidationFromEvents(events, position, sig)), search), error: null };
   } catch (e) {
     return { liquidation: null, error: `transaction history unavailable: ${(e as Error).message}` };
   }

@@ -73,8 +73,8 @@ const mandateSchema = obj({
    */
   collateral: obj({
     enabled: z.boolean().default(true),
-    floorSigmas: positive.default(3),
-    ceilingSigmas: positive.default(12),
+    floorSigmas: positive.max(100).default(3),
+    ceilingSigmas: positive.max(10_000).default(12),
     minChangeUsd: positive.default(10),
     annualVol: obj({ SOL: positive.max(10).default(0.8), ETH: positive.max(10).default(0.7), BTC: positive.max(10).default(0.6) }).default({}),
   })

@@ -56,9 +56,10 @@ export class HistoryRecorder {
     }
     if (e.kind === "collateral") {
       const w = this.windows.get(`${e.mandate}/${e.market}`);
-      // JSON has no Infinity: a position no price liquidates leaves the fields as they are.
-      if (w && Number.isFinite(e.distanceSigmas)) w.sample.minLiquidationSigmas = Math.min(w.sample.minLiquidationSigmas ?? Infinity, e.distanceSigmas);
-      if (w && Number.isFinite(e.effectiveLeverage)) w.sample.maxEffectiveLeverage = Math.max(w.sample.maxEffectiveLeverage ?? 0, e.effectiveLeverage);
+      // JSON has no Infinity. A long no price liquidates (+∞ σ) leaves the fields as they are; a position liquidatable
+      // now (−∞ σ, equity ≤ 0 so leverage ∞) is the most important reading of all, kept as −1e6 σ and 1e9x.
+      if (w && !Number.isNaN(e.distanceSigmas) && e.distanceSigmas !== Infinity) w.sample.minLiquidationSigmas = Math.min(w.sample.minLiquidationSigmas ?? Infinity, Math.max(e.distanceSigmas, -1e6));
+      if (w && !Number.isNaN(e.effectiveLeverage)) w.sample.maxEffectiveLeverage = Math.max(w.sample.maxEffectiveLeverage ?? 0, Math.min(e.effectiveLeverage, 1e9));
       return;
     }
     if (e.kind !== "decision") return;

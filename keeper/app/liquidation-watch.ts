@@ -1,11 +1,11 @@
 import { PublicKey } from "@solana/web3.js";
-import type { LiquidationReport } from "../market/fill-report";
-import type { PositionView } from "../market/reader";
+import { type Position, decodeAccount } from "../../programs-client";
+import type { MarketSnapshot } from "../market/reader";
 import type { TransactionHistory } from "../market/transaction-history";
 import type { Journal } from "../ops/journal";
-import { type SeenPosition, closedBehindOurBack, readLiquidation, seenPositions } from "./chain-outcomes";
+import { type SeenPosition, closedBehindOurBack, readLiquidation, seenPosition } from "./chain-outcomes";
 import type { KeeperEvent } from "./events";
-import type { JournalRecord, OpenIntent } from "./records";
+import type { JournalRecord } from "./records";
 
 export interface LiquidationWatchDeps {
   mandate: string;
@@ -25,44 +25,51 @@ const usd = (v: bigint, digits: number) => (Number(v) / 1e6).toFixed(digits);
  * gone and rebuild it within the mandate's limits: nothing else has to happen here.
  */
 export class LiquidationWatch {
-  /** The wallet's open positions in the previous snapshot. Empty at start, so a restart raises no false alarm. */
+  /** The wallet's open positions as last read. Empty at start, so a restart raises no false alarm (and does not see
+   * a liquidation that happened while the keeper was down: the alert rule on the distance covers the approach). */
   private seenOpen = new Map<string, SeenPosition>();
-  /** Liquidation transactions already journaled: the watch and a request's reconciliation can both meet one. */
+  /** Liquidation transactions already journaled, so one is never booked twice. */
   private readonly booked = new Set<string>();
-  private readonly recording = new Map<string, Promise<void>>();
 
   constructor(private readonly d: LiquidationWatchDeps) {}
 
-  /** Compare a snapshot with the previous one. `decreasing`: positions a decrease of ours is closing. */
-  observe(positions: readonly PositionView[], decreasing: ReadonlySet<string>): void {
-    const closed = closedBehindOurBack(this.seenOpen, positions, decreasing);
-    this.seenOpen = seenPositions(positions);
-    for (const p of closed) {
-      const recording = this.record(p).finally(() => this.recording.delete(p.address));
-      this.recording.set(p.address, recording);
-      this.d.track(recording);
-    }
+  /** The positions to read by address in the next snapshot. */
+  watchedPositions(): PublicKey[] {
+    return [...this.seenOpen.keys()].map((k) => new PublicKey(k));
   }
 
   /**
-   * A request's position changed without a fill event: if a liquidation closed it, book that (unless the watch
-   * already did) and return it, so the request is reconciled as not filled.
+   * Compare the positions read by address in this snapshot with the ones seen open before; then remember the open
+   * ones, from the direct reads and from the owner's position list. `closing`: positions a decrease of ours empties.
    */
-  async bookFromRequest(open: OpenIntent, sizeBeforeUsd6: bigint): Promise<LiquidationReport | null> {
-    const position = open.intent.position;
-    const { liquidation } = await readLiquidation(this.d.history, new PublicKey(position));
-    if (!liquidation) return null;
-    await this.recording.get(position);
-    if (!liquidation.signature || !this.booked.has(liquidation.signature)) {
-      const { market, order } = open.intent;
-      await this.record({ address: position, market, side: order.side, sizeUsd6: sizeBeforeUsd6, collateralUsd6: liquidation.collateralUsd6 }, liquidation);
+  observe(snap: MarketSnapshot, closing: ReadonlySet<string>): void {
+    const read = new Map<string, Position | null>();
+    for (const address of this.seenOpen.keys()) {
+      const raw = snap.extra.get(address);
+      const decoded = raw ? decodeAccount("Position", raw.data, raw.owner) : null;
+      read.set(address, decoded?.ok ? decoded.value : null);
     }
-    return liquidation;
+    for (const p of closedBehindOurBack(this.seenOpen, read, closing)) {
+      this.seenOpen.delete(p.address);
+      this.d.track(this.record(p));
+    }
+    for (const [address, position] of read) {
+      const seen = this.seenOpen.get(address);
+      if (seen && position && position.sizeUsd > 0n) this.seenOpen.set(address, seenPosition(address, seen.market, position));
+      else if (seen && position) this.seenOpen.delete(address); // our own close
+    }
+    for (const p of snap.positions) {
+      const address = p.address.toBase58();
+      if (p.open && p.market !== null && !this.seenOpen.has(address)) this.seenOpen.set(address, seenPosition(address, p.market, p.position));
+    }
   }
 
-  private async record(p: SeenPosition, known?: LiquidationReport) {
-    const { liquidation, error } = known ? { liquidation: known, error: null } : await readLiquidation(this.d.history, new PublicKey(p.address));
-    if (liquidation?.signature) this.booked.add(liquidation.signature);
+  private async record(p: SeenPosition) {
+    const { liquidation, error } = await readLiquidation(this.d.history, p);
+    if (liquidation?.signature) {
+      if (this.booked.has(liquidation.signature)) return;
+      this.booked.add(liquidation.signature);
+    }
     const sizeUsd6 = liquidation?.sizeUsd6 ?? p.sizeUsd6;
     const collateralUsd6 = liquidation?.collateralUsd6 ?? p.collateralUsd6;
     this.d.journal.append({

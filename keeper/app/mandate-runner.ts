@@ -23,6 +23,7 @@ import type { KeeperEvent, RequestStage, SentTx } from "./events";
 import { applyOutcome, type JournalRecord, type LastFill, type OpenIntent, type RequestResult, type RestoredState, restoreState, toFillRecord } from "./records";
 import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
+import { decodeAccount } from "../../programs-client";
 import { type ExternalAccounts, externalAccounts, readExternalExposure, type ExternalExposure } from "./external-exposure";
 import type { FillReport } from "../market/fill-report";
 import type { TransactionHistory } from "../market/transaction-history";
@@ -205,14 +206,14 @@ export class MandateRunner {
 
   /** A fill seen in the accounts is booked from its transaction's event: the price, fees and borrow the program charged. */
   private async settleFill(open: OpenIntent, sizeBefore: bigint, sizeNow: bigint) {
-    const { fill, fallbackReason, historyAvailable } = await readFill(this.d.history, open, sizeNow - sizeBefore);
-    if (fill.source === "account" && historyAvailable) {
-      // No fill event, yet the position changed: it was liquidated while the request was open.
-      const liquidation = await this.liquidations.bookFromRequest(open, sizeBefore);
-      if (liquidation) {
-        this.finish(open, "rejected", `not filled: the position was liquidated (${liquidation.signature}) while the request was open`, 0n);
-        return;
-      }
+    const { fill, fallbackReason } = await readFill(this.d.history, open, sizeNow - sizeBefore);
+    const { order } = open.intent;
+    const closesAll = order.kind === "decrease" && (order.entirePosition || order.sizeUsdDelta6 >= sizeBefore);
+    if (fill.source === "account" && sizeNow === 0n && !closesAll) {
+      // No fill event, and the position is empty though this request could not empty it: another transaction
+      // closed it (a liquidation, which the liquidation watch books). The request itself did not fill.
+      this.finish(open, "rejected", `not filled: position ${open.intent.position} was closed by another transaction (liquidated) while the request was open`, 0n);
+      return;
     }
     if (fallbackReason) this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `fill of ${open.intent.id} booked from the account diff (fee estimated, price unknown): ${fallbackReason}` });
     const price = fill.priceUsd6 === null ? "" : ` at $${(Number(fill.priceUsd6) / USD6).toFixed(4)}`;
@@ -224,15 +225,24 @@ export class MandateRunner {
   async tick(options: { send: boolean } = { send: true }): Promise<void> {
     const startedMs = this.d.nowMs();
     const nowSec = Math.floor(startedMs / 1000);
-    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec), extraKeys: this.external.keys });
+    // The accounts whose state decides an outcome are read by address in the snapshot's one getMultipleAccounts, at
+    // one slot: a request or position list from getProgramAccounts can be partial, and absence there proves nothing.
+    const watched = [...this.inFlight.values()].flatMap((f) => [new PublicKey(f.open.intent.request), new PublicKey(f.open.intent.position)]);
+    const extraKeys = [...this.external.keys, ...watched, ...this.liquidations.watchedPositions()];
+    const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec), extraKeys });
     this.lastSnapshot = snap;
     const external = await readExternalExposure(this.d.source, this.d.mandate, this.external, snap, this.d.cfg.oracle.jlpAumToleranceBps);
     this.lastExternal = external;
     for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
     for (const market of this.d.mandate.markets) this.reconcile(market, snap, startedMs, options.send);
-    // Only a decrease of ours can close a position; one with an increase in flight can still be liquidated.
-    const decreasing = new Set([...this.inFlight.values()].filter((f) => f.open.intent.order.kind === "decrease").map((f) => f.open.intent.position));
-    this.liquidations.observe(snap.positions, decreasing);
+    // Only a decrease of ours that takes the whole size can close a position: with anything else in flight it can
+    // still be liquidated.
+    const closing = new Set(
+      [...this.inFlight.values()]
+        .filter(({ open: { intent } }) => intent.order.kind === "decrease" && (intent.order.entirePosition || intent.order.sizeUsdDelta6 >= BigInt(intent.sizeBeforeUsd6)))
+        .map((f) => f.open.intent.position),
+    );
+    this.liquidations.observe(snap, closing);
     for (const market of this.d.mandate.markets) {
       const view = snap.markets.find((m) => m.symbol === market);
       if (!view) continue;
@@ -282,7 +292,8 @@ export class MandateRunner {
       });
       if (!act || decision.action === "hold") continue;
       const riskState = this.riskState(nowSec);
-      const blocked = mandateVetoes(riskState, this.limits, nowSec, { collateral: true });
+      // A deposit defends the hedge whatever the oracles say; a withdrawal needs prices the keeper would trade on.
+      const blocked = [...mandateVetoes(riskState, this.limits, nowSec, { collateral: true }), ...(decision.action === "withdraw" ? this.oracleProblems(view) : [])];
       if (blocked.length) {
         this.d.emit({ kind: "veto", mandate: this.name, market, reasons: blocked });
         continue;
@@ -332,20 +343,32 @@ export class MandateRunner {
       }
       return;
     }
-    if (flight.phase !== "landed" || snapshotStartedMs <= flight.landedAtMs || (flight.open.landedSlot !== null && snap.slot < flight.open.landedSlot)) return;
+    if (flight.phase !== "landed" || snapshotStartedMs <= flight.landedAtMs || (flight.open.landedSlot !== null && snap.accountsSlot < flight.open.landedSlot)) return;
     const intent = flight.open.intent;
     const maxExecSec = snap.pool.ok ? Number(snap.pool.value.maxRequestExecutionSec) : 45;
-    const stillOpen = onChain.find((r) => r.address.toBase58() === intent.request);
-    if (stillOpen) {
-      flight.openedChainSec = stillOpen.request.updateTime;
-      if (send && !this.d.cfg.dryRun) this.cancelIfStuck(flight, stillOpen, snap, maxExecSec);
+    const requestRaw = snap.extra.get(intent.request);
+    const positionRaw = snap.extra.get(intent.position);
+    // Not read this cycle (the flight began after the snapshot's keys were chosen): judge it on the next one.
+    if (requestRaw === undefined || positionRaw === undefined) return;
+    if (requestRaw !== null) {
+      const open = decodeAccount("PositionRequest", requestRaw.data, requestRaw.owner);
+      if (open.ok) {
+        flight.openedChainSec = open.value.updateTime;
+        if (send && !this.d.cfg.dryRun) this.cancelIfStuck(flight, { address: new PublicKey(intent.request), request: open.value, market }, snap, maxExecSec);
+      }
       return;
     }
-    const position = snap.positions.find((p) => p.address.toBase58() === intent.position);
-    const sizeNow = position?.position.sizeUsd ?? 0n;
+    // Jupiter keeps Position accounts once created (the request created this one), so an absent or unreadable one is
+    // a bad read, never "size 0": wait for the next cycle.
+    const position = positionRaw && decodeAccount("Position", positionRaw.data, positionRaw.owner);
+    if (!position?.ok) {
+      this.d.emit({ kind: "warning", mandate: this.name, market, message: `position ${intent.position} did not read (${position ? position.error.message : "absent"}); request ${intent.id} reconciled next cycle` });
+      return;
+    }
+    const sizeNow = position.value.sizeUsd;
     const sizeBefore = BigInt(intent.sizeBeforeUsd6);
     // A collateral move fills without a size change: its collateral moved instead (older intents lack the field).
-    const collateralMoved = intent.collateralBeforeUsd6 !== undefined && (position?.position.collateralUsd ?? 0n) !== BigInt(intent.collateralBeforeUsd6);
+    const collateralMoved = intent.collateralBeforeUsd6 !== undefined && position.value.collateralUsd !== BigInt(intent.collateralBeforeUsd6);
     // Jupiter's program judges expiry by the chain's clock. A request never seen open (closed between two
     // snapshots) has no chain stamp; its intent's wall time stands in.
     const expired =
@@ -406,19 +429,9 @@ export class MandateRunner {
     const m = this.d.mandate;
     const flight = this.inFlight.get(market);
     const strayRequest = snap.requests.some((r) => r.market === market);
-    const o = this.d.cfg.oracle;
     const pyth = view.pyth.ok ? view.pyth.value : null;
     const doves = view.doves.ok ? view.doves.value : null;
-    const oracleProblems = oracleVetoes(
-      {
-        pythPriceUsd6: pyth?.priceUsd6 ?? null,
-        pythAgeSec: pyth ? Number(pyth.ageSec) : null,
-        pythConfBps: pyth?.confBps === null || pyth === null ? null : Number(pyth.confBps),
-        dovesPriceUsd6: doves?.priceUsd6 ?? null,
-        dovesAgeSec: doves ? Number(doves.ageSec) : null,
-      },
-      { maxAgeSec: o.maxAgeSec, maxConfBps: o.maxConfBps, maxDivergenceBps: o.maxDivergenceBps },
-    );
+    const oracleProblems = this.oracleProblems(view);
     if (oracleProblems.length || view.markPriceUsd6 === null || !view.custody.ok) {
       this.d.emit({ kind: "veto", mandate: this.name, market, reasons: oracleProblems.length ? oracleProblems : ["market unreadable"] });
       return;
@@ -521,6 +534,22 @@ export class MandateRunner {
     }
     if (!send) return;
     this.submit(market, order, { sizeBeforeUsd6: sizeBefore, collateralBeforeUsd6: collateralBefore, estimatedFeeUsd6, expectedPriceUsd6: markUsd6, purpose: "hedge" }, external);
+  }
+
+  private oracleProblems(view: MarketView): string[] {
+    const o = this.d.cfg.oracle;
+    const pyth = view.pyth.ok ? view.pyth.value : null;
+    const doves = view.doves.ok ? view.doves.value : null;
+    return oracleVetoes(
+      {
+        pythPriceUsd6: pyth?.priceUsd6 ?? null,
+        pythAgeSec: pyth ? Number(pyth.ageSec) : null,
+        pythConfBps: pyth?.confBps === null || pyth === null ? null : Number(pyth.confBps),
+        dovesPriceUsd6: doves?.priceUsd6 ?? null,
+        dovesAgeSec: doves ? Number(doves.ageSec) : null,
+      },
+      { maxAgeSec: o.maxAgeSec, maxConfBps: o.maxConfBps, maxDivergenceBps: o.maxDivergenceBps },
+    );
   }
 
   private riskState(nowSec: number): RiskState {

@@ -134,8 +134,11 @@ export function applyOutcome(state: RestoredState, intent: OpenIntent["intent"],
     state.lastFill.set(market, { id: intent.id, atSec, order: intent.order, expectedPriceUsd6: expected, fill: outcome.fill });
   }
   if (result === "filled") {
-    state.lastTradeSec.set(market, atSec);
-    state.tradeTimesSec.push(atSec);
+    // A collateral move is not a trade: it neither restarts the hedge's cooldown nor counts toward trades per hour.
+    if (intent.purpose !== "collateral") {
+      state.lastTradeSec.set(market, atSec);
+      state.tradeTimesSec.push(atSec);
+    }
     const day = Math.floor(atSec / 86_400);
     state.feesByDayUsd6.set(day, (state.feesByDayUsd6.get(day) ?? 0n) + feeUsd6);
     state.consecutiveFailures = 0;

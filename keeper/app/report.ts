@@ -82,6 +82,8 @@ export function buildReport(records: readonly JournalRecord[], samples: readonly
   for (const r of records) {
     if (r.t === "intent" && r.mandate === mandate && r.createdSec * 1000 >= sinceMs) intents.set(r.id, r);
     if (r.t === "liquidated" && r.mandate === mandate && r.atSec * 1000 >= sinceMs) {
+      // One liquidation is one loss, however many records name its transaction (a restarted keeper may book it again).
+      if (r.signature !== null && liquidations.some((l) => l.signature === r.signature)) continue;
       liquidations.push({
         time: new Date(r.atSec * 1000).toISOString(),
         market: r.market,

@@ -26,14 +26,26 @@ function fromAccountInfo(info: AccountInfo<Buffer>): RawAccount {
 /** getMultipleAccounts takes at most this many keys per call. */
 const MAX_KEYS_PER_CALL = 100;
 
+/**
+ * Reads through a Connection, never older than what it has already seen: every call asks for at least the highest
+ * slot of earlier answers (minContextSlot), so a lagging node behind a load balancer fails the call (and the cycle
+ * retries) instead of answering with state the keeper has already seen overtaken, e.g. a request list without a
+ * request that landed.
+ */
 export class ConnectionAccountSource implements AccountSource {
+  private seenSlot = 0;
+
   constructor(
     private readonly connection: Connection,
     private readonly commitment: Commitment = "confirmed",
   ) {}
 
+  private saw(slot: number) {
+    this.seenSlot = Math.max(this.seenSlot, slot);
+  }
+
   async getMultipleAccounts(keys: PublicKey[]) {
-    let slot = 0;
+    let slot = this.seenSlot;
     const accounts: (RawAccount | null)[] = [];
     for (let i = 0; i < keys.length; i += MAX_KEYS_PER_CALL) {
       const res = await this.connection.getMultipleAccountsInfoAndContext(keys.slice(i, i + MAX_KEYS_PER_CALL), {
@@ -41,6 +53,7 @@ export class ConnectionAccountSource implements AccountSource {
         minContextSlot: slot || undefined,
       });
       slot = Math.max(slot, res.context.slot);
+      this.saw(slot);
       for (const info of res.value) {
         accounts.push(info ? fromAccountInfo(info) : null);
       }
@@ -54,7 +67,9 @@ export class ConnectionAccountSource implements AccountSource {
       commitment: this.commitment,
       filters: rpcFilters,
       withContext: true,
+      minContextSlot: this.seenSlot || undefined,
     });
+    this.saw(res.context.slot);
     return {
       slot: res.context.slot,
       accounts: res.value.map(({ pubkey, account }) => ({ pubkey, account: fromAccountInfo(account) })),

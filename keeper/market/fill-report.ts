@@ -31,6 +31,8 @@ export interface LiquidationReport {
   /** Liquidation, close and borrow fees the event reports. */
   feeUsd6: bigint;
   liquidationFeeUsd6: bigint;
+  /** When the liquidated position was opened: tells this life of a position address from an earlier one. */
+  positionOpenTime: bigint;
 }
 
 const asBig = (v: unknown): bigint => (typeof v === "bigint" ? v : BigInt(v as number));
@@ -66,6 +68,7 @@ export function liquidationFromEvents(events: readonly PerpsEvent[], position: P
     collateralUsd6: asBig(e.data.originalPositionCollateralUsd),
     feeUsd6: asBig(e.data.feeUsd),
     liquidationFeeUsd6: asBig(e.data.liquidationFeeUsd),
+    positionOpenTime: asBig(e.data.positionOpenTime),
   };
 }
 

@@ -69,6 +69,8 @@ export interface RequestView {
 export interface MarketSnapshot {
   /** The latest slot any part of the snapshot was read at. */
   slot: number;
+  /** The slot of the one getMultipleAccounts read (markets, pool, clock and `extra`): those accounts agree with it. */
+  accountsSlot: number;
   nowSec: bigint;
   /** The chain's Clock at that slot: Jupiter's clock for request expiry. Null if the sysvar did not read. */
   chainNowSec: bigint | null;
@@ -221,6 +223,7 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
 
   return {
     slot: Math.max(multi.slot, positionsRes.slot, requestsRes.slot),
+    accountsSlot: multi.slot,
     nowSec: query.nowSec,
     chainNowSec,
     owner: query.owner,

@@ -60,11 +60,16 @@ export function collateralView(x: CollateralInput): CollateralView {
 export function targetEquityUsd6(x: CollateralInput, cfg: CollateralPolicyConfig): bigint {
   const { sizeUsd, price: entryUsd6 } = x.position;
   const byLeverage = BigInt(Math.ceil(Number(sizeUsd) / cfg.targetLeverage));
-  const midSigmas = Number.isFinite(cfg.ceilingSigmas) ? (cfg.floorSigmas + cfg.ceilingSigmas) / 2 : cfg.floorSigmas * 2;
+  // Halfway between floor and ceiling, but never more than twice the floor: a far ceiling (or none) means "withdraw
+  // rarely", not "park collateral far beyond what the floor asks".
+  const targetSigmas = Math.min((cfg.floorSigmas + cfg.ceilingSigmas) / 2, 2 * cfg.floorSigmas);
   const sigmaDay = x.annualVol / Math.sqrt(365);
   const { maintenanceMarginUsd6 } = liquidationThreshold(x.position, x.custody, x.borrowFeeUsd6);
-  const move = x.position.side === "short" ? Math.expm1(midSigmas * sigmaDay) : -Math.expm1(-midSigmas * sigmaDay);
-  const byDistance = maintenanceMarginUsd6 + BigInt(Math.ceil((Number(sizeUsd) * Number(x.markUsd6) * move) / Number(entryUsd6)));
+  const move = x.position.side === "short" ? Math.expm1(targetSigmas * sigmaDay) : -Math.expm1(-targetSigmas * sigmaDay);
+  // The position's value at the mark bounds what a distance can ask for: equity beyond it (a short's move beyond
+  // +100 %) buys nothing a desk would pay for, and keeps the figure finite for any configured vol.
+  const valueUsd6 = (Number(sizeUsd) * Number(x.markUsd6)) / Number(entryUsd6);
+  const byDistance = maintenanceMarginUsd6 + BigInt(Math.ceil(Math.min(valueUsd6 * move, valueUsd6)));
   return byLeverage > byDistance ? byLeverage : byDistance;
 }
 

@@ -53,6 +53,17 @@ describe("collateral policy: distance to liquidation in daily σ, kept between a
     assert.equal(decideCollateral(input("short", 120), { ...cfg, ceilingSigmas: Infinity }).action, "hold");
   });
 
+  it("a far ceiling aims no further than twice the floor, and an extreme vol asks at most the position's value", () => {
+    const far = decideCollateral(input("short", 185), { ...cfg, ceilingSigmas: 40_000 });
+    const twice = decideCollateral(input("short", 185), { ...cfg, ceilingSigmas: 9 });
+    assert.equal(far.action, "deposit");
+    assert.deepEqual(far, twice, "target 6σ either way");
+    const wild = decideCollateral(input("short", 185, 1_000), cfg);
+    assert.equal(wild.action, "deposit");
+    // Value at the mark 15,000·185/150 = 18,500, plus maintenance 30, less equity 1,489.5.
+    assert.equal((wild as { amountUsd6: bigint }).amountUsd6, 17_040_500_000n);
+  });
+
   it("property: a deposit or withdrawal lands inside [floor, ceiling] and the decision there is to hold", () => {
     fc.assert(
       fc.property(fc.constantFrom<"long" | "short">("long", "short"), fc.double({ min: 60, max: 240, noNaN: true }), fc.double({ min: 0.2, max: 2, noNaN: true }), (side, markUsd, vol) => {

@@ -1,14 +1,13 @@
 import { strict as assert } from "node:assert";
 import { BorshCoder } from "@coral-xyz/anchor";
-import { Keypair, type PublicKey } from "@solana/web3.js";
+import { Keypair, PublicKey } from "@solana/web3.js";
 import { EVENT_IX_TAG, MAINNET, type PerpsEvent, decodeEventInstruction } from "../../programs-client";
 import { toAnchor } from "../../programs-client/convert";
 import { PERPETUALS_IDL } from "../../programs-client/idl";
-import { closedBehindOurBack, readFill, readLiquidation, seenPositions } from "../../keeper/app/chain-outcomes";
+import { closedBehindOurBack, readFill, readLiquidation, seenPosition } from "../../keeper/app/chain-outcomes";
 import { type JournalRecord, restoreState } from "../../keeper/app/records";
 import { buildReport, formatReport } from "../../keeper/app/report";
 import { fillFromEvents, slippageBps } from "../../keeper/market/fill-report";
-import type { PositionView } from "../../keeper/market/reader";
 import type { TransactionHistory } from "../../keeper/market/transaction-history";
 
 const types = new BorshCoder(PERPETUALS_IDL).types;
@@ -34,14 +33,14 @@ function decreaseEvent(request: PublicKey, position: PublicKey) {
   });
 }
 
-function liquidationEvent(position: PublicKey) {
+function liquidationEvent(position: PublicKey, positionOpenTime = 1_777_000_000n, positionSizeUsd = 5_000_000_000n) {
   return emitted("LiquidateFullPositionEvent", {
     positionKey: position, positionSide: 1, positionCustody: SOL.custody, positionCollateralCustody: SOL.custody,
-    positionCollateralMint: SOL.mint, positionMint: SOL.mint, positionSizeUsd: 5_000_000_000n, hasProfit: false,
+    positionCollateralMint: SOL.mint, positionMint: SOL.mint, positionSizeUsd, hasProfit: false,
     pnlDelta: 490_000_000n, owner: key(), pool: MAINNET.pool, transferAmountUsd: 0n, transferToken: 0n, price: 135_300_000n,
     feeUsd: 4_000_000n, liquidationFeeUsd: 1_000_000n, openTime: 1_777_275_000n, positionFeeUsd: 3_000_000n,
     fundingFeeUsd: 1_000_000n, priceImpactFeeUsd: 500_000n, originalPositionCollateralUsd: 500_000_000n,
-    positionCollateralUsd: 0n, positionOpenTime: 1_777_000_000n, positionPrice: 150_000_000n,
+    positionCollateralUsd: 0n, positionOpenTime, positionPrice: 150_000_000n,
   });
 }
 
@@ -159,20 +158,32 @@ describe("fills and liquidations read from the program's events", () => {
     assert.ok(formatReport(report).some((l) => l.includes("1 liquidations")));
   });
 
-  it("a position that closes without a request of ours is a liquidation; our own close is not", async () => {
-    const view = (address: PublicKey, sizeUsd: bigint): PositionView =>
-      ({ address, position: { side: "long", sizeUsd, collateralUsd: 500_000_000n }, market: "SOL", open: sizeUsd > 0n }) as unknown as PositionView;
-    const a = key();
-    const b = key();
-    const before = seenPositions([view(a, 5_000_000_000n), view(b, 1_000_000_000n)]);
-    assert.deepEqual(closedBehindOurBack(before, [view(a, 5_000_000_000n), view(b, 1_000_000_000n)], new Set()), [], "nothing closed");
-    const closed = closedBehindOurBack(before, [view(a, 0n)], new Set([b.toBase58()]));
-    assert.deepEqual(closed.map((p) => p.address), [a.toBase58()], "a closed behind our back; b closed by our own request");
+  it("a position read by address with size 0, or reopened, without a closing request of ours is a liquidation; a bad read is not", async () => {
+    const a = key().toBase58();
+    const b = key().toBase58();
+    const c = key().toBase58();
+    const life = (sizeUsd: bigint, openTime = 1_777_000_000n) => ({ side: "long" as const, sizeUsd, collateralUsd: 500_000_000n, openTime });
+    const before = new Map([a, b, c].map((x) => [x, seenPosition(x, "SOL", life(5_000_000_000n))]));
+    const reads = (entries: [string, ReturnType<typeof life> | null][]) => new Map(entries);
+    assert.deepEqual(closedBehindOurBack(before, reads([[a, life(5_000_000_000n)], [b, life(5_000_000_000n)], [c, life(5_000_000_000n)]]), new Set()), [], "nothing closed");
+    assert.deepEqual(closedBehindOurBack(before, reads([[a, null], [b, null]]), new Set()), [], "absent or unread: a bad read, never a close");
+    const closed = closedBehindOurBack(before, reads([[a, life(0n)], [b, life(0n)], [c, life(2_000_000_000n, 1_777_000_500n)]]), new Set([b]));
+    assert.deepEqual(closed.map((p) => p.address), [a, c], "a emptied, c reopened in between; b emptied by our own close");
 
+    // The event of this life of the position, not an older liquidation of the same address.
+    const position = new PublicKey(a);
     const h = new MemoryHistory();
-    h.add(a, "liq", [liquidationEvent(a)]);
-    const { liquidation, error } = await readLiquidation(h, a, { limit: 5, attempts: 1, retryMs: 0 });
+    h.add(position, "old", [liquidationEvent(position, 1_776_000_000n, 9_000_000_000n)]);
+    h.add(position, "liq", [liquidationEvent(position)]);
+    h.add(position, "later", []);
+    const seen = seenPosition(a, "SOL", life(5_000_000_000n, 1_777_000_000n));
+    const { liquidation, error } = await readLiquidation(h, seen, { limit: 5, attempts: 1, retryMs: 0 });
     assert.equal(error, null);
-    assert.deepEqual(liquidation, { signature: "liq", priceUsd6: 135_300_000n, sizeUsd6: 5_000_000_000n, collateralUsd6: 500_000_000n, feeUsd6: 4_000_000n, liquidationFeeUsd6: 1_000_000n });
+    assert.deepEqual(liquidation, { signature: "liq", priceUsd6: 135_300_000n, sizeUsd6: 5_000_000_000n, collateralUsd6: 500_000_000n, feeUsd6: 4_000_000n, liquidationFeeUsd6: 1_000_000n, positionOpenTime: 1_777_000_000n });
+    const older = await readLiquidation(new MemoryHistory(), seen, { limit: 5, attempts: 1, retryMs: 0 });
+    assert.equal(older.liquidation, null);
+    const onlyOld = new MemoryHistory();
+    onlyOld.add(position, "old", [liquidationEvent(position, 1_776_000_000n, 9_000_000_000n)]);
+    assert.equal((await readLiquidation(onlyOld, seen, { limit: 5, attempts: 1, retryMs: 0 })).liquidation, null, "an earlier life's liquidation is not this one");
   });
 });
