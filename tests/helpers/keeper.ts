@@ -1,8 +1,12 @@
-import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import bs58 from "bs58";
+import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
 import type { KeeperEvent } from "../../keeper/app/events";
 import type { KeeperConfig } from "../../keeper/app/config";
-import type { LocalDemo } from "../../keeper/app/local-demo";
+import { Keeper } from "../../keeper/app/keeper";
+import { DEMO_MANDATE, type LocalDemo, type LocalDemoOptions, startLocalDemo } from "../../keeper/app/local-demo";
 
 /** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
 export function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
@@ -45,3 +49,46 @@ export async function openRequestsOnChain(demo: LocalDemo): Promise<number> {
   return accounts.length;
 }
 
+
+/**
+ * A demo localnet and a keeper per test, torn down after it: call inside a describe. `start` starts both; the
+ * keeper's events go to a Recorder (and to `onEvent`).
+ */
+export function keeperOnLocalnet(prefix: string) {
+  let demo: LocalDemo | undefined;
+  let keeper: Keeper | undefined;
+  let stateDir = "";
+  beforeEach(() => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    await keeper?.stop(true);
+    await demo?.close();
+    keeper = undefined;
+    demo = undefined;
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+  return {
+    stateDir: () => stateDir,
+    /** Lets a test stop the keeper itself (so the teardown does not stop it twice). */
+    forget: () => void (keeper = undefined),
+    async start(
+      opts: Partial<LocalDemoOptions>,
+      configure: (c: KeeperConfig) => KeeperConfig,
+      hooks: { onEvent?: (e: KeeperEvent) => void; prepare?: (d: LocalDemo) => void | Promise<void> } = {},
+    ) {
+      demo = await startLocalDemo({ stateDir, ...opts, config: configure });
+      await hooks.prepare?.(demo);
+      const rec = new Recorder();
+      keeper = new Keeper(demo.cfg, {
+        emit: (e) => {
+          rec.emit(e);
+          hooks.onEvent?.(e);
+        },
+        keypairs: new Map([[DEMO_MANDATE, demo.wallet]]),
+      });
+      await keeper.start();
+      return { demo, keeper, rec };
+    },
+  };
+}

@@ -1,17 +1,14 @@
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { MAINNET, eventsFromTransaction } from "../../programs-client";
 import type { KeeperEvent } from "../../keeper/app/events";
-import { Keeper } from "../../keeper/app/keeper";
-import { DEMO_MANDATE, type LocalDemo, type LocalDemoOptions, startLocalDemo } from "../../keeper/app/local-demo";
+import type { LocalDemo, LocalDemoOptions } from "../../keeper/app/local-demo";
 import type { KeeperConfig } from "../../keeper/app/config";
 import type { JournalRecord } from "../../keeper/app/records";
 import { Journal } from "../../keeper/ops/journal";
 import { createLogger, logEvent } from "../../keeper/ops/logger";
-import { Recorder, hundredSolMandate, openRequestsOnChain } from "../helpers/keeper";
+import { hundredSolMandate, keeperOnLocalnet, openRequestsOnChain } from "../helpers/keeper";
 import { borrowFeeUsd, cumulativeInterestAt, hourlyBorrowRate, readCustody } from "./stand-in-model";
 import { rpc } from "../helpers/localnet";
 import { sleep, until } from "../helpers/wait";
@@ -27,42 +24,15 @@ function twentyTimesShort(c: KeeperConfig): KeeperConfig {
 /** The keeper books what the program did (its events), not what the keeper expected, and survives a liquidation. */
 describe("keeper reads what happened on chain", function () {
   this.timeout(120_000);
-  let demo: LocalDemo | undefined;
-  let keeper: Keeper | undefined;
-  let stateDir: string;
-
-  beforeEach(() => {
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-truth-"));
-  });
-  afterEach(async () => {
-    await keeper?.stop(true);
-    await demo?.close();
-    keeper = undefined;
-    demo = undefined;
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  });
-
-  async function start(
+  const localnet = keeperOnLocalnet("gk-truth-");
+  const start = (
     opts: Partial<LocalDemoOptions>,
     configure: (c: KeeperConfig) => KeeperConfig,
     onEvent?: (e: KeeperEvent) => void,
     prepare?: (d: LocalDemo) => Promise<void>,
-  ) {
-    demo = await startLocalDemo({ stateDir, ...opts, config: configure });
-    await prepare?.(demo);
-    const rec = new Recorder();
-    keeper = new Keeper(demo.cfg, {
-      emit: (e) => {
-        rec.emit(e);
-        onEvent?.(e);
-      },
-      keypairs: new Map([[DEMO_MANDATE, demo.wallet]]),
-    });
-    await keeper.start();
-    return { demo, keeper, rec };
-  }
+  ) => localnet.start(opts, configure, { onEvent, prepare });
 
-  const journal = () => new Journal<JournalRecord>(path.join(stateDir, "journal.log")).read().records;
+  const journal = () => new Journal<JournalRecord>(path.join(localnet.stateDir(), "journal.log")).read().records;
 
   it("journals each fill's price, fee and settled borrow exactly as the program's event states them", async () => {
     const { demo: d, rec } = await start({ scenario: { kind: "constant", priceUsd: 150 } }, hundredSolMandate);

@@ -1,54 +1,31 @@
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type { KeeperEvent } from "../../keeper/app/events";
-import { Keeper } from "../../keeper/app/keeper";
 import { ComputeBudgetProgram, SystemProgram } from "@solana/web3.js";
 import { NATIVE_MINT, PROGRAM_IDS } from "../../programs-client";
 import { setTokenBalance } from "../../localnet/fixtures/load";
 import type { KeeperConfig } from "../../keeper/app/config";
-import { DEMO_MANDATE, type LocalDemo, startLocalDemo } from "../../keeper/app/local-demo";
-import { Recorder } from "../helpers/keeper";
+import { DEMO_MANDATE, type LocalDemo } from "../../keeper/app/local-demo";
+import { keeperOnLocalnet } from "../helpers/keeper";
 import { until } from "../helpers/wait";
 
 type Veto = Extract<KeeperEvent, { kind: "veto" }>;
 
 describe("keeper on localnet: per-market limits and signing refusals", function () {
   this.timeout(120_000);
-  let demo: LocalDemo | undefined;
-  let keeper: Keeper | undefined;
-  let stateDir: string;
+  const localnet = keeperOnLocalnet("gk-limits-");
 
-  beforeEach(() => {
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-limits-"));
-  });
-  afterEach(async () => {
-    await keeper?.stop(true);
-    await demo?.close();
-    keeper = undefined;
-    demo = undefined;
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  });
-
-  async function start(configure: (c: KeeperConfig) => void, prepare?: (d: LocalDemo) => void) {
-    demo = await startLocalDemo({
-      stateDir,
-      scenario: { kind: "constant", priceUsd: 150 },
-      config: (c) => {
+  const start = (configure: (c: KeeperConfig) => void, prepare?: (d: LocalDemo) => void) =>
+    localnet.start(
+      { scenario: { kind: "constant", priceUsd: 150 } },
+      (c) => {
         const m = c.mandates[0]!;
         m.exposures.options = [];
         m.exposures.offsets = {};
         configure(c);
         return c;
       },
-    });
-    prepare?.(demo);
-    const rec = new Recorder();
-    keeper = new Keeper(demo.cfg, { emit: rec.emit, keypairs: new Map([[DEMO_MANDATE, demo.wallet]]) });
-    await keeper.start();
-    return { keeper, rec };
-  }
+      { prepare },
+    );
 
   it("a SOL and BTC mandate: SOL trades up to SOL's limit, BTC is held to BTC's (the minimum of both used to apply to SOL)", async () => {
     const { rec } = await start((c) => {
@@ -66,7 +43,7 @@ describe("keeper on localnet: per-market limits and signing refusals", function 
   });
 
   it("the keeper's own long posting SOL, with the SOL wrapped in the same transaction, passes the signing policy and fills", async () => {
-    const { rec } = await start(
+    const { demo, rec } = await start(
       (c) => {
         c.mandates[0]!.exposures.offsets = { SOL: -20 };
         c.mandates[0]!.policy = { kind: "fixed", thresholdTokens: { SOL: 1 } };
@@ -78,7 +55,7 @@ describe("keeper on localnet: per-market limits and signing refusals", function 
     assert.match((rec.intents()[0] as Extract<KeeperEvent, { kind: "request" }>).detail, /^increase long/);
     assert.ok(!rec.events.some((e) => e.kind === "veto"), "no veto, no refusal");
     const sent = rec.events.find((e): e is Extract<KeeperEvent, { kind: "request" }> => e.kind === "request" && e.stage === "sent")!;
-    const tx = await demo!.world.connection.getTransaction(sent.tx!.signature, { maxSupportedTransactionVersion: 0, commitment: "confirmed" });
+    const tx = await demo.world.connection.getTransaction(sent.tx!.signature, { maxSupportedTransactionVersion: 0, commitment: "confirmed" });
     const keys = tx!.transaction.message.staticAccountKeys;
     const programs = tx!.transaction.message.compiledInstructions.map((ix) => keys[ix.programIdIndex]!.toBase58());
     assert.deepEqual(programs, [ComputeBudgetProgram.programId, ComputeBudgetProgram.programId, PROGRAM_IDS.associatedToken, SystemProgram.programId, PROGRAM_IDS.token, PROGRAM_IDS.perpetuals].map(String), "compute budget, ATA create, transfer, SyncNative, the request");

@@ -8,38 +8,18 @@ import { MAINNET, PROGRAM_IDS, associatedTokenAddress, decodeAccount, decodeMint
 import { jlpExposure } from "../../keeper/exposure/jlp";
 import { setTokenBalance } from "../../localnet/fixtures/load";
 import type { KeeperEvent } from "../../keeper/app/events";
-import { Keeper } from "../../keeper/app/keeper";
-import { DEMO_MANDATE, startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
+import type { Keeper } from "../../keeper/app/keeper";
+import { startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
 import type { KeeperConfig } from "../../keeper/app/config";
 import { sleep, spawnCli, until } from "../helpers/wait";
-import { Recorder, hundredSolMandate, openRequestsOnChain } from "../helpers/keeper";
+import { Recorder, hundredSolMandate, keeperOnLocalnet, openRequestsOnChain } from "../helpers/keeper";
 
 
 describe("keeper on localnet", function () {
   this.timeout(120_000);
-  let demo: LocalDemo | undefined;
-  let keeper: Keeper | undefined;
-  let stateDir: string;
-
-  beforeEach(() => {
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-keeper-"));
-  });
-  afterEach(async () => {
-    await keeper?.stop(true);
-    await demo?.close();
-    keeper = undefined;
-    demo = undefined;
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  });
-
-  async function start(opts: Partial<LocalDemoOptions> = {}, configure: (c: KeeperConfig) => KeeperConfig = hundredSolMandate, prepare?: (d: LocalDemo) => void) {
-    demo = await startLocalDemo({ stateDir, ...opts, config: configure });
-    prepare?.(demo);
-    const rec = new Recorder();
-    keeper = new Keeper(demo.cfg, { emit: rec.emit, keypairs: new Map([[DEMO_MANDATE, demo.wallet]]) });
-    await keeper.start();
-    return { demo, keeper, rec };
-  }
+  const localnet = keeperOnLocalnet("gk-keeper-");
+  const start = (opts: Partial<LocalDemoOptions> = {}, configure: (c: KeeperConfig) => KeeperConfig = hundredSolMandate, prepare?: (d: LocalDemo) => void) =>
+    localnet.start(opts, configure, { prepare });
 
   /** Stop the price, let every request settle, and return the keeper's final view. */
   async function settle(d: LocalDemo, k: Keeper, rec: Recorder) {
@@ -163,7 +143,7 @@ describe("keeper on localnet", function () {
       m.exposures.options = [];
       m.limits.maxNetDeltaTokens = { SOL: 500, ETH: 500 };
       m.hedgeRatio = 0.5;
-      c.killFile = path.join(stateDir, "no-trades");
+      c.killFile = path.join(localnet.stateDir(), "no-trades");
       fs.writeFileSync(c.killFile, "");
       return c;
     }, (w) => {
@@ -213,7 +193,7 @@ describe("keeper on localnet", function () {
     const { keeper: k } = await start({ scenario: { kind: "constant", priceUsd: 150 } });
     const t0 = Date.now();
     await k.stop(true);
-    keeper = undefined;
+    localnet.forget();
     assert.ok(Date.now() - t0 < 5_000, `stop took ${Date.now() - t0} ms`);
   });
 
