@@ -27,10 +27,12 @@ function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCost
   if (sizeTokens <= 0) return 0;
   const sizeUsd6 = BigInt(Math.round(sizeTokens * priceUsd * 1e6));
   const fee = positionFee(sizeUsd6, BigInt(bps), BigInt(c.impactFeeScalar));
-  into.feesUsd += Number(fee.positionFeeUsd6 - fee.priceImpactFeeUsd6) / 1e6;
-  into.impactUsd += Number(fee.priceImpactFeeUsd6) / 1e6;
+  const baseUsd = Number(fee.positionFeeUsd6 - fee.priceImpactFeeUsd6) / 1e6;
+  const impactUsd = Number(fee.priceImpactFeeUsd6) / 1e6;
+  into.feesUsd += baseUsd;
+  into.impactUsd += impactUsd;
   into.txUsd += c.txCostUsd;
-  return Number(fee.positionFeeUsd6) / 1e6;
+  return baseUsd + impactUsd;
 }
 
 /**
