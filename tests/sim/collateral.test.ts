@@ -60,15 +60,16 @@ describe("simulator: the hedge's collateral and liquidation", () => {
     h.change(-1, 100, 0.06);
     h.applyPolicy(100);
     assert.equal(h.depositedUsd, 0, "at entry a 3× short is ln(133.01/100)/σ_day = 6.8 σ away: inside [3, 12]");
-    // At $120 it is ln(133.0133/120)/(0.8/√365) = 2.46 σ away. The target is the midpoint, 7.5 σ: equity
-    // 0.2 + 120·expm1(7.5·σ_day) = 44.478 (above size/3 = 33.33), against 33.27333 − 20 − 0.06 = 13.21333 now.
+    // At $120 it is ln(133.0133/120)/(0.8/√365) = 2.46 σ away. The target is halfway between floor and ceiling but
+    // at most twice the floor, 6 σ: equity 0.2 + 120·expm1(6·σ_day) = 34.473 (above size/3 = 33.33), against
+    // 33.27333 − 20 − 0.06 = 13.21333 now.
     const sigmaDay = 0.8 / Math.sqrt(365);
-    const want = 0.2 + 120 * Math.expm1(7.5 * sigmaDay) - (33.273333 - 20 - 0.06);
+    const want = 0.2 + 120 * Math.expm1(6 * sigmaDay) - (33.273333 - 20 - 0.06);
     h.applyPolicy(120);
     assert.ok(Math.abs(h.depositedUsd - want) < 1e-5, `deposited ${h.depositedUsd} vs ${want}`);
     assert.equal(h.collateralTxUsd, 0.002);
-    assert.equal(h.liquidatedAt(140), false, "the deposit moved the liquidation price from $133 to ≈ $164");
-    assert.equal(h.liquidatedAt(165), true);
+    assert.equal(h.liquidatedAt(140), false, "the deposit moved the liquidation price from $133 to ≈ $154.3");
+    assert.equal(h.liquidatedAt(155), true);
   });
 
   // The simulator decides in floats where the position is far from liquidation and from the policy's band, and
