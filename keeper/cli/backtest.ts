@@ -8,6 +8,7 @@ import { formatCsv, formatTable } from "../sim/results-format";
 import { defaultWorkers, prepareSimulation, runSimulation } from "../sim/run-simulation";
 import { parseScenario, policyLabel, readScenarioData, resolveReplayPath, type Scenario, ScenarioError, type SimPolicy } from "../sim/scenario";
 import { CliError, EXIT_USAGE } from "./cli-error";
+import { refuseIfNotAFolder, refuseIfNotAFile } from "./files";
 
 type Print = (s: string) => void;
 
@@ -54,9 +55,14 @@ export interface BacktestCliOptions {
   quiet?: boolean;
 }
 
+/**
+ * A flag's number: finite, and an exact integer's size at most (a custody's impact scalar is ~1e15; a hedge ratio
+ * of 1e232 sent the sweep into growing an array until V8 aborted).
+ */
 function num(flag: string, v: string): number {
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n)) throw new CliError(`--${flag} must be a number, got "${v}"`, EXIT_USAGE);
+  if (Math.abs(n) > Number.MAX_SAFE_INTEGER) throw new CliError(`--${flag} ${v} is out of range; fix: use a value between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`, EXIT_USAGE);
   return n;
 }
 
@@ -194,7 +200,10 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
 
 /** `backtest`: run a scenario over simulated paths with the keeper's own decision code; table, CSV, JSON, SVG. */
 export async function runBacktest(file: string | undefined, o: BacktestCliOptions, out: Print, err: Print): Promise<void> {
+  if (file !== undefined) refuseIfNotAFile(file, "scenario");
+  if (o.out !== undefined) refuseIfNotAFolder(o.out, "--out");
   const scenario = resolveScenario(file, o);
+  if (scenario.model.kind === "replay") refuseIfNotAFile(scenario.model.file, "replay file");
   const workers = o.workers === undefined ? defaultWorkers() : num("workers", o.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new CliError(`--workers must be a whole number of at least 1, got ${o.workers}`, EXIT_USAGE);
   let policies = scenario.policies;
@@ -230,8 +239,11 @@ export async function runBacktest(file: string | undefined, o: BacktestCliOption
     for (const s of savings) {
       for (const p of s.againstClock) out(`${p.name}: TE ${p.trackingErrorStd.toFixed(3)}, cost ${p.costUsd.toFixed(3)} vs clock ${p.baselineCostUsd.toFixed(3)} at the same TE: ${(100 * p.saving).toFixed(1)}% cheaper`);
     }
-    fs.writeFileSync(path.join(dir, "frontier.svg"), renderFrontierSvg(fronts, `${scenario.name}: cost vs tracking error (${setup.paths} paths)`));
-    written.push(path.join(dir, "frontier.svg"));
+    // Absurd inputs (a 1e300-token book) leave no finite, positive tracking error to place on the chart.
+    if (fronts.some((f) => f.points.some((p) => p.trackingErrorStd > 0))) {
+      fs.writeFileSync(path.join(dir, "frontier.svg"), renderFrontierSvg(fronts, `${scenario.name}: cost vs tracking error (${setup.paths} paths)`));
+      written.push(path.join(dir, "frontier.svg"));
+    } else out("no frontier.svg: no policy in the sweep had a positive, finite tracking error to draw");
     frontierData = { frontiers: fronts, savings };
   }
   fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify({ scenario, paths: setup.paths, workers, seconds, summary, ...(frontierData ? { frontier: frontierData } : {}) }, null, 2) + "\n");

@@ -8,6 +8,7 @@ import { type PriceScenario, parseCsvPrices } from "../../localnet/fixtures/pric
 import { PERPS_SO_PATH } from "../../localnet/programs/paths";
 import { startLocalWorld } from "../../localnet/world";
 import { CliError, EXIT_USAGE } from "./cli-error";
+import { refuseIfNotAFile } from "./files";
 
 export interface LocalnetCliOptions {
   port: string;
@@ -27,6 +28,9 @@ export interface LocalnetCliOptions {
   liquidate: boolean;
   fillKeeper: boolean;
 }
+
+/** Node's timers take at most 2^31-1 ms; a longer delay silently becomes 1 ms (a hot loop, not a slow one). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function number(value: string, flag: string, check: (n: number) => boolean, rule: string): number {
   const n = Number(value);
@@ -51,6 +55,7 @@ function scenarioFor(market: MarketSymbol, index: number, o: LocalnetCliOptions)
     case "csv": {
       if (!o.csv) throw new CliError("--scenario csv needs --csv FILE (rows of timestamp,price)", EXIT_USAGE);
       let text: string;
+      refuseIfNotAFile(o.csv, "--csv");
       try {
         text = readFileSync(o.csv, "utf8");
       } catch (e) {
@@ -86,17 +91,17 @@ function describe(s: PriceScenario): string {
  */
 export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => void, stop: Promise<unknown>): Promise<void> {
   const port = number(o.port, "--port", (n) => Number.isInteger(n) && n >= 0 && n < 65535, "a TCP port (0 picks a free one)");
-  const slotMs = number(o.slotMs, "--slot-ms", (n) => n >= 10, "milliseconds >= 10");
+  const slotMs = number(o.slotMs, "--slot-ms", (n) => n >= 10 && n <= MAX_TIMER_MS, `milliseconds from 10 to ${MAX_TIMER_MS}`);
   const markets = o.markets.split(",").map((m) => m.trim().toUpperCase());
   const bad = markets.find((m) => !isMarketSymbol(m));
   if (bad) throw new CliError(`--markets takes ${MARKET_SYMBOLS.join(", ")}, got "${bad}"`, EXIT_USAGE);
   const scenarios: Partial<Record<CustodySymbol, PriceScenario>> = {};
   (markets as MarketSymbol[]).forEach((m, i) => (scenarios[m] = scenarioFor(m, i, o)));
   const speed = number(o.speed, "--speed", (n) => n > 0, "a positive number");
-  const intervalMs = number(o.priceIntervalMs, "--price-interval-ms", (n) => n >= 10, "milliseconds >= 10");
+  const intervalMs = number(o.priceIntervalMs, "--price-interval-ms", (n) => n >= 10 && n <= MAX_TIMER_MS, `milliseconds from 10 to ${MAX_TIMER_MS}`);
   const fillKeeper = o.fillKeeper
     ? {
-        delayMs: number(o.fillDelayMs, "--fill-delay-ms", (n) => n >= 0, "milliseconds >= 0"),
+        delayMs: number(o.fillDelayMs, "--fill-delay-ms", (n) => n >= 0 && n <= MAX_TIMER_MS, `milliseconds from 0 to ${MAX_TIMER_MS}`),
         rejectRate: number(o.rejectRate, "--reject-rate", (n) => n >= 0 && n <= 1, "between 0 and 1"),
         delayPastExpiry: o.fillPastExpiry ?? false,
         liquidate: o.liquidate,

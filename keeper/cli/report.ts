@@ -24,22 +24,35 @@ export function runReport(opts: ReportCliOptions, out: Print): void {
   }
   const sinceMs = opts.since === undefined ? 0 : Date.parse(opts.since);
   if (Number.isNaN(sinceMs)) throw new CliError(`--since must be a date such as 2026-11-01 or 2026-11-01T12:00:00Z, got "${opts.since}"`, EXIT_USAGE);
-  if (opts.csv !== undefined) {
-    const folder = path.dirname(path.resolve(opts.csv));
-    if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--csv: folder ${folder} does not exist; fix: create it or write the CSV elsewhere`, EXIT_USAGE);
-  }
+  const csvFiles = opts.csv === undefined ? null : csvTargets(opts.csv);
   const journalFile = path.join(cfg.stateDir, "journal.log");
   if (!fs.existsSync(journalFile)) throw new CliError(`no journal at ${journalFile}: has the keeper run with stateDir ${cfg.stateDir}?`, EXIT_USAGE);
   const records = new Journal<JournalRecord>(journalFile).read().records;
   const samples = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log")).read().records;
   const report = buildReport(records, samples, opts.mandate, sinceMs);
   for (const line of formatReport(report)) out(line);
-  if (opts.csv) {
-    const tradesFile = opts.csv.replace(/(\.csv)?$/i, "-trades.csv");
-    fs.writeFileSync(opts.csv, summaryCsv(report));
-    const liquidationsFile = opts.csv.replace(/(\.csv)?$/i, "-liquidations.csv");
-    fs.writeFileSync(tradesFile, tradesCsv(report));
-    fs.writeFileSync(liquidationsFile, liquidationsCsv(report));
-    out(`wrote ${opts.csv} (per market), ${tradesFile} (per request) and ${liquidationsFile}`);
+  if (csvFiles) {
+    const [summaryFile, tradesFile, liquidationsFile] = csvFiles;
+    const contents = [summaryCsv(report), tradesCsv(report), liquidationsCsv(report)];
+    for (const [i, f] of csvFiles.entries()) {
+      try {
+        fs.writeFileSync(f, contents[i]!);
+      } catch (e) {
+        throw new CliError(`--csv: cannot write ${f} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix: write the CSV somewhere writable`, EXIT_USAGE);
+      }
+    }
+    out(`wrote ${summaryFile} (per market), ${tradesFile} (per request) and ${liquidationsFile}`);
   }
+}
+
+/** FILE, FILE-trades.csv and FILE-liquidations.csv, checked before the journal is read: a folder that exists, no folder in the way. */
+function csvTargets(csv: string): [string, string, string] {
+  const files: [string, string, string] = [csv, csv.replace(/(\.csv)?$/i, "-trades.csv"), csv.replace(/(\.csv)?$/i, "-liquidations.csv")];
+  const folder = path.dirname(path.resolve(csv));
+  if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--csv: folder ${folder} does not exist; fix: create it or write the CSV elsewhere`, EXIT_USAGE);
+  for (const f of files) {
+    const stat = fs.statSync(f, { throwIfNoEntry: false });
+    if (stat && !stat.isFile()) throw new CliError(`--csv: ${f} exists and is not a regular file; fix: name a new file or a CSV to overwrite`, EXIT_USAGE);
+  }
+  return files;
 }

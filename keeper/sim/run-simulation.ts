@@ -20,7 +20,14 @@ export function prepareSimulation(scenario: Scenario, policies: SimPolicy[] = sc
   } catch (e) {
     throw new ScenarioError(`cannot read the replay prices ${file}: ${(e as Error).message}`);
   }
-  const { timesSec, pricesUsd } = parsePriceCsv(text, file);
+  let parsed: ReturnType<typeof parsePriceCsv>;
+  try {
+    parsed = parsePriceCsv(text, file);
+  } catch (e) {
+    // A malformed history is the user's file to fix, reported like any other scenario problem.
+    throw new ScenarioError((e as Error).message);
+  }
+  const { timesSec, pricesUsd } = parsed;
   const grid = resampleToGrid(timesSec, pricesUsd, dtSec);
   if (grid.length < steps + 1) {
     throw new ScenarioError(`${file} covers ${grid.length - 1} steps of ${scenario.stepMinutes} minutes; ${scenario.days} days need ${steps}: shorten days or give a longer history`);

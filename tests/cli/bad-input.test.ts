@@ -297,6 +297,29 @@ describe("bad input never trades, never crashes (issue 14)", function () {
     });
   });
 
+  describe("found by tests/cli/fuzz.test.ts", () => {
+    const b1 = path.resolve(__dirname, "../../config/scenarios/b1-discretisation.yaml");
+    const tiny = ["--paths", "2", "--days", "0.05", "--workers", "1", "--quiet"];
+    it("report --csv naming a folder", async () => {
+      const file = cfg("csv-dir", () => {});
+      mkdirSync(s.stateDir("csv-dir"));
+      writeFileSync(path.join(s.stateDir("csv-dir"), "journal.log"), "");
+      refused(await runCli(["report", "--config", file, "--mandate", "m1", "--csv", s.dir]), /--csv: .* exists and is not a regular file; fix: /);
+    });
+    it("backtest --replay of a file that is not timestamp,price rows", async () => {
+      refused(await runCli(["backtest", b1, ...tiny, "--out", path.join(s.dir, "bt"), "--replay", b1]), /line \d+: expected "timestamp,price"/);
+    });
+    it("backtest --hedge-ratio -6.8e232 --sweep (it grew an array until V8 aborted)", async () => {
+      refused(await runCli(["backtest", b1, ...tiny, "--out", path.join(s.dir, "bt"), "--hedge-ratio", "-6.833647576241252e+232", "--sweep"]), /--hedge-ratio .* is out of range; fix: /);
+    });
+    it("backtest --out naming a file, refused before the run", async () => {
+      refused(await runCli(["backtest", b1, ...tiny, "--out", b1]), /--out .* is not a folder; fix: /);
+    });
+    it("localnet --price-interval-ms beyond Node's timers (it became a 1 ms loop)", async () => {
+      refused(await runCli(["localnet", "--port", "0", "--price-interval-ms", "1e300"]), /--price-interval-ms must be milliseconds from 10 to 2147483647/);
+    });
+  });
+
   describe("the in-process localnet's fill emulator", () => {
     it("logs an 'error' event and keeps running", async () => {
       const seen: string[] = [];
