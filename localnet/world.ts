@@ -1,4 +1,5 @@
 import { Connection } from "@solana/web3.js";
+import { closeWebSocket, routeWebSocketErrors } from "../keeper/rpc/web3-websocket";
 import { type CustodySymbol, PROGRAM_IDS } from "../programs-client";
 import { FillKeeper, type FillKeeperKnobs } from "./fill-keeper/fill-keeper";
 import { loadWorld } from "./fixtures/load";
@@ -43,6 +44,11 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}) {
     const close = async () => {
       prices.stop();
       await fills?.stop();
+      // Stopped right after start, the fill keeper's subscription may still be connecting; web3.js would then
+      // reconnect to the closed port forever and keep the process alive (seen as `localnet` ignoring its stop).
+      // The socket's error for that interrupted connect is expected, not news for stderr.
+      routeWebSocketErrors(connection, () => {});
+      closeWebSocket(connection);
       await net.close();
     };
     return { ...net, connection, prices, fills, loaded, program: PROGRAM_IDS.perpetuals, close };

@@ -315,6 +315,13 @@ describe("bad input never trades, never crashes (issue 14)", function () {
     it("backtest --out naming a file, refused before the run", async () => {
       refused(await runCli(["backtest", b1, ...tiny, "--out", b1]), /--out .* is not a folder; fix: /);
     });
+    it("localnet stopped right after it started lets the process exit (the fill keeper's WebSocket reconnected forever)", () => {
+      const script = `require(${JSON.stringify(CLI)}).main(["localnet", "--port", "0"], () => {}, (s) => console.error(s), () => Promise.resolve()).then((c) => (process.exitCode = c))`;
+      const p = spawnSync(process.execPath, ["--require", "tsx/cjs", "-e", script], { encoding: "utf8", timeout: 15_000, killSignal: "SIGKILL" });
+      assert.equal(p.signal, null, `still running after 15 s: ${p.stderr.slice(0, 300)}`);
+      assert.equal(p.status, 0, p.stderr);
+      assert.equal(p.stderr, "");
+    });
     it("localnet --price-interval-ms beyond Node's timers (it became a 1 ms loop)", async () => {
       refused(await runCli(["localnet", "--port", "0", "--price-interval-ms", "1e300"]), /--price-interval-ms must be milliseconds from 10 to 2147483647/);
     });
