@@ -89,7 +89,7 @@ function describe(s: PriceScenario): string {
  * Run the local world until `stop` resolves (Ctrl-C / SIGTERM from the command line): the validator on
  * 127.0.0.1, the fixtures, the stand-in Jupiter Perps program, the price driver and the fill keeper.
  */
-export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => void, stop: Promise<unknown>): Promise<void> {
+export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => void, untilStop: () => Promise<unknown>): Promise<void> {
   const port = number(o.port, "--port", (n) => Number.isInteger(n) && n >= 0 && n < 65535, "a TCP port (0 picks a free one)");
   const slotMs = number(o.slotMs, "--slot-ms", (n) => n >= 10 && n <= MAX_TIMER_MS, `milliseconds from 10 to ${MAX_TIMER_MS}`);
   const markets = o.markets.split(",").map((m) => m.trim().toUpperCase());
@@ -108,7 +108,16 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
       }
     : (false as const);
 
-  const world = await startLocalWorld({ port, slotMs, scenarios, priceDriver: { speed, intervalMs }, fillKeeper, onFillKeeperError: (e) => out(`fill keeper error: ${e.message}`) });
+  let world: Awaited<ReturnType<typeof startLocalWorld>>;
+  try {
+    world = await startLocalWorld({ port, slotMs, scenarios, priceDriver: { speed, intervalMs }, fillKeeper, onFillKeeperError: (e) => out(`fill keeper error: ${e.message}`) });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES") throw new CliError(`--port ${port} ${code === "EADDRINUSE" ? "is in use" : "needs privileges"} (${code}); fix: choose another port, or --port 0 for a free one`, EXIT_USAGE);
+    throw e;
+  }
+  // Signals are listened for once the world serves: a command line that fails above leaves nothing behind.
+  const stop = untilStop();
   try {
     const rel = (p: string) => relative(process.cwd(), p) || p;
     out("gamma-keeper localnet");

@@ -68,7 +68,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--fill-past-expiry", "fill keeper: act only after requests expire, so every fill fails with 6035")
     .option("--no-liquidate", "fill keeper: do not liquidate positions below their maintenance margin")
     .option("--no-fill-keeper", "run no fill keeper")
-    .action((opts: LocalnetCliOptions) => runLocalnet(opts, out, stop()));
+    .action((opts: LocalnetCliOptions) => runLocalnet(opts, out, stop));
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   program

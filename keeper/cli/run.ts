@@ -140,6 +140,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   // Flags first: nothing may start (a demo localnet, a journal, a request) on a command line that is wrong.
   const duration = parseDuration(opts.durationSec);
   const logFormat = parseLogFormat(opts.log);
+  if (!opts.config && opts.set?.length) throw new CliError("--set needs --config: the demo's config is built in; fix: pass --config FILE or drop --set", EXIT_USAGE);
   let demo: LocalDemo | undefined;
   let cfg: KeeperConfig;
   let keypairs: Map<string, Keypair>;

@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import { Keypair, PublicKey } from "@solana/web3.js";
 import { PROGRAM_IDS } from "../../programs-client";
@@ -10,6 +12,7 @@ import { type JournalRecord, restoreState } from "../../keeper/app/records";
 import { Journal } from "../../keeper/ops/journal";
 import { startLocalWorld } from "../../localnet/world";
 import { ConfigScratch, runCli, STACK_LINE, type CliRun } from "../helpers/cli-config";
+import { sleep, spawnCli, until } from "../helpers/wait";
 
 /**
  * Issue 14, "Bad input never trades, never crashes": each case was found by trying the CLI as a hostile user
@@ -239,6 +242,18 @@ describe("bad input never trades, never crashes (issue 14)", function () {
         assert.equal(existsSync(s.stateDir(tag)), false, "the keeper started (its state directory was created)");
       });
     }
+    it("run on an unreachable RPC stops on the first SIGTERM and exits 0", async () => {
+      const children: ChildProcess[] = [];
+      const { child, lines, exited } = spawnCli(["run", "--config", cfg("sigterm", () => {}), "--log", "json"], children);
+      try {
+        await until("the keeper's start line", 15_000, () => lines.some((l) => l.includes('"event":"start"')));
+        child.kill("SIGTERM");
+        const code = await Promise.race([exited, sleep(10_000).then(() => "still running 10 s after SIGTERM")]);
+        assert.equal(code, 0, lines.join("\n"));
+      } finally {
+        for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+      }
+    });
     it("run as a process exits 2 by itself (it stayed alive, ignoring SIGTERM)", () => {
       const p = spawnSync(process.execPath, ["--require", "tsx/cjs", CLI, "run", "--config", twoMandates("two-process")], { encoding: "utf8", timeout: 15_000, killSignal: "SIGKILL" });
       assert.equal(p.signal, null, "run hung for 15 s");
@@ -321,6 +336,21 @@ describe("bad input never trades, never crashes (issue 14)", function () {
       assert.equal(p.signal, null, `still running after 15 s: ${p.stderr.slice(0, 300)}`);
       assert.equal(p.status, 0, p.stderr);
       assert.equal(p.stderr, "");
+    });
+    it("localnet --port that is in use", async () => {
+      const server = createServer().listen(0, "127.0.0.1");
+      await once(server, "listening");
+      try {
+        const port = String((server.address() as AddressInfo).port);
+        refused(await runCli(["localnet", "--port", port], () => Promise.resolve()), new RegExp(`--port ${port} is in use \\(EADDRINUSE\\); fix: `));
+      } finally {
+        server.close();
+      }
+    });
+    it("run --set without --config (the demo ignored it)", async () => {
+      const r = await runCli(["run", "--set", "dryRun=false"]);
+      refused(r, /--set needs --config/);
+      assert.doesNotMatch(r.out, /localnet/);
     });
     it("localnet --price-interval-ms beyond Node's timers (it became a 1 ms loop)", async () => {
       refused(await runCli(["localnet", "--port", "0", "--price-interval-ms", "1e300"]), /--price-interval-ms must be milliseconds from 10 to 2147483647/);
