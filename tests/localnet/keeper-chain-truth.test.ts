@@ -11,6 +11,7 @@ import { createLogger, logEvent } from "../../keeper/ops/logger";
 import { hundredSolMandate, keeperOnLocalnet, openRequestsOnChain } from "../helpers/keeper";
 import { borrowFeeUsd, cumulativeInterestAt, hourlyBorrowRate, readCustody } from "./stand-in-model";
 import { rpc } from "../helpers/localnet";
+import { setTokenBalance } from "../../localnet/fixtures/load";
 import { sleep, until } from "../helpers/wait";
 
 /** A 20x short against +100 SOL: a 10% rally takes it past maintenance margin (5% less fees and 0.2%). */
@@ -106,6 +107,19 @@ describe("keeper reads what happened on chain", function () {
     assert.ok(!r.error, JSON.stringify(r.error));
     await until("a fill once increases resume", 30_000, () => rec.outcomes("filled").length >= 1);
     assert.equal(rec.maxOpen, 1, "never two requests in flight");
+  });
+
+  it("a deposit the wallet cannot fund sends what it can and raises a shortfall naming the token and the amount", async () => {
+    const { rec } = await start({ scenario: { kind: "constant", priceUsd: 150 } }, twentyTimesShort, undefined, async (d) => {
+      // Enough USDC for the 20x short's own collateral (about $750), not for the policy's top-up.
+      setTokenBalance(d.world.chain, d.wallet.publicKey, MAINNET.custodies.USDC.mint, 900_000_000n);
+    });
+    await until("a shortfall", 30_000, () => rec.events.some((e) => e.kind === "shortfall"));
+    const shortfall = rec.events.find((e): e is Extract<KeeperEvent, { kind: "shortfall" }> => e.kind === "shortfall")!;
+    assert.equal(shortfall.token, "USDC");
+    assert.ok(BigInt(shortfall.neededBase) > BigInt(shortfall.availableBase), JSON.stringify(shortfall));
+    assert.match(shortfall.message, /needs \$[\d.]+ more collateral; the wallet is \d+ base units of USDC short: fund the hedging wallet with USDC/);
+    await until("the partial deposit", 20_000, () => rec.events.some((e) => e.kind === "request" && e.stage === "intent" && /^deposit collateral/.test(e.detail)));
   });
 
   it("defends a 20x short with the collateral policy: deposits before the rally, and the liquidator never acts", async () => {
