@@ -49,6 +49,10 @@ export interface BacktestCliOptions {
   cooldownSec?: string;
   policy?: string[];
   utilityRiskAversion?: string;
+  targetLeverage?: string;
+  collateralPolicy?: boolean;
+  floorSigmas?: string;
+  ceilingSigmas?: string;
   sweep?: boolean;
   workers?: string;
   out?: string;
@@ -168,6 +172,13 @@ function applyFlags(base: Raw, o: BacktestCliOptions): Raw {
   }
   if (o.policy?.length) raw.policies = o.policy.map(parsePolicySpec);
   set(raw, "utilityRiskAversion", "utility-risk-aversion", o.utilityRiskAversion);
+  set(raw, "targetLeverage", "target-leverage", o.targetLeverage);
+  if (o.collateralPolicy !== undefined || o.floorSigmas !== undefined || o.ceilingSigmas !== undefined) {
+    const collateral = obj(raw, "collateral");
+    if (o.collateralPolicy !== undefined) collateral.enabled = o.collateralPolicy;
+    set(collateral, "floorSigmas", "floor-sigmas", o.floorSigmas);
+    set(collateral, "ceilingSigmas", "ceiling-sigmas", o.ceilingSigmas);
+  }
   return raw;
 }
 

@@ -21,6 +21,21 @@ describe("gamma-keeper backtest", function () {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it("models collateral and liquidation from flags: a steep rally liquidates the 3x short hedge without the policy, never with it", async () => {
+    const rally = ["backtest", "--spot", "150", "--days", "10", "--step-minutes", "30", "--paths", "40", "--seed", "5", "--model", "gbm", "--vol", "0.8", "--drift", "12"];
+    const hedge = ["--option", "call:150:30:1:0.8", "--option", "put:150:30:1:0.8", "--policy", "clock:2h", "--tx-cost-usd", "0.002", "--target-leverage", "3", "--workers", "1", "--quiet"];
+    const liquidations = (dir: string) => (JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8")) as { summary: { policies: { collateral: { liquidations: number } }[] } }).summary.policies[0]!.collateral.liquidations;
+    const off = fs.mkdtempSync(path.join(os.tmpdir(), "gk-bt-"));
+    const on = fs.mkdtempSync(path.join(os.tmpdir(), "gk-bt-"));
+    const a = await run(...rally, ...hedge, "--no-collateral-policy", "--out", off);
+    assert.equal(a.code, 0, a.err);
+    const b = await run(...rally, ...hedge, "--collateral-policy", "--floor-sigmas", "3", "--out", on);
+    assert.equal(b.code, 0, b.err);
+    assert.ok(liquidations(off) > 0, `liquidated without the policy: ${liquidations(off)}`);
+    assert.equal(liquidations(on), 0, "none with it");
+    for (const dir of [off, on]) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("runs a scenario from flags alone: Merton jumps, a short put, latency, tx fees; table, CSV and JSON", async () => {
     const r = await run(
       "backtest",
