@@ -11,6 +11,7 @@ import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
 import { runPositions } from "./positions";
 import { runReport } from "./report";
 import { runConfigCheck, runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
+import { type PreflightCliOptions, runPreflightCli } from "./preflight";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
 
 const INPUT_ERRORS = [ConfigError, KeypairError, JournalError, BookFileError];
@@ -114,6 +115,14 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .action((opts: { config: string; set?: string[] }) => runStatus(opts, out));
+
+  program
+    .command("preflight")
+    .description("Run the exact requests the keeper would send now (each mandate, market and collateral path) on a fork against the real program, then cancel each; a table of compute units, fees and results; exit 0 only if none failed")
+    .requiredOption("--config <file>", "keeper config (YAML or JSON)")
+    .option("--fork <url>", "a fork of the mandate's cluster (e.g. `gamma-keeper localnet --fork <RPC>`); the pre-flight refuses an endpoint that is not a fork")
+    .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .action((opts: PreflightCliOptions) => runPreflightCli(opts, out));
 
   program
     .command("backtest")

@@ -40,7 +40,7 @@ export function loadConfig(file: string, o: { dryRun?: boolean; set?: string[] }
  * Every mandate's signer, loaded before anything starts: a mandate that cannot sign is a config the operator must
  * fix, not a keeper that runs the other mandates (under systemd that looked healthy and never restarted).
  */
-function loadSigners(cfg: KeeperConfig): Map<string, Keypair> {
+export function loadSigners(cfg: KeeperConfig): Map<string, Keypair> {
   const keys = new Map<string, Keypair>();
   const problems: string[] = [];
   for (const m of cfg.mandates) {

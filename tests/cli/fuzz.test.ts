@@ -116,6 +116,8 @@ function baseArgs(name: string): fc.Arbitrary<string[]> {
       return fc.constant(["--config", goodYaml]);
     case "report":
       return fc.constant(["--config", goodYaml, "--mandate", "m1"]);
+    case "preflight":
+      return fc.constant(["--config", goodYaml, "--fork", UNREACHABLE_RPC]);
     case "config check":
       return fc.constantFrom(...FILES).map((f) => [f]);
     case "backtest":
@@ -192,7 +194,7 @@ const textCase: fc.Arbitrary<Case> = fc
   });
 
 /** Commands whose answer needs the chain: with the RPC unreachable they may end in exit 1, the world failing. */
-const READS_CHAIN = new Set(["inspect", "positions", "plan", "status"]);
+const READS_CHAIN = new Set(["inspect", "positions", "plan", "status", "preflight"]);
 
 describe("fuzz: every command's flags and config files (issue 14)", function () {
   this.timeout(300_000);
