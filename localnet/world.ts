@@ -23,13 +23,19 @@ export interface LocalWorldOptions extends LocalnetOptions {
  * driver moving the oracles, and the fill keeper filling requests over JSON-RPC.
  */
 export async function startLocalWorld(opts: LocalWorldOptions = {}) {
+  if (opts.fork?.refreshSec !== undefined && opts.scenarios) {
+    throw new Error("a fork either re-fetches the remote's oracles (fork.refreshSec) or lets the price driver move them (scenarios), not both");
+  }
   const net = await startLocalnet(opts);
   try {
-    const loaded = loadWorld(net.chain);
-    addPerpsProgram(net.chain);
+    // A fork's world is the remote's, fetched as it is read: no fixtures, and the program is the remote's unless
+    // the fork keeps the stand-in. Its oracles move only if asked (the remote's on a timer, or a price scenario).
+    const loaded = opts.fork ? [] : loadWorld(net.chain);
+    if (!opts.fork) addPerpsProgram(net.chain);
     const scenarios: Partial<Record<CustodySymbol, PriceScenario>> = {};
     for (const [symbol, price] of Object.entries(DEFAULT_PRICES_USD) as [CustodySymbol, number][]) {
-      scenarios[symbol] = opts.scenarios?.[symbol] ?? { kind: "constant", priceUsd: price };
+      const scenario = opts.scenarios?.[symbol] ?? (opts.fork ? undefined : { kind: "constant", priceUsd: price });
+      if (scenario) scenarios[symbol] = scenario;
     }
     const prices = new PriceDriver(net.chain, scenarios, opts.priceDriver);
     prices.start();

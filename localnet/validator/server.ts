@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Fork, type ForkOptions } from "../fork/fork";
 import { LocalChain, type ChainOptions } from "./chain";
 import { FaultInjector, type FaultSettings } from "./faults";
 import { PubSubServer } from "./pubsub";
@@ -30,7 +31,14 @@ export class LocalnetServer {
   httpPort = 0;
   wsPort = 0;
 
-  constructor(readonly chain: LocalChain) {
+  /**
+   * `prefetch` runs before each JSON-RPC request and may load what it will read (a fork fetching from its remote);
+   * an RpcError it throws is the request's answer.
+   */
+  constructor(
+    readonly chain: LocalChain,
+    private readonly prefetch?: (method: string, params: unknown[]) => Promise<void>,
+  ) {
     this.pubsub = new PubSubServer(chain);
     this.handlers = createRpcMethods(chain);
     this.getRoutes = { "/swap/v1/quote": (q) => localQuote(chain, q) };
@@ -78,6 +86,20 @@ export class LocalnetServer {
     }
   }
 
+  /** Answer one JSON-RPC request object after its prefetch, if the server has one. */
+  async dispatchAfterPrefetch(request: JsonRpcRequest): Promise<object> {
+    if (this.prefetch && typeof request?.method === "string") {
+      try {
+        await this.prefetch(request.method, Array.isArray(request.params) ? request.params : []);
+      } catch (e) {
+        if (!(e instanceof RpcError)) throw e;
+        const data = e.data !== undefined ? { data: e.data } : {};
+        return { jsonrpc: "2.0", id: request.id ?? null, error: { code: e.code, message: e.message, ...data } };
+      }
+    }
+    return this.dispatch(request);
+  }
+
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === "GET") {
       this.onGet(req, res);
@@ -106,14 +128,18 @@ export class LocalnetServer {
           res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32005, message: `injected fault: HTTP ${fault.status}` } }));
           return;
         }
-        const reply =
-          body === undefined
-            ? { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }
-            : Array.isArray(body)
-              ? body.map((r) => this.dispatch(r))
-              : this.dispatch(body as JsonRpcRequest);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(reply));
+        const send = (reply: unknown) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(reply));
+        };
+        if (body === undefined) send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
+        else if (!this.prefetch) send(Array.isArray(body) ? body.map((r) => this.dispatch(r)) : this.dispatch(body as JsonRpcRequest));
+        else {
+          const each = (r: JsonRpcRequest) => this.dispatchAfterPrefetch(r);
+          (Array.isArray(body) ? Promise.all(body.map(each)) : each(body as JsonRpcRequest)).then(send, (e: Error) =>
+            send({ jsonrpc: "2.0", id: null, error: { code: -32603, message: e.message } }),
+          );
+        }
       };
       if (fault.delayMs > 0) setTimeout(answer, fault.delayMs).unref();
       else answer();
@@ -165,14 +191,28 @@ export interface LocalnetOptions extends ChainOptions {
   port?: number;
   /** Milliseconds per slot. Default 400, as on mainnet. */
   slotMs?: number;
+  /** Fork a remote cluster: accounts the chain lacks are fetched from it on first read (localnet/fork/fork.ts). */
+  fork?: ForkOptions;
 }
 
 /** A chain and its RPC and PubSub servers, started in-process. */
 export async function startLocalnet(opts: LocalnetOptions = {}) {
   const chain = new LocalChain(opts);
-  const server = new LocalnetServer(chain);
-  const { url, wsUrl } = await server.listen(opts.port ?? 8899, opts.slotMs ?? 400);
-  return { chain, server, url, wsUrl, close: () => server.close() };
+  const fork = opts.fork ? new Fork(chain, opts.fork) : undefined;
+  await fork?.start();
+  const server = new LocalnetServer(chain, fork && ((method, params) => fork.prefetch(method, params)));
+  let served: { url: string; wsUrl: string };
+  try {
+    served = await server.listen(opts.port ?? 8899, opts.slotMs ?? 400);
+  } catch (e) {
+    fork?.stop();
+    throw e;
+  }
+  const close = async () => {
+    fork?.stop();
+    await server.close();
+  };
+  return { chain, server, fork, ...served, close };
 }
 
 export type Localnet = Awaited<ReturnType<typeof startLocalnet>>;

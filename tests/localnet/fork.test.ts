@@ -1,0 +1,184 @@
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ComputeBudgetProgram, Connection, Keypair, PublicKey, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
+import bs58 from "bs58";
+import { MAINNET, PROGRAM_IDS, type RawAccount, accountDiscriminator, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
+import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
+import type { PriceScenario } from "../../localnet/fixtures/price-driver";
+import { BPF_LOADER_UPGRADEABLE } from "../../localnet/programs/deploy";
+import { type LocalWorld, type LocalWorldOptions, startLocalWorld } from "../../localnet/world";
+import { fillOutcomeFor, fundedKeypair, rpc } from "../helpers/localnet";
+
+const { SOL, USDC } = MAINNET.custodies;
+const USD = 1_000_000n;
+const SECRET = "SECRETKEY123";
+const [PERPS_PROGRAM_DATA] = PublicKey.findProgramAddressSync([PROGRAM_IDS.perpetuals.toBuffer()], BPF_LOADER_UPGRADEABLE);
+
+/** Every method the remote is asked, and every key it is asked for by getMultipleAccounts. */
+function recordRemote(remote: LocalWorld) {
+  const seen = { methods: [] as string[], keys: [] as string[] };
+  const dispatch = remote.server.dispatch.bind(remote.server);
+  remote.server.dispatch = (request) => {
+    seen.methods.push(String(request.method));
+    if (request.method === "getMultipleAccounts" && Array.isArray(request.params)) seen.keys.push(...(request.params[0] as string[]));
+    return dispatch(request);
+  };
+  return seen;
+}
+
+const same = (a: RawAccount | null, b: RawAccount | null) =>
+  a === null || b === null ? a === b : a.lamports === b.lamports && a.owner.equals(b.owner) && a.data.equals(b.data) && (a.executable ?? false) === (b.executable ?? false);
+
+describe("localnet fork mode: a second localnet is the remote cluster", function () {
+  this.timeout(120_000);
+  let remote: LocalWorld;
+  let seen: ReturnType<typeof recordRemote>;
+  let cacheDir: string;
+  let fork: LocalWorld | undefined;
+  let remoteBefore: Map<string, RawAccount | null>;
+  /** The remote's accounts that must never change: every fixture, the program and its ProgramData. */
+  const watched = () => [...remote.loaded.map((l) => l.address), PROGRAM_IDS.perpetuals, PERPS_PROGRAM_DATA];
+
+  // Constant prices on the fork: its price driver takes over the fetched oracles so fills see fresh ones.
+  const scenarios = Object.fromEntries(Object.entries(DEFAULT_PRICES_USD).map(([s, p]) => [s, { kind: "constant", priceUsd: p }])) as LocalWorldOptions["scenarios"];
+  const startFork = () =>
+    startLocalWorld({
+      port: 0,
+      slotMs: 100,
+      // An API key in the path, as providers put it: it must never appear in what the fork prints.
+      fork: { url: `${remote.url}/v2/${SECRET}`, cacheDir, timeoutMs: 2_000, retries: 1 },
+      scenarios: scenarios as Record<string, PriceScenario>,
+      fillKeeper: { delayMs: 100 },
+      priceDriver: { intervalMs: 300 },
+    });
+
+  before(async () => {
+    remote = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: false });
+    // A still remote: its own price driver would change the oracles we compare before and after.
+    remote.prices.stop();
+    seen = recordRemote(remote);
+    cacheDir = mkdtempSync(join(tmpdir(), "fork-cache-"));
+    remoteBefore = new Map(watched().map((k) => [k.toBase58(), remote.chain.getAccount(k)]));
+  });
+  after(async () => {
+    await fork?.close();
+    await remote?.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  const openShort = async (world: LocalWorld, wallet: Keypair, counter: bigint) => {
+    const connection = new Connection(world.url, "confirmed");
+    const req = createIncreasePositionMarketRequest({
+      owner: wallet.publicKey,
+      pool: MAINNET.pool,
+      custody: SOL.custody,
+      collateralCustody: USDC.custody,
+      inputMint: USDC.mint,
+      side: "short",
+      sizeUsdDelta: 1000n * USD,
+      collateralTokenDelta: 100n * USD,
+      priceSlippage: 140n * USD,
+      jupiterMinimumOut: null,
+      counter,
+    });
+    const filled = fillOutcomeFor(world, req.positionRequest);
+    await sendAndConfirmTransaction(connection, new Transaction().add(ComputeBudgetProgram.setComputeUnitLimit({ units: 200_000 }), req.instruction), [wallet]);
+    assert.equal((await filled).result, "filled");
+    const a = await connection.getAccountInfo(req.position);
+    const p = a && decodeAccount("Position", a.data, a.owner);
+    assert.ok(p?.ok, "position readable on the fork");
+    assert.equal(p.value.sizeUsd, 1000n * USD);
+    return req;
+  };
+  const fundedWallet = async (world: LocalWorld) => {
+    const wallet = await fundedKeypair(new Connection(world.url, "confirmed"), 10);
+    const r = await rpc(world.url, "surfnet_setTokenAccount", [wallet.publicKey.toBase58(), USDC.mint.toBase58(), { amount: 1_000_000_000 }]);
+    assert.equal(r.error, undefined);
+    return wallet;
+  };
+
+  it("fetches accounts and the upgradeable program from the remote, fills a request with it, and never writes to the remote", async () => {
+    const programOnRemote = remote.chain.getAccount(PROGRAM_IDS.perpetuals)!;
+    assert.ok(programOnRemote.executable && programOnRemote.owner.equals(BPF_LOADER_UPGRADEABLE), "the remote's program is upgradeable");
+    fork = await startFork();
+    assert.ok(fork.chain.slot >= remote.chain.slot - 5n, `the fork's slot ${fork.chain.slot} follows the remote's ${remote.chain.slot}`);
+    assert.equal(fork.chain.getAccount(MAINNET.pool), null, "nothing is fetched before it is read");
+
+    const wallet = await fundedWallet(fork);
+    const req = await openShort(fork, wallet, 1n);
+    const programData = fork.chain.getAccount(PERPS_PROGRAM_DATA);
+    assert.ok(same(programData, remote.chain.getAccount(PERPS_PROGRAM_DATA)), "the remote's ProgramData (and so its binary) was fetched");
+
+    // getProgramAccounts: the remote's custodies, merged with the fork's own Position.
+    const connection = new Connection(fork.url, "confirmed");
+    const custodies = await connection.getProgramAccounts(PROGRAM_IDS.perpetuals, { filters: [{ memcmp: { offset: 0, bytes: bs58.encode(accountDiscriminator("Custody")) } }] });
+    assert.equal(custodies.length, 5);
+    const positions = await connection.getProgramAccounts(PROGRAM_IDS.perpetuals, {
+      filters: [{ memcmp: { offset: 0, bytes: bs58.encode(accountDiscriminator("Position")) } }, { memcmp: { offset: 8, bytes: wallet.publicKey.toBase58() } }],
+    });
+    assert.deepEqual(positions.map((p) => p.pubkey.toBase58()), [req.position.toBase58()]);
+
+    // The remote: only read methods, and its state is what it was.
+    assert.deepEqual([...new Set(seen.methods)].sort(), ["getMultipleAccounts", "getProgramAccounts"]);
+    for (const [k, before] of remoteBefore) assert.ok(same(remote.chain.getAccount(new PublicKey(k)), before), `remote account ${k} unchanged`);
+    assert.equal(remote.chain.getAccount(wallet.publicKey), null);
+    assert.equal(remote.chain.getAccount(req.position), null);
+    assert.equal(remote.chain.history.size, 0, "the remote ran no transaction");
+    assert.ok(readdirSync(cacheDir).includes(`${MAINNET.pool.toBase58()}.json`), "fetched accounts are on disk");
+  });
+
+  it("getProgramAccounts merges the remote's accounts with local ones, and an account deleted on the fork stays deleted", async () => {
+    // A Position of someone else, on the remote only (written in-process: the fork has never seen it).
+    const other = Keypair.generate().publicKey;
+    const address = Keypair.generate().publicKey;
+    const data = Buffer.alloc(216);
+    accountDiscriminator("Position").copy(data, 0);
+    other.toBuffer().copy(data, 8);
+    remote.chain.setAccount(address, { owner: PROGRAM_IDS.perpetuals, data, lamports: 2_394_240 });
+    const filters = [{ memcmp: { offset: 0, bytes: bs58.encode(accountDiscriminator("Position")) } }, { memcmp: { offset: 8, bytes: other.toBase58() } }];
+    const connection = new Connection(fork!.url, "confirmed");
+    assert.deepEqual((await connection.getProgramAccounts(PROGRAM_IDS.perpetuals, { filters })).map((p) => p.pubkey.toBase58()), [address.toBase58()]);
+    // Emptied on the fork (lamports 0 is no account): gone from every read, though the remote still has it.
+    assert.equal((await rpc(fork!.url, "surfnet_setAccount", [address.toBase58(), { lamports: 0, data: "", owner: "11111111111111111111111111111111" }])).error, undefined);
+    assert.equal(await connection.getAccountInfo(address), null);
+    assert.deepEqual(await connection.getProgramAccounts(PROGRAM_IDS.perpetuals, { filters }), []);
+    assert.ok(remote.chain.getAccount(address), "the remote keeps it");
+    remoteBefore.set(address.toBase58(), remote.chain.getAccount(address));
+  });
+
+  it("a restart with the same --fork-cache reads no cached account from the remote, and runs the cached program", async () => {
+    await fork!.close();
+    fork = undefined;
+    const cached = new Set(readdirSync(cacheDir).map((f) => f.replace(/\.json$/, "")));
+    assert.ok(cached.has(PROGRAM_IDS.perpetuals.toBase58()) && cached.has(PERPS_PROGRAM_DATA.toBase58()));
+    seen.keys.length = 0;
+    fork = await startFork();
+    assert.equal(fork.fork!.stats.fromCache, cached.size);
+    const wallet = await fundedWallet(fork);
+    await openShort(fork, wallet, 7n);
+    const refetched = seen.keys.filter((k) => cached.has(k));
+    assert.deepEqual(refetched, [], "no cached account was asked of the remote");
+
+    // A miss is remembered: an account the remote lacks is asked for once, not on every read.
+    const nobody = Keypair.generate().publicKey;
+    const before = seen.keys.length;
+    for (let i = 0; i < 3; i++) assert.equal(await new Connection(fork.url).getAccountInfo(nobody), null);
+    assert.equal(seen.keys.length - before, 1);
+  });
+
+  it("with the remote gone, cached accounts still serve and an account never fetched is a clear error without the API key", async () => {
+    const remoteLabel = new URL(remote.url).host;
+    await remote.close();
+    const connection = new Connection(fork!.url, "confirmed");
+    const pool = await connection.getAccountInfo(MAINNET.pool);
+    assert.ok(pool && decodeAccount("Pool", pool.data, pool.owner).ok, "the cached pool still reads");
+    const unknown = Keypair.generate().publicKey;
+    const r = await rpc(fork!.url, "getAccountInfo", [unknown.toBase58(), { encoding: "base64" }]);
+    assert.equal(r.error?.code, -32005);
+    assert.match(r.error!.message, new RegExp(`account ${unknown.toBase58()} is not in the fork's cache`));
+    assert.ok(r.error!.message.includes(`http://${remoteLabel}/***`), r.error!.message);
+    assert.ok(!r.error!.message.includes(SECRET), "the API key is never printed");
+  });
+});
