@@ -6,7 +6,9 @@ import { FIXTURES_DIR } from "../../localnet/fixtures/generate";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import { type PriceScenario, parseCsvPrices } from "../../localnet/fixtures/price-driver";
 import { PERPS_SO_PATH } from "../../localnet/programs/paths";
+import type { ForkOptions } from "../../localnet/fork/fork";
 import { startLocalWorld } from "../../localnet/world";
+import { redactUrl } from "../ops/redact";
 import { CliError, EXIT_USAGE } from "./cli-error";
 import { refuseIfNotAFile } from "./files";
 
@@ -27,6 +29,12 @@ export interface LocalnetCliOptions {
   fillPastExpiry?: boolean;
   liquidate: boolean;
   fillKeeper: boolean;
+  fork?: string;
+  standIn?: boolean;
+  forkRefreshSec?: string;
+  forkCache?: string;
+  /** Whether --scenario was given (in fork mode the price driver runs only then). */
+  scenarioGiven?: boolean;
 }
 
 /** Node's timers take at most 2^31-1 ms; a longer delay silently becomes 1 ms (a hot loop, not a slow one). */
@@ -108,9 +116,20 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
       }
     : (false as const);
 
+  const fork = forkOptions(o, out);
+
   let world: Awaited<ReturnType<typeof startLocalWorld>>;
   try {
-    world = await startLocalWorld({ port, slotMs, scenarios, priceDriver: { speed, intervalMs }, fillKeeper, onFillKeeperError: (e) => out(`fill keeper error: ${e.message}`) });
+    world = await startLocalWorld({
+      port,
+      slotMs,
+      // A fork's oracles are the remote's (frozen or re-fetched) unless a scenario is asked for.
+      scenarios: fork && !o.scenarioGiven ? undefined : scenarios,
+      priceDriver: { speed, intervalMs },
+      fillKeeper,
+      fork,
+      onFillKeeperError: (e) => out(`fill keeper error: ${e.message}`),
+    });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES") throw new CliError(`--port ${port} ${code === "EADDRINUSE" ? "is in use" : "needs privileges"} (${code}); fix: choose another port, or --port 0 for a free one`, EXIT_USAGE);
@@ -124,14 +143,22 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     out(`  RPC          ${world.url}`);
     out(`  WebSocket    ${world.wsUrl}`);
     out(`  slots        every ${slotMs} ms; the Clock follows wall time`);
-    out(`  program      ${world.program.toBase58()} (stand-in Jupiter Perpetuals, ${rel(PERPS_SO_PATH)})`);
+    if (fork) {
+      out(`  fork of      ${redactUrl(fork.url)}: accounts fetched on first read, then local; nothing is ever sent to it but reads`);
+      if (fork.cacheDir) out(`  fork cache   ${rel(fork.cacheDir)} (${world.fork?.stats.fromCache ?? 0} accounts loaded)`);
+      out(`  oracles      ${o.scenarioGiven ? "driven by the price scenario" : fork.refreshSec !== undefined ? `re-fetched from the remote every ${fork.refreshSec} s` : "frozen as first fetched"}`);
+    }
+    if (fork && !fork.standIn) out(`  program      ${world.program.toBase58()} (the remote's, fetched with its ProgramData on first use)`);
+    else out(`  program      ${world.program.toBase58()} (stand-in Jupiter Perpetuals, ${rel(PERPS_SO_PATH)})`);
     if (world.fills && fillKeeper) {
       out(`  fill keeper  ${world.fills.publicKey.toBase58()} (derived from the public seed "${FILL_KEEPER_SEED}")`);
       out(`               delay ${fillKeeper.delayMs} ms, reject rate ${fillKeeper.rejectRate}${fillKeeper.delayPastExpiry ? ", fills only after expiry" : ""}${fillKeeper.liquidate ? ", liquidates" : ", no liquidations"}`);
     } else out("  fill keeper  off: requests stay open until they expire or are cancelled");
-    for (const [m, s] of Object.entries(scenarios)) out(`  price ${m.padEnd(6)} ${describe(s)}, speed x${speed}, written every ${intervalMs} ms`);
-    out(`  accounts     ${world.loaded.length} loaded from ${rel(FIXTURES_DIR)}:`);
-    for (const a of world.loaded) out(`    ${a.file.padEnd(34)} ${a.address.toBase58()}`);
+    if (!fork || o.scenarioGiven) for (const [m, s] of Object.entries(scenarios)) out(`  price ${m.padEnd(6)} ${describe(s)}, speed x${speed}, written every ${intervalMs} ms`);
+    if (!fork) {
+      out(`  accounts     ${world.loaded.length} loaded from ${rel(FIXTURES_DIR)}:`);
+      for (const a of world.loaded) out(`    ${a.file.padEnd(34)} ${a.address.toBase58()}`);
+    }
     out("Serving until interrupted (Ctrl-C).");
     world.fills?.on("outcome", (f) =>
       out(`fill: ${f.change} request ${f.request.toBase58()} of ${f.owner.toBase58()} ${f.result}${f.errorCode ? ` (error ${f.errorCode})` : ""}`),
@@ -142,6 +169,27 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     await world.close();
     out("localnet stopped");
   }
+}
+
+/** The fork flags, checked before anything starts (the cache directory is created only by a valid command line). */
+function forkOptions(o: LocalnetCliOptions, out: (s: string) => void): ForkOptions | undefined {
+  if (o.fork === undefined) {
+    const orphan = o.standIn ? "--stand-in" : o.forkRefreshSec !== undefined ? "--fork-refresh-sec" : o.forkCache !== undefined ? "--fork-cache" : undefined;
+    if (orphan) throw new CliError(`${orphan} applies to a fork only; add --fork URL (the cluster to fork)`, EXIT_USAGE);
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(o.fork);
+  } catch {
+    throw new CliError(`--fork must be an http(s) JSON-RPC URL, got ${redactUrl(o.fork)}`, EXIT_USAGE);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError(`--fork must be an http(s) JSON-RPC URL, got ${redactUrl(o.fork)}`, EXIT_USAGE);
+  const refreshSec =
+    o.forkRefreshSec === undefined ? undefined : number(o.forkRefreshSec, "--fork-refresh-sec", (n) => n >= 0.1 && n * 1000 <= MAX_TIMER_MS, `seconds from 0.1 to ${Math.floor(MAX_TIMER_MS / 1000)}`);
+  if (refreshSec !== undefined && o.scenarioGiven) throw new CliError("--fork-refresh-sec and --scenario both move the oracles; choose one", EXIT_USAGE);
+  if (o.forkCache !== undefined && o.forkCache.trim() === "") throw new CliError("--fork-cache needs a directory", EXIT_USAGE);
+  return { url: o.fork, standIn: o.standIn ?? false, refreshSec, cacheDir: o.forkCache, onError: (e) => out(`fork: ${e.message}`) };
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

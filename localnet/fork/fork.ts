@@ -180,8 +180,12 @@ export class Fork {
    */
   private adopt(address: PublicKey, account: RawAccount, from: "remote" | "refresh" | "cache" = "remote"): void {
     const k = address.toBase58();
-    // The runtime's own accounts (builtins, sysvars) are LiteSVM's; a remote copy would only confuse it.
-    if (account.owner.equals(NATIVE_LOADER) || account.owner.equals(SYSVAR_OWNER)) return;
+    // The runtime's own accounts (builtins, sysvars) are LiteSVM's; a remote copy would only confuse it. Settled
+    // anyway, so a builtin LiteSVM lacks is not asked for again by every transaction that names it.
+    if (account.owner.equals(NATIVE_LOADER) || account.owner.equals(SYSVAR_OWNER)) {
+      this.settled.add(k);
+      return;
+    }
     if (from !== "refresh" && (this.settled.has(k) || this.chain.getAccount(address) !== null)) return;
     this.chain.setAccount(address, account);
     this.settled.add(k);

@@ -9,7 +9,10 @@ import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import type { PriceScenario } from "../../localnet/fixtures/price-driver";
 import { BPF_LOADER_UPGRADEABLE } from "../../localnet/programs/deploy";
 import { type LocalWorld, type LocalWorldOptions, startLocalWorld } from "../../localnet/world";
+import { main } from "../../keeper/cli/main";
+import { setOraclePrices } from "../../localnet/fixtures/load";
 import { fillOutcomeFor, fundedKeypair, rpc } from "../helpers/localnet";
+import { until } from "../helpers/wait";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;
@@ -166,6 +169,48 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
     const before = seen.keys.length;
     for (let i = 0; i < 3; i++) assert.equal(await new Connection(fork.url).getAccountInfo(nobody), null);
     assert.equal(seen.keys.length - before, 1);
+  });
+
+  it("--stand-in keeps the project's program; the Clock starts at the remote's; --fork-refresh-sec follows the remote's oracles", async () => {
+    remote.chain.timeTravel({ unixMs: Date.now() + 86_400_000 });
+    seen.keys.length = 0;
+    const extra = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: false, fork: { url: remote.url, standIn: true, refreshSec: 0.2 } });
+    try {
+      const skew = Number(extra.chain.nowSec() - remote.chain.nowSec());
+      assert.ok(Math.abs(skew) <= 2, `the fork's clock is the remote's (a day ahead of wall time), skew ${skew} s`);
+      const connection = new Connection(extra.url, "confirmed");
+      assert.ok((await connection.getAccountInfo(PROGRAM_IDS.perpetuals))?.executable);
+      assert.ok(!seen.keys.includes(PROGRAM_IDS.perpetuals.toBase58()) && !seen.keys.includes(PERPS_PROGRAM_DATA.toBase58()), "the program was never fetched");
+
+      const before = (await connection.getAccountInfo(SOL.pythPriceUpdate))!.data;
+      setOraclePrices(remote.chain, { SOL: 123 });
+      const moved = remote.chain.getAccount(SOL.pythPriceUpdate)!.data;
+      assert.ok(!moved.equals(before));
+      await until("the fork to re-fetch the remote's new SOL price", 5_000, async () => (await connection.getAccountInfo(SOL.pythPriceUpdate))!.data.equals(moved));
+    } finally {
+      await extra.close();
+    }
+  });
+
+  it("the localnet command forks with --fork, never printing the URL's path, and refuses fork flags without --fork", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fork-cli-"));
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const url = `${remote.url}/v2/${SECRET}`;
+      const code = await main(["localnet", "--port", "0", "--no-fill-keeper", "--fork", url, "--stand-in", "--fork-cache", dir], (l) => out.push(l), (l) => err.push(l), () => Promise.resolve());
+      assert.equal(code, 0, err.join("\n"));
+      const text = out.join("\n");
+      assert.match(text, new RegExp(`fork of +http://${new URL(remote.url).host}/\\*\\*\\*`));
+      assert.match(text, /oracles +frozen as first fetched/);
+      assert.match(text, /stand-in Jupiter Perpetuals/);
+      assert.ok(!text.includes(SECRET));
+      const orphan: string[] = [];
+      assert.equal(await main(["localnet", "--port", "0", "--stand-in"], () => {}, (l) => orphan.push(l), () => Promise.resolve()), 2);
+      assert.match(orphan.join("\n"), /--stand-in applies to a fork only; add --fork URL/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("with the remote gone, cached accounts still serve and an account never fetched is a clear error without the API key", async () => {
