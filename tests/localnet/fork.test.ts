@@ -2,7 +2,19 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ComputeBudgetProgram, Connection, Keypair, PublicKey, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
+import {
+  AddressLookupTableAccount,
+  AddressLookupTableProgram,
+  ComputeBudgetProgram,
+  Connection,
+  Keypair,
+  PublicKey,
+  SystemProgram,
+  Transaction,
+  TransactionMessage,
+  VersionedTransaction,
+  sendAndConfirmTransaction,
+} from "@solana/web3.js";
 import bs58 from "bs58";
 import { MAINNET, PROGRAM_IDS, type RawAccount, accountDiscriminator, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
@@ -21,11 +33,14 @@ const [PERPS_PROGRAM_DATA] = PublicKey.findProgramAddressSync([PROGRAM_IDS.perpe
 
 /** Every method the remote is asked, and every key it is asked for by getMultipleAccounts. */
 function recordRemote(remote: LocalWorld) {
-  const seen = { methods: [] as string[], keys: [] as string[] };
+  const seen = { methods: [] as string[], keys: [] as string[], batches: [] as number[] };
   const dispatch = remote.server.dispatch.bind(remote.server);
   remote.server.dispatch = (request) => {
     seen.methods.push(String(request.method));
-    if (request.method === "getMultipleAccounts" && Array.isArray(request.params)) seen.keys.push(...(request.params[0] as string[]));
+    if (request.method === "getMultipleAccounts" && Array.isArray(request.params)) {
+      seen.keys.push(...(request.params[0] as string[]));
+      seen.batches.push((request.params[0] as string[]).length);
+    }
     return dispatch(request);
   };
   return seen;
@@ -169,6 +184,55 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
     const before = seen.keys.length;
     for (let i = 0; i < 3; i++) assert.equal(await new Connection(fork.url).getAccountInfo(nobody), null);
     assert.equal(seen.keys.length - before, 1);
+  });
+
+  it("fetches the accounts a v0 transaction loads from an address lookup table before it runs", async () => {
+    const recipient = Keypair.generate().publicKey;
+    remote.chain.airdrop(recipient, 5_000_000_000n);
+    // An active lookup table (deactivation slot u64::MAX, no authority) holding the recipient, on the remote only.
+    const table = Keypair.generate().publicKey;
+    const data = Buffer.alloc(56 + 32);
+    data.writeUInt32LE(1, 0);
+    data.writeBigUInt64LE(2n ** 64n - 1n, 4);
+    recipient.toBuffer().copy(data, 56);
+    remote.chain.setAccount(table, { owner: AddressLookupTableProgram.programId, data, lamports: 10_000_000 });
+    const connection = new Connection(fork!.url, "confirmed");
+    const wallet = await fundedKeypair(connection, 2);
+    const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash();
+    const lookup = new AddressLookupTableAccount({ key: table, state: AddressLookupTableAccount.deserialize(data) });
+    const message = new TransactionMessage({
+      payerKey: wallet.publicKey,
+      recentBlockhash: blockhash,
+      instructions: [SystemProgram.transfer({ fromPubkey: wallet.publicKey, toPubkey: recipient, lamports: 1_000_000_000 })],
+    }).compileToV0Message([lookup]);
+    assert.ok(!message.staticAccountKeys.some((k) => k.equals(recipient)), "the recipient comes from the table only");
+    const tx = new VersionedTransaction(message);
+    tx.sign([wallet]);
+    const signature = await connection.sendTransaction(tx);
+    assert.equal((await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight })).value.err, null);
+    assert.equal(await connection.getBalance(recipient), 6_000_000_000, "the remote's 5 SOL were fetched before the transfer added 1");
+    assert.equal(remote.chain.getAccount(recipient)!.lamports, 5_000_000_000, "the remote's copy is untouched");
+  });
+
+  it("batches reads in calls of at most 100 keys, and a failing remote is a clear error after its retries", async () => {
+    const keys = Array.from({ length: 150 }, () => Keypair.generate().publicKey);
+    seen.batches.length = 0;
+    const r = await rpc<{ value: unknown[] }>(fork!.url, "getMultipleAccounts", [keys.map((k) => k.toBase58()), { encoding: "base64" }]);
+    assert.equal(r.result?.value.length, 150);
+    assert.deepEqual([...seen.batches].sort((a, b) => a - b), [50, 100]);
+
+    assert.equal((await rpc(remote.url, "localnet_setFaults", [{ failRate: 1, failStatus: 503 }])).error, undefined);
+    try {
+      const unknown = Keypair.generate().publicKey;
+      const failed = await rpc(fork!.url, "getBalance", [unknown.toBase58()]);
+      assert.equal(failed.error?.code, -32005);
+      assert.match(failed.error!.message, new RegExp(`account ${unknown.toBase58()} is not in the fork's cache .*failed after 2 attempts: HTTP 503`));
+      // Accounts the fork holds, and ones the remote said it lacks, are still answered.
+      assert.ok((await rpc<{ value: unknown }>(fork!.url, "getAccountInfo", [MAINNET.pool.toBase58(), { encoding: "base64" }])).result?.value);
+      assert.equal((await rpc<{ value: unknown }>(fork!.url, "getAccountInfo", [keys[0]!.toBase58(), { encoding: "base64" }])).result?.value, null);
+    } finally {
+      await rpc(remote.url, "localnet_setFaults", [{}]);
+    }
   });
 
   it("--stand-in keeps the project's program; the Clock starts at the remote's; --fork-refresh-sec follows the remote's oracles", async () => {
