@@ -6,10 +6,11 @@ import { FIXTURES_DIR } from "../../localnet/fixtures/generate";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import { type PriceScenario, parseCsvPrices } from "../../localnet/fixtures/price-driver";
 import { PERPS_SO_PATH } from "../../localnet/programs/paths";
-import type { ForkOptions } from "../../localnet/fork/fork";
+import { ForkCacheError } from "../../localnet/fork/disk-cache";
+import { type ForkOptions, ForkStartError } from "../../localnet/fork/fork";
 import { startLocalWorld } from "../../localnet/world";
 import { redactUrl } from "../ops/redact";
-import { CliError, EXIT_USAGE } from "./cli-error";
+import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { refuseIfNotAFile } from "./files";
 
 export interface LocalnetCliOptions {
@@ -133,6 +134,8 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES") throw new CliError(`--port ${port} ${code === "EADDRINUSE" ? "is in use" : "needs privileges"} (${code}); fix: choose another port, or --port 0 for a free one`, EXIT_USAGE);
+    if (e instanceof ForkStartError) throw new CliError(e.message, EXIT_RUNTIME);
+    if (e instanceof ForkCacheError) throw new CliError(e.message, EXIT_USAGE);
     throw e;
   }
   // Signals are listened for once the world serves: a command line that fails above leaves nothing behind.

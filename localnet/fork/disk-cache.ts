@@ -4,6 +4,9 @@ import type { PublicKey } from "@solana/web3.js";
 import type { RawAccount } from "../../programs-client";
 import { fromAccountJson, toAccountJson } from "../fixtures/account-json";
 
+/** A file in the cache directory that is not an account dump. */
+export class ForkCacheError extends Error {}
+
 /**
  * Accounts a fork fetched from its remote, one `solana account --output json` file per account, so a restart
  * (or a colleague's run) starts from the same state without asking the remote again. Each file is written to a
@@ -11,7 +14,11 @@ import { fromAccountJson, toAccountJson } from "../fixtures/account-json";
  */
 export class ForkDiskCache {
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new ForkCacheError(`fork cache: cannot create the directory ${dir} (${(e as Error).message}); choose a writable directory`);
+    }
   }
 
   write(address: PublicKey, account: RawAccount): void {
@@ -31,7 +38,7 @@ export class ForkDiskCache {
         try {
           return fromAccountJson(readFileSync(path, "utf8"), path);
         } catch (e) {
-          throw new Error(`fork cache: ${(e as Error).message}; delete the file and the fork fetches the account again`);
+          throw new ForkCacheError(`fork cache: ${(e as Error).message}; delete the file and the fork fetches the account again`);
         }
       });
   }

@@ -16,6 +16,9 @@ const UPGRADEABLE_PROGRAM_TAG = 2;
 const CLOCK_SLOT_OFFSET = 0;
 const CLOCK_UNIX_TIMESTAMP_OFFSET = 32;
 
+/** The fork could not start: its remote did not answer and there was no cache to serve from. */
+export class ForkStartError extends Error {}
+
 export interface ForkOptions extends RemoteOptions {
   /** The cluster to fork: any JSON-RPC endpoint. Only read methods are ever sent to it. */
   url: string;
@@ -29,7 +32,7 @@ export interface ForkOptions extends RemoteOptions {
   refreshAccounts?: PublicKey[];
   /** Directory where fetched accounts persist, loaded at start so a restart does not fetch them again. */
   cacheDir?: string;
-  /** Where refresh failures go; default one line on stderr. */
+  /** Where failures that do not stop the fork go (an oracle refresh, a start from the cache alone); default one line on stderr. */
   onError?: (e: Error) => void;
 }
 
@@ -85,9 +88,15 @@ export class Fork {
     }
     // Transactions and test controls write here: those accounts are local from now on, whatever the remote has.
     this.chain.on("accounts", this.onAccounts);
-    const [clock] = await this.remote.getAccounts([SYSVAR_CLOCK_PUBKEY]).catch((e: Error) => {
-      throw new Error(`fork: cannot read the Clock of ${this.remote.label}: ${e.message}`);
-    });
+    let clock: RawAccount | null | undefined;
+    try {
+      [clock] = await this.remote.getAccounts([SYSVAR_CLOCK_PUBKEY]);
+    } catch (e) {
+      const message = `cannot read the Clock of ${this.remote.label}: ${(e as Error).message}`;
+      // With a disk cache the fork can still replay what it holds; without one it would have nothing to serve.
+      if (this.stats.fromCache === 0) throw new ForkStartError(`fork: ${message}; check the URL and the network, or start from a --fork-cache directory`);
+      this.reportError(new Error(`${message}; serving the ${this.stats.fromCache} cached accounts on the local clock`));
+    }
     if (clock && clock.data.length >= 40) {
       const slot = clock.data.readBigUInt64LE(CLOCK_SLOT_OFFSET);
       const unixSec = clock.data.readBigInt64LE(CLOCK_UNIX_TIMESTAMP_OFFSET);
@@ -96,10 +105,14 @@ export class Fork {
     if (this.opts.refreshSec !== undefined) {
       const accounts = this.opts.refreshAccounts ?? defaultOracleAccounts();
       this.refreshTimer = setInterval(() => {
-        this.refresh(accounts).catch((e: Error) => (this.opts.onError ?? ((err: Error) => console.error(`fork refresh: ${err.message}`)))(e));
+        this.refresh(accounts).catch((e: Error) => this.reportError(new Error(`oracle refresh: ${e.message}`)));
       }, this.opts.refreshSec * 1000);
       this.refreshTimer.unref();
     }
+  }
+
+  private reportError(e: Error): void {
+    (this.opts.onError ?? ((err: Error) => console.error(`fork: ${err.message}`)))(e);
   }
 
   stop(): void {

@@ -289,5 +289,22 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
     assert.match(r.error!.message, new RegExp(`account ${unknown.toBase58()} is not in the fork's cache`));
     assert.ok(r.error!.message.includes(`http://${remoteLabel}/***`), r.error!.message);
     assert.ok(!r.error!.message.includes(SECRET), "the API key is never printed");
+
+    // A restart while the remote is down serves from the cache alone, and says so.
+    await fork!.close();
+    fork = undefined;
+    const errors: string[] = [];
+    fork = await startLocalWorld({ port: 0, fillKeeper: false, fork: { url: `${remote.url}/v2/${SECRET}`, cacheDir, retries: 0, onError: (e) => errors.push(e.message) } });
+    assert.ok(fork.fork!.stats.fromCache > 0);
+    assert.ok(await new Connection(fork.url).getAccountInfo(MAINNET.pool));
+    assert.match(errors.join("\n"), /cannot read the Clock of http:\/\/127\.0\.0\.1:\d+\/\*\*\*: .*serving the \d+ cached accounts/);
+
+    // Without a cache there is nothing to serve: the command fails with one line, exit 1, no stack.
+    const err: string[] = [];
+    const code = await main(["localnet", "--port", "0", "--fork", `${remote.url}/v2/${SECRET}`], () => {}, (l) => err.push(l), () => Promise.resolve());
+    assert.equal(code, 1);
+    assert.equal(err.length, 1, err.join("\n"));
+    assert.match(err[0]!, /^gamma-keeper: fork: cannot read the Clock of http:\/\/127\.0\.0\.1:\d+\/\*\*\*: .*start from a --fork-cache directory$/);
+    assert.ok(!err[0]!.includes(SECRET));
   });
 });
