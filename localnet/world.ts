@@ -1,6 +1,6 @@
 import { Connection } from "@solana/web3.js";
 import { closeWebSocket, routeWebSocketErrors } from "../keeper/rpc/web3-websocket";
-import { type CustodySymbol, PROGRAM_IDS } from "../programs-client";
+import { CUSTODY_SYMBOLS, type CustodySymbol, MAINNET, PROGRAM_IDS } from "../programs-client";
 import { FillKeeper, type FillKeeperKnobs } from "./fill-keeper/fill-keeper";
 import { loadWorld } from "./fixtures/load";
 import { DEFAULT_PRICES_USD } from "./fixtures/params";
@@ -23,10 +23,13 @@ export interface LocalWorldOptions extends LocalnetOptions {
  * driver moving the oracles, and the fill keeper filling requests over JSON-RPC.
  */
 export async function startLocalWorld(opts: LocalWorldOptions = {}) {
-  if (opts.fork?.refreshSec !== undefined && opts.scenarios) {
-    throw new Error("a fork either re-fetches the remote's oracles (fork.refreshSec) or lets the price driver move them (scenarios), not both");
-  }
-  const net = await startLocalnet(opts);
+  // A fork re-fetches the oracles the price driver does not move (by default every custody's).
+  const driven = new Set(Object.keys(opts.scenarios ?? {}));
+  const fork = opts.fork && {
+    ...opts.fork,
+    refreshAccounts: opts.fork.refreshAccounts ?? CUSTODY_SYMBOLS.filter((s) => !driven.has(s)).flatMap((s) => [MAINNET.custodies[s].pythPriceUpdate, MAINNET.custodies[s].dovesAg]),
+  };
+  const net = await startLocalnet({ ...opts, fork });
   try {
     // A fork's world is the remote's, fetched as it is read: no fixtures, and the program is the remote's unless
     // the fork keeps the stand-in. Its oracles move only if asked (the remote's on a timer, or a price scenario).

@@ -4,6 +4,7 @@ import { MAINNET } from "../../programs-client";
 import { setTokenBalance } from "../../localnet/fixtures/load";
 import type { PriceScenario } from "../../localnet/fixtures/price-driver";
 import type { FillKeeperKnobs } from "../../localnet/fill-keeper/fill-keeper";
+import type { ForkOptions } from "../../localnet/fork/fork";
 import { startLocalWorld, type LocalWorld } from "../../localnet/world";
 import { configSchema, type KeeperConfig } from "./config";
 
@@ -22,6 +23,8 @@ export interface LocalDemoOptions {
   /** Replaces the straddle. */
   config?: (base: KeeperConfig) => KeeperConfig;
   wallet?: Keypair;
+  /** Run on a fork of another cluster instead of the fixtures (localnet/fork). */
+  fork?: ForkOptions;
 }
 
 export interface LocalDemo {
@@ -39,6 +42,7 @@ export async function startLocalDemo(opts: LocalDemoOptions): Promise<LocalDemo>
     scenarios: { SOL: opts.scenario ?? { kind: "gbm", startUsd: 150, volAnnual: 0.8, seed: 2024 } },
     priceDriver: { speed: opts.priceSpeed ?? 120 },
     fillKeeper: opts.fillKeeper === false ? false : { delayMs: 300, ...opts.fillKeeper },
+    fork: opts.fork,
   });
   const wallet = opts.wallet ?? Keypair.generate();
   world.chain.airdrop(wallet.publicKey, 100_000_000_000n);

@@ -149,7 +149,8 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     if (fork) {
       out(`  fork of      ${redactUrl(fork.url)}: accounts fetched on first read, then local; nothing is ever sent to it but reads`);
       if (fork.cacheDir) out(`  fork cache   ${rel(fork.cacheDir)} (${world.fork?.stats.fromCache ?? 0} accounts loaded)`);
-      out(`  oracles      ${o.scenarioGiven ? "driven by the price scenario" : fork.refreshSec !== undefined ? `re-fetched from the remote every ${fork.refreshSec} s` : "frozen as first fetched"}`);
+      const others = fork.refreshSec !== undefined ? `re-fetched from the remote every ${fork.refreshSec} s` : "frozen as first fetched";
+      out(`  oracles      ${o.scenarioGiven ? `${Object.keys(scenarios).join(", ")} driven by the price scenario, the others ${others}` : others}`);
     }
     if (fork && !fork.standIn) out(`  program      ${world.program.toBase58()} (the remote's, fetched with its ProgramData on first use)`);
     else out(`  program      ${world.program.toBase58()} (stand-in Jupiter Perpetuals, ${rel(PERPS_SO_PATH)})`);
@@ -190,7 +191,6 @@ function forkOptions(o: LocalnetCliOptions, out: (s: string) => void): ForkOptio
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError(`--fork must be an http(s) JSON-RPC URL, got ${redactUrl(o.fork)}`, EXIT_USAGE);
   const refreshSec =
     o.forkRefreshSec === undefined ? undefined : number(o.forkRefreshSec, "--fork-refresh-sec", (n) => n >= 0.1 && n * 1000 <= MAX_TIMER_MS, `seconds from 0.1 to ${Math.floor(MAX_TIMER_MS / 1000)}`);
-  if (refreshSec !== undefined && o.scenarioGiven) throw new CliError("--fork-refresh-sec and --scenario both move the oracles; choose one", EXIT_USAGE);
   if (o.forkCache !== undefined && o.forkCache.trim() === "") throw new CliError("--fork-cache needs a directory", EXIT_USAGE);
   return { url: o.fork, standIn: o.standIn ?? false, refreshSec, cacheDir: o.forkCache, onError: (e) => out(`fork: ${e.message}`) };
 }

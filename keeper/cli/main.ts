@@ -71,7 +71,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--no-fill-keeper", "run no fill keeper")
     .option("--fork <url>", "fork this cluster instead of loading the fixtures: accounts are fetched on first read, then local; only reads are sent to it")
     .option("--stand-in", "fork: keep the project's stand-in program at the Jupiter Perps address instead of the remote's")
-    .option("--fork-refresh-sec <s>", "fork: re-fetch the remote's oracle accounts this often (default: frozen as first fetched; --scenario drives them instead)")
+    .option("--fork-refresh-sec <s>", "fork: re-fetch the remote's oracle accounts this often (default: frozen as first fetched); with --scenario, those of the markets it does not drive")
     .option("--fork-cache <dir>", "fork: keep fetched accounts in this directory and load them at start (no remote reads for them)")
     .action((opts: LocalnetCliOptions, cmd: Command) => runLocalnet({ ...opts, scenarioGiven: cmd.getOptionValueSource("scenario") !== "default" }, out, stop));
 

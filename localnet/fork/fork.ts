@@ -36,11 +36,6 @@ export interface ForkOptions extends RemoteOptions {
   onError?: (e: Error) => void;
 }
 
-/** Every custody's oracle accounts, which a fork can keep moving by re-fetching them. */
-export function defaultOracleAccounts(): PublicKey[] {
-  return Object.values(MAINNET.custodies).flatMap((c) => [c.pythPriceUpdate, c.dovesAg]);
-}
-
 /**
  * A lazy copy of a remote cluster inside the local chain. An account the chain does not have is fetched on its
  * first read, written into the chain and from then on local: transactions change it here, never on the remote,
@@ -103,7 +98,7 @@ export class Fork {
       this.chain.timeTravel({ unixMs: Number(unixSec) * 1000, slot: slot > this.chain.slot ? slot : undefined });
     }
     if (this.opts.refreshSec !== undefined) {
-      const accounts = this.opts.refreshAccounts ?? defaultOracleAccounts();
+      const accounts = this.opts.refreshAccounts ?? Object.values(MAINNET.custodies).flatMap((c) => [c.pythPriceUpdate, c.dovesAg]);
       this.refreshTimer = setInterval(() => {
         this.refresh(accounts).catch((e: Error) => this.reportError(new Error(`oracle refresh: ${e.message}`)));
       }, this.opts.refreshSec * 1000);

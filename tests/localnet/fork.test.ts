@@ -25,6 +25,8 @@ import { main } from "../../keeper/cli/main";
 import { setOraclePrices } from "../../localnet/fixtures/load";
 import { fillOutcomeFor, fundedKeypair, rpc } from "../helpers/localnet";
 import { until } from "../helpers/wait";
+import { hundredSolMandate, keeperOnLocalnet } from "../helpers/keeper";
+import type { KeeperEvent } from "../../keeper/app/events";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;
@@ -306,5 +308,30 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
     assert.equal(err.length, 1, err.join("\n"));
     assert.match(err[0]!, /^gamma-keeper: fork: cannot read the Clock of http:\/\/127\.0\.0\.1:\d+\/\*\*\*: .*start from a --fork-cache directory$/);
     assert.ok(!err[0]!.includes(SECRET));
+  });
+});
+
+describe("the keeper on a fork of a localnet", function () {
+  this.timeout(120_000);
+  let remote: LocalWorld;
+  let seen: ReturnType<typeof recordRemote>;
+  // The remote keeps its oracles fresh; the fork re-fetches USDC's and the demo's scenario drives SOL's.
+  before(async () => {
+    remote = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: false });
+    seen = recordRemote(remote);
+  });
+  after(async () => remote?.close());
+  const localnet = keeperOnLocalnet("gk-fork-keeper-");
+
+  it("hedges into the band: its requests fill on the fork with the remote's program, and the remote receives only reads", async () => {
+    const { demo, rec } = await localnet.start({ fork: { url: remote.url, refreshSec: 1 } }, hundredSolMandate);
+    await until("the first fill", 30_000, () => rec.outcomes("filled").length >= 1);
+    const first = rec.intents()[0] as Extract<KeeperEvent, { kind: "request" }>;
+    assert.match(first.detail, /^increase short/);
+    assert.ok(demo.world.fork!.stats.fetched > 0);
+    assert.ok(demo.world.chain.getAccount(PERPS_PROGRAM_DATA), "the program came from the remote with its ProgramData");
+    assert.deepEqual([...new Set(seen.methods)].sort(), ["getMultipleAccounts", "getProgramAccounts"]);
+    assert.equal(remote.chain.history.size, 0, "the remote ran no transaction");
+    assert.equal(remote.chain.getAccount(demo.wallet.publicKey), null);
   });
 });
