@@ -15,6 +15,7 @@ const SYSVAR_OWNER = new PublicKey("Sysvar1111111111111111111111111111111111111"
 const UPGRADEABLE_PROGRAM_TAG = 2;
 const CLOCK_SLOT_OFFSET = 0;
 const CLOCK_UNIX_TIMESTAMP_OFFSET = 32;
+const MAX_REMEMBERED_MISSES = 100_000;
 
 /** The fork could not start: its remote did not answer and there was no cache to serve from. */
 export class ForkStartError extends Error {}
@@ -168,7 +169,7 @@ export class Fork {
     accounts.forEach((account, i) => {
       const key = keys[i]!;
       if (!account) {
-        this.misses.set(key.toBase58(), Date.now() + this.missTtlMs);
+        this.rememberMiss(key.toBase58());
         return;
       }
       const programData = programDataOf(account);
@@ -180,6 +181,13 @@ export class Fork {
     // The remote's binary runs here: its ProgramData goes in first, then the program account that points to it.
     if (programDatas.length > 0) await this.ensure(programDatas);
     for (const [key, account] of programs) this.adopt(key, account);
+  }
+
+  /** Misses expire, and are swept once there are many (a fork reading fresh wallets and PDAs all day). */
+  private rememberMiss(k: string): void {
+    const now = Date.now();
+    if (this.misses.size >= MAX_REMEMBERED_MISSES) for (const [key, until] of this.misses) if (until <= now) this.misses.delete(key);
+    this.misses.set(k, now + this.missTtlMs);
   }
 
   /**
@@ -199,8 +207,13 @@ export class Fork {
     this.settled.add(k);
     this.misses.delete(k);
     if (from === "cache") return;
-    this.cache?.write(address, account);
     this.stats.fetched++;
+    try {
+      this.cache?.write(address, account);
+    } catch (e) {
+      // The chain has the account; only a later restart loses it, so this request goes on.
+      this.reportError(new Error(`cannot write ${k} to the cache directory ${this.cache?.dir}: ${(e as Error).message}`));
+    }
   }
 
   /** Token accounts among `keys` need their mint for balances (getTokenAccountBalance, a transaction's meta). */
@@ -213,15 +226,21 @@ export class Fork {
     await this.ensure(mints);
   }
 
-  /** A transaction's accounts: its static keys, then the lookup tables and the addresses they add. */
-  private async ensureTransaction(bytes: Buffer): Promise<void> {
-    const tx = VersionedTransaction.deserialize(bytes);
+  /**
+   * A transaction's accounts: its static keys, then the lookup tables and the addresses they add. A table that is
+   * missing or malformed is left for the chain to drop the transaction over, as a cluster does.
+   */
+  private async ensureTransaction(tx: VersionedTransaction): Promise<void> {
     const lookups = tx.message.addressTableLookups;
     await this.ensureWithMints([...tx.message.staticAccountKeys, ...lookups.map((l) => l.accountKey)]);
     const loaded = lookups.flatMap((l) => {
       const table = this.chain.getAccount(l.accountKey);
-      if (!table) return [];
-      const { addresses } = AddressLookupTableAccount.deserialize(table.data);
+      let addresses: PublicKey[];
+      try {
+        addresses = table ? AddressLookupTableAccount.deserialize(table.data).addresses : [];
+      } catch {
+        return [];
+      }
       return [...l.writableIndexes, ...l.readonlyIndexes].flatMap((i) => (addresses[i] ? [addresses[i]] : []));
     });
     await this.ensureWithMints(loaded);
@@ -291,10 +310,10 @@ export class Fork {
       }
       case "sendTransaction":
       case "simulateTransaction": {
-        const bytes = wire(params[0], params[1]);
+        const tx = VersionedTransaction.deserialize(wire(params[0], params[1]));
         const extra = ((params[1] as { accounts?: { addresses?: unknown[] } } | undefined)?.accounts?.addresses ?? []).map(key);
         return async () => {
-          await this.ensureTransaction(bytes);
+          await this.ensureTransaction(tx);
           await this.ensure(extra);
         };
       }

@@ -214,6 +214,9 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
     assert.equal((await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight })).value.err, null);
     assert.equal(await connection.getBalance(recipient), 6_000_000_000, "the remote's 5 SOL were fetched before the transfer added 1");
     assert.equal(remote.chain.getAccount(recipient)!.lamports, 5_000_000_000, "the remote's copy is untouched");
+    // Bytes that are no transaction get the method's own refusal, not a fork error.
+    const garbage = await rpc(fork!.url, "sendTransaction", [Buffer.from("not a transaction").toString("base64"), { encoding: "base64" }]);
+    assert.equal(garbage.error?.code, -32602, JSON.stringify(garbage.error));
   });
 
   it("batches reads in calls of at most 100 keys, and a failing remote is a clear error after its retries", async () => {
