@@ -101,14 +101,21 @@ export class RemoteCluster {
   }
 
   private async once<T>(method: RemoteMethod, params: unknown[]): Promise<T> {
-    const res = await fetch(this.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const body = (await res.json()) as { result?: T; error?: { code: number; message: string } };
+    let body: { result?: T; error?: { code: number; message: string } };
+    try {
+      const res = await fetch(this.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      body = (await res.json()) as typeof body;
+    } catch (e) {
+      if ((e as Error).name === "TimeoutError") throw new Error(`no answer within ${this.timeoutMs} ms`);
+      const cause = (e as { cause?: { code?: string } }).cause?.code;
+      throw cause ? new Error(`${(e as Error).message} (${cause})`) : e;
+    }
     if (body.error) throw new Error(`JSON-RPC error ${body.error.code}: ${body.error.message}`);
     return body.result as T;
   }

@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -20,6 +22,7 @@ import { MAINNET, PROGRAM_IDS, type RawAccount, accountDiscriminator, createIncr
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import type { PriceScenario } from "../../localnet/fixtures/price-driver";
 import { BPF_LOADER_UPGRADEABLE } from "../../localnet/programs/deploy";
+import { RemoteCluster, RemoteUnavailable } from "../../localnet/fork/remote";
 import { type LocalWorld, type LocalWorldOptions, startLocalWorld } from "../../localnet/world";
 import { main } from "../../keeper/cli/main";
 import { setOraclePrices } from "../../localnet/fixtures/load";
@@ -336,5 +339,67 @@ describe("the keeper on a fork of a localnet", function () {
     assert.deepEqual([...new Set(seen.methods)].sort(), ["getMultipleAccounts", "getProgramAccounts"]);
     assert.equal(remote.chain.history.size, 0, "the remote ran no transaction");
     assert.equal(remote.chain.getAccount(demo.wallet.publicKey), null);
+  });
+});
+
+describe("the fork's remote client: batches, concurrency, timeouts, retries", () => {
+  let server: Server;
+  let url = "";
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const calls: { method: string; keys: number }[] = [];
+  let answerAfterMs = 30;
+  before(async () => {
+    // Answers getMultipleAccounts as Agave does (every key absent), after a delay, counting calls in flight.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; method: string; params: [string[]] };
+        calls.push({ method: body.method, keys: body.params[0].length });
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        setTimeout(() => {
+          inFlight--;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ jsonrpc: "2.0", id: body.id, result: { context: { slot: 1 }, value: body.params[0].map(() => null) } }));
+        }, answerAfterMs);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/${SECRET}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it("splits 450 keys into calls of at most 100 with at most `concurrency` in flight", async () => {
+    calls.length = 0;
+    maxInFlight = 0;
+    const keys = Array.from({ length: 450 }, () => Keypair.generate().publicKey);
+    const got = await new RemoteCluster(url, { concurrency: 2 }).getAccounts(keys);
+    assert.equal(got.length, 450);
+    assert.ok(got.every((a) => a === null));
+    assert.deepEqual(calls.map((c) => c.keys).sort((a, b) => a - b), [50, 100, 100, 100, 100]);
+    assert.ok(calls.every((c) => c.method === "getMultipleAccounts"));
+    assert.equal(maxInFlight, 2);
+  });
+
+  it("gives up after the timeout and its retries, naming the remote without its path", async () => {
+    calls.length = 0;
+    answerAfterMs = 1_000;
+    try {
+      const remote = new RemoteCluster(url, { timeoutMs: 100, retries: 2 });
+      await assert.rejects(remote.getAccounts([Keypair.generate().publicKey]), (e: unknown) => {
+        assert.ok(e instanceof RemoteUnavailable);
+        assert.match(e.message, /^getMultipleAccounts to http:\/\/127\.0\.0\.1:\d+\/\*\*\* failed after 3 attempts: no answer within 100 ms$/);
+        assert.ok(!e.message.includes(SECRET));
+        return true;
+      });
+      assert.equal(calls.length, 3);
+    } finally {
+      answerAfterMs = 30;
+    }
   });
 });
