@@ -100,8 +100,14 @@ export class Fork {
     }
     if (this.opts.refreshSec !== undefined) {
       const accounts = this.opts.refreshAccounts ?? Object.values(MAINNET.custodies).flatMap((c) => [c.pythPriceUpdate, c.dovesAg]);
+      let running = false;
       this.refreshTimer = setInterval(() => {
-        this.refresh(accounts).catch((e: Error) => this.reportError(new Error(`oracle refresh: ${e.message}`)));
+        // A slow remote skips ticks rather than piling refreshes up behind its timeout.
+        if (running) return;
+        running = true;
+        this.refresh(accounts)
+          .catch((e: Error) => this.reportError(new Error(`oracle refresh: ${e.message}`)))
+          .finally(() => (running = false));
       }, this.opts.refreshSec * 1000);
       this.refreshTimer.unref();
     }
