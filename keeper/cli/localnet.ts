@@ -145,7 +145,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     out("gamma-keeper localnet");
     out(`  RPC          ${world.url}`);
     out(`  WebSocket    ${world.wsUrl}`);
-    out(`  slots        every ${slotMs} ms; the Clock follows wall time`);
+    out(`  slots        every ${slotMs} ms; the Clock follows wall time${fork ? ", from the remote's slot and time at start" : ""}`);
     if (fork) {
       out(`  fork of      ${redactUrl(fork.url)}: accounts fetched on first read, then local; nothing is ever sent to it but reads`);
       if (fork.cacheDir) out(`  fork cache   ${rel(fork.cacheDir)} (${world.fork?.stats.fromCache ?? 0} accounts loaded)`);
