@@ -86,18 +86,23 @@ export class LocalnetServer {
     }
   }
 
-  /** Answer one JSON-RPC request object after its prefetch, if the server has one. */
-  async dispatchAfterPrefetch(request: JsonRpcRequest): Promise<object> {
-    if (this.prefetch && typeof request?.method === "string") {
-      try {
-        await this.prefetch(request.method, Array.isArray(request.params) ? request.params : []);
-      } catch (e) {
-        if (!(e instanceof RpcError)) throw e;
-        const data = e.data !== undefined ? { data: e.data } : {};
-        return { jsonrpc: "2.0", id: request.id ?? null, error: { code: e.code, message: e.message, ...data } };
-      }
+  /** A request's prefetch; its RpcError as the request's answer, or undefined when the request may run. */
+  private async prefetchFor(request: JsonRpcRequest): Promise<object | undefined> {
+    if (!this.prefetch || typeof request?.method !== "string") return undefined;
+    try {
+      await this.prefetch(request.method, Array.isArray(request.params) ? request.params : []);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof RpcError)) throw e;
+      const data = e.data !== undefined ? { data: e.data } : {};
+      return { jsonrpc: "2.0", id: request.id ?? null, error: { code: e.code, message: e.message, ...data } };
     }
-    return this.dispatch(request);
+  }
+
+  /** Answer a batch after every prefetch: the fetches run together, the requests still run in their order. */
+  async dispatchAfterPrefetch(requests: JsonRpcRequest[]): Promise<object[]> {
+    const refused = await Promise.all(requests.map((r) => this.prefetchFor(r)));
+    return requests.map((r, i) => refused[i] ?? this.dispatch(r));
   }
 
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
@@ -135,9 +140,10 @@ export class LocalnetServer {
         if (body === undefined) send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
         else if (!this.prefetch) send(Array.isArray(body) ? body.map((r) => this.dispatch(r)) : this.dispatch(body as JsonRpcRequest));
         else {
-          const each = (r: JsonRpcRequest) => this.dispatchAfterPrefetch(r);
-          (Array.isArray(body) ? Promise.all(body.map(each)) : each(body as JsonRpcRequest)).then(send, (e: Error) =>
-            send({ jsonrpc: "2.0", id: null, error: { code: -32603, message: e.message } }),
+          const batch = Array.isArray(body);
+          this.dispatchAfterPrefetch(batch ? (body as JsonRpcRequest[]) : [body as JsonRpcRequest]).then(
+            (replies) => send(batch ? replies : replies[0]),
+            (e: Error) => send({ jsonrpc: "2.0", id: null, error: { code: -32603, message: e.message } }),
           );
         }
       };

@@ -229,6 +229,19 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
     assert.equal(r.result?.value.length, 150);
     assert.deepEqual([...seen.batches].sort((a, b) => a - b), [50, 100]);
 
+    // A JSON-RPC batch: fetched together, answered in order, each with its own id.
+    const lamportsOf = Keypair.generate().publicKey;
+    remote.chain.airdrop(lamportsOf, 42n);
+    const batch = await fetch(fork!.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([
+        { jsonrpc: "2.0", id: 1, method: "getBalance", params: [lamportsOf.toBase58()] },
+        { jsonrpc: "2.0", id: 2, method: "getAccountInfo", params: [keys[1]!.toBase58(), { encoding: "base64" }] },
+      ]),
+    }).then((r) => r.json() as Promise<{ id: number; result: { value: unknown } }[]>);
+    assert.deepEqual(batch.map((r) => [r.id, r.result.value]), [[1, 42], [2, null]]);
+
     assert.equal((await rpc(remote.url, "localnet_setFaults", [{ failRate: 1, failStatus: 503 }])).error, undefined);
     try {
       const unknown = Keypair.generate().publicKey;
