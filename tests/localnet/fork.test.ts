@@ -231,7 +231,7 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
 
     // A JSON-RPC batch: fetched together, answered in order, each with its own id.
     const lamportsOf = Keypair.generate().publicKey;
-    remote.chain.airdrop(lamportsOf, 42n);
+    remote.chain.airdrop(lamportsOf, 1_000_000_042n);
     const batch = await fetch(fork!.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -240,7 +240,7 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
         { jsonrpc: "2.0", id: 2, method: "getAccountInfo", params: [keys[1]!.toBase58(), { encoding: "base64" }] },
       ]),
     }).then((r) => r.json() as Promise<{ id: number; result: { value: unknown } }[]>);
-    assert.deepEqual(batch.map((r) => [r.id, r.result.value]), [[1, 42], [2, null]]);
+    assert.deepEqual(batch.map((r) => [r.id, r.result.value]), [[1, 1_000_000_042], [2, null]]);
 
     assert.equal((await rpc(remote.url, "localnet_setFaults", [{ failRate: 1, failStatus: 503 }])).error, undefined);
     try {
