@@ -124,7 +124,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .command("preflight")
     .description("Run the exact requests the keeper would send now (each mandate, market and collateral path) on a fork against the real program, then cancel each; a table of compute units, fees and results; exit 0 only if none failed")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
-    .option("--fork <url>", "a fork of the mandate's cluster (e.g. `gamma-keeper localnet --fork <RPC>`); the pre-flight refuses an endpoint that is not a fork")
+    .option("--fork <url>", "run on this fork (e.g. `gamma-keeper localnet --fork <RPC>`) instead of forking the config's RPC in the process; an endpoint that is not a fork is refused")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .action((opts: PreflightCliOptions) => runPreflightCli(opts, out));
 

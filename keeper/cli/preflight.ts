@@ -5,6 +5,7 @@ import { redactUrl } from "../ops/redact";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { connect, resolveRpcUrl, rpcCall } from "./rpc";
 import { loadConfig, loadSigners } from "./run";
+import { startLocalWorld } from "../../localnet/world";
 
 type Print = (s: string) => void;
 
@@ -40,20 +41,34 @@ export interface PreflightCliOptions {
 export async function runPreflightCli(opts: PreflightCliOptions, out: Print): Promise<void> {
   const cfg = loadConfig(opts.config, { set: opts.set });
   const keypairs = loadSigners(cfg);
-  if (opts.fork === undefined) {
-    throw new CliError("preflight needs a fork to run on: start one with `gamma-keeper localnet --fork <your RPC>` and pass its URL with --fork", EXIT_USAGE);
+  // Without --fork: a fork of the config's own RPC, in this process, for the length of the pre-flight.
+  const own = opts.fork === undefined ? await startOwnFork(cfg.rpc.url, out) : null;
+  try {
+    const url = own?.url ?? resolveRpcUrl(opts.fork);
+    const fork = await forkControls(url);
+    const x = cfg.execution;
+    const rows = await runPreflight({
+      connection: connect(url),
+      fork,
+      cfg,
+      keypairs,
+      quoter: jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs }),
+      nowMs: () => Date.now(),
+    });
+    report(rows, out);
+  } finally {
+    await own?.close();
   }
-  const url = resolveRpcUrl(opts.fork);
-  const fork = await forkControls(url);
-  const x = cfg.execution;
-  const rows = await runPreflight({
-    connection: connect(url),
-    fork,
-    cfg,
-    keypairs,
-    quoter: jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs }),
-    nowMs: () => Date.now(),
-  });
+}
+
+async function startOwnFork(remoteUrl: string, out: Print) {
+  // No fill keeper: on a fork of mainnet nobody fills requests, and the pre-flight cancels its own.
+  const world = await rpcCall(remoteUrl, "forking the config's RPC", () => startLocalWorld({ port: 0, fillKeeper: false, fork: { url: remoteUrl } }));
+  out(`pre-flight on a fork of ${redactUrl(remoteUrl)} (in this process; nothing is sent to it)`);
+  return world;
+}
+
+function report(rows: Awaited<ReturnType<typeof runPreflight>>, out: Print) {
   for (const line of formatPreflight(rows)) out(line);
   const failed = rows.filter((r) => r.result === "fail").length;
   const passed = rows.filter((r) => r.result === "pass").length;

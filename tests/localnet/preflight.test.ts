@@ -11,6 +11,8 @@ import { buildRequest } from "../../keeper/app/request-builder";
 import { jupiterQuoter } from "../../keeper/execution/swap-quote";
 import { main } from "../../keeper/cli/main";
 import { rpc } from "../helpers/localnet";
+import { recordRemote } from "../helpers/remote";
+import { startLocalWorld } from "../../localnet/world";
 
 /**
  * The pre-flight on a localnet standing in for a fork of mainnet: the stand-in program, no fill keeper (nobody fills
@@ -51,6 +53,26 @@ describe("preflight: the keeper's exact requests on a fork, each created, decode
     assert.match(r.out, /SOL\s+increase long \(SOL\)\s+\d+\s+\d+\s+PASS/);
     assert.match(r.out, /decrease\s+-\s+-\s+SKIP: the wallet has no open position/);
     assert.match(r.out, /pre-flight passed: 2 requests/);
+  });
+
+  it("passes on a real fork of a localnet (the remote's program, fetched lazily), and the remote receives only reads", async () => {
+    const fork = await startLocalWorld({ port: 0, fillKeeper: false, fork: { url: demo.world.url } });
+    const seen = recordRemote(demo.world);
+    try {
+      const r = await cli("preflight", "--config", configFile, "--fork", fork.url);
+      assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+      assert.match(r.out, /pre-flight passed: 2 requests/);
+      assert.deepEqual([...new Set(seen.methods)].sort(), ["getMultipleAccounts", "getProgramAccounts"], "reads only");
+      // Without --fork: a fork of the config's own RPC, started in the process.
+      seen.methods.length = 0;
+      const own = await cli("preflight", "--config", configFile);
+      assert.equal(own.code, 0, `${own.out}\n${own.err}`);
+      assert.match(own.out, /^pre-flight on a fork of http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(own.out, /pre-flight passed: 2 requests/);
+      assert.deepEqual([...new Set(seen.methods)].sort(), ["getMultipleAccounts", "getProgramAccounts"], "reads only");
+    } finally {
+      await fork.close();
+    }
   });
 
   it("fails with a clear line when a request is wrong (one account meta made read-only)", async () => {
