@@ -5,6 +5,9 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Connection } from "@solana/web3.js";
+import bs58 from "bs58";
+import { MAINNET } from "../../programs-client";
+import { setTokenBalance } from "../../localnet/fixtures/load";
 import { type LocalDemo, startLocalDemo } from "../../keeper/app/local-demo";
 import { runPreflight } from "../../keeper/app/preflight";
 import { buildRequest } from "../../keeper/app/request-builder";
@@ -71,6 +74,40 @@ describe("preflight: the keeper's exact requests on a fork, each created, decode
       assert.match(own.out, /pre-flight passed: 2 requests/);
       assert.deepEqual([...new Set(seen.methods)].sort(), ["getMultipleAccounts", "getProgramAccounts"], "reads only");
     } finally {
+      await fork.close();
+    }
+  });
+
+  it("passes for the example configs' mandates (placeholders filled), each market and collateral path, on a fork", async () => {
+    const w = demo.wallet;
+    const keyFile = path.join(dir, "wallet.json");
+    const book = path.join(dir, "desk-book.csv");
+    fs.writeFileSync(book, "underlying,kind,strike,expiry,quantity,impliedVol\nSOL,call,200,2030-01-01T00:00:00Z,10,0.7\n");
+    // The desk's ETH longs post ETH: the wallet holds some on the remote, as a live desk wallet would.
+    setTokenBalance(demo.world.chain, w.publicKey, MAINNET.custodies.ETH.mint, 1_000_000_000n);
+    const fill = (file: string) => {
+      const text = fs
+        .readFileSync(path.join("config", file), "utf8")
+        .replace(/REPLACE_WITH_[A-Z_]+/g, w.publicKey.toBase58())
+        .replace(/keypairFile: \S+/g, `keypairFile: ${keyFile}`)
+        .replace("/var/lib/gamma-keeper/desk-book.csv", book);
+      fs.writeFileSync(path.join(dir, file), text);
+      return path.join(dir, file);
+    };
+    fill("dao-mandate.example.yaml");
+    process.env.GK_DAO_TREASURY_KEY = bs58.encode(w.secretKey);
+    const fork = await startLocalWorld({ port: 0, fillKeeper: false, fork: { url: demo.world.url } });
+    try {
+      for (const file of ["localnet.example.yaml", "mainnet.example.yaml"]) {
+        const overrides = ["--set", `rpc.url=${demo.world.url}`, "--set", `execution.swapApi.url=${demo.world.url}/swap/v1`];
+        const r = await cli("preflight", "--config", fill(file), "--fork", fork.url, ...overrides);
+        assert.equal(r.code, 0, `${file}:\n${r.out}\n${r.err}`);
+        assert.doesNotMatch(r.out, /FAIL/);
+      }
+      const mainnet = await cli("preflight", "--config", path.join(dir, "mainnet.example.yaml"), "--fork", fork.url, "--set", `execution.swapApi.url=${demo.world.url}/swap/v1`);
+      for (const row of [/desk-sol-book\s+ETH\s+increase long \(ETH\)\s+\d+\s+\d+\s+PASS/, /dao-treasury\s+SOL\s+increase long \(USDC, swapped\)\s+\d+\s+\d+\s+PASS/]) assert.match(mainnet.out, row);
+    } finally {
+      delete process.env.GK_DAO_TREASURY_KEY;
       await fork.close();
     }
   });
