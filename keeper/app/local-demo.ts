@@ -25,6 +25,8 @@ export interface LocalDemoOptions {
   wallet?: Keypair;
   /** Run on a fork of another cluster instead of the fixtures (localnet/fork). */
   fork?: ForkOptions;
+  /** The other markets' oracles driven on this chain's clock (on a fork they otherwise follow the remote's). */
+  otherScenarios?: Record<string, PriceScenario>;
 }
 
 export interface LocalDemo {
@@ -39,7 +41,7 @@ export const DEMO_MANDATE = "sol-straddle";
 export async function startLocalDemo(opts: LocalDemoOptions): Promise<LocalDemo> {
   const world = await startLocalWorld({
     port: opts.port ?? 0,
-    scenarios: { SOL: opts.scenario ?? { kind: "gbm", startUsd: 150, volAnnual: 0.8, seed: 2024 } },
+    scenarios: { ...opts.otherScenarios, SOL: opts.scenario ?? { kind: "gbm", startUsd: 150, volAnnual: 0.8, seed: 2024 } },
     priceDriver: { speed: opts.priceSpeed ?? 120 },
     fillKeeper: opts.fillKeeper === false ? false : { delayMs: 300, ...opts.fillKeeper },
     fork: opts.fork,

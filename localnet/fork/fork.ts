@@ -301,6 +301,16 @@ export class Fork {
         const k = key(params[0]);
         return () => this.ensure([k]);
       }
+      // The localnet's own controls and the quote API read the perps accounts straight from the chain.
+      case "localnet_setPerpsParams": {
+        const custody = (params[0] as { custody?: unknown } | undefined)?.custody;
+        const keys = [MAINNET.perpetuals, MAINNET.pool, ...(custody === undefined ? [] : [key(custody)])];
+        return () => this.ensure(keys);
+      }
+      case SWAP_QUOTE: {
+        const keys = [MAINNET.pool, ...Object.values(MAINNET.custodies).flatMap((c) => [c.custody, c.pythPriceUpdate, c.dovesAg])];
+        return () => this.ensure(keys);
+      }
       case "getTokenAccountBalance": {
         const k = key(params[0]);
         return () => this.ensureWithMints([k]);
@@ -328,6 +338,9 @@ export class Fork {
     }
   }
 }
+
+/** The pseudo-method a fork is asked to prefetch for before a GET of the swap quote API. */
+export const SWAP_QUOTE = "GET /swap/v1/quote";
 
 /** The ProgramData address of an upgradeable program account, or undefined for any other account. */
 function programDataOf(account: RawAccount): PublicKey | undefined {

@@ -1,6 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Fork, type ForkOptions } from "../fork/fork";
+import { Fork, type ForkOptions, SWAP_QUOTE } from "../fork/fork";
 import { LocalChain, type ChainOptions } from "./chain";
 import { FaultInjector, type FaultSettings } from "./faults";
 import { PubSubServer } from "./pubsub";
@@ -44,9 +44,10 @@ export class LocalnetServer {
     this.getRoutes = { "/swap/v1/quote": (q) => localQuote(chain, q) };
   }
 
-  private onGet(req: IncomingMessage, res: ServerResponse): void {
+  private async onGet(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const route = this.getRoutes[url.pathname];
+    if (route) await this.prefetch?.(SWAP_QUOTE, []).catch(() => undefined); // a fork fetches what the quote reads; a failure shows in the answer
     const answer: HttpAnswer = route ? route(url.searchParams) : { status: 404, body: { error: `no route ${url.pathname}; JSON-RPC is POST /` } };
     res.writeHead(answer.status, { "content-type": "application/json" });
     res.end(JSON.stringify(answer.body));
@@ -107,7 +108,7 @@ export class LocalnetServer {
 
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === "GET") {
-      this.onGet(req, res);
+      void this.onGet(req, res);
       return;
     }
     const chunks: Buffer[] = [];

@@ -7,6 +7,8 @@ import type { KeeperEvent } from "../../keeper/app/events";
 import type { KeeperConfig } from "../../keeper/app/config";
 import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, type LocalDemo, type LocalDemoOptions, startLocalDemo } from "../../keeper/app/local-demo";
+import { type LocalWorld, startLocalWorld } from "../../localnet/world";
+import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 
 /** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
 export function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
@@ -57,6 +59,7 @@ export async function openRequestsOnChain(demo: LocalDemo): Promise<number> {
 export function keeperOnLocalnet(prefix: string) {
   let demo: LocalDemo | undefined;
   let keeper: Keeper | undefined;
+  let remote: LocalWorld | undefined;
   let stateDir = "";
   beforeEach(() => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -64,8 +67,10 @@ export function keeperOnLocalnet(prefix: string) {
   afterEach(async () => {
     await keeper?.stop(true);
     await demo?.close();
+    await remote?.close();
     keeper = undefined;
     demo = undefined;
+    remote = undefined;
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
   return {
@@ -77,6 +82,14 @@ export function keeperOnLocalnet(prefix: string) {
       configure: (c: KeeperConfig) => KeeperConfig,
       hooks: { onEvent?: (e: KeeperEvent) => void; prepare?: (d: LocalDemo) => void | Promise<void> } = {},
     ) {
+      // GAMMA_KEEPER_TEST_ON_FORK=1 (`npm run test:fork`): the same tests on a fork of a second localnet, whose
+      // program and accounts the fork fetches as they are read (issue 15).
+      if (process.env.GAMMA_KEEPER_TEST_ON_FORK && !opts.fork) {
+        remote = await startLocalWorld({ port: 0, slotMs: 100, fillKeeper: false });
+        // The fork drives every oracle on its own clock, so the tests' time travel leaves none stale.
+        const others = Object.fromEntries(Object.entries(DEFAULT_PRICES_USD).filter(([s]) => s !== "SOL").map(([s, priceUsd]) => [s, { kind: "constant" as const, priceUsd }]));
+        opts = { ...opts, fork: { url: remote.url }, otherScenarios: others };
+      }
       demo = await startLocalDemo({ stateDir, ...opts, config: configure });
       await hooks.prepare?.(demo);
       const rec = new Recorder();

@@ -29,27 +29,13 @@ import { setOraclePrices } from "../../localnet/fixtures/load";
 import { fillOutcomeFor, fundedKeypair, rpc } from "../helpers/localnet";
 import { until } from "../helpers/wait";
 import { hundredSolMandate, keeperOnLocalnet } from "../helpers/keeper";
+import { recordRemote } from "../helpers/remote";
 import type { KeeperEvent } from "../../keeper/app/events";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;
 const SECRET = "SECRETKEY123";
 const [PERPS_PROGRAM_DATA] = PublicKey.findProgramAddressSync([PROGRAM_IDS.perpetuals.toBuffer()], BPF_LOADER_UPGRADEABLE);
-
-/** Every method the remote is asked, and every key it is asked for by getMultipleAccounts. */
-function recordRemote(remote: LocalWorld) {
-  const seen = { methods: [] as string[], keys: [] as string[], batches: [] as number[] };
-  const dispatch = remote.server.dispatch.bind(remote.server);
-  remote.server.dispatch = (request) => {
-    seen.methods.push(String(request.method));
-    if (request.method === "getMultipleAccounts" && Array.isArray(request.params)) {
-      seen.keys.push(...(request.params[0] as string[]));
-      seen.batches.push((request.params[0] as string[]).length);
-    }
-    return dispatch(request);
-  };
-  return seen;
-}
 
 const same = (a: RawAccount | null, b: RawAccount | null) =>
   a === null || b === null ? a === b : a.lamports === b.lamports && a.owner.equals(b.owner) && a.data.equals(b.data) && (a.executable ?? false) === (b.executable ?? false);
