@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { z } from "zod";
-import { redactUrl } from "../ops/redact";
+import { redactUrl } from "../lib/redact";
 import { BookFileError, parseBookFile } from "../exposure/book-file";
 import { type KeeperConfig, type MandateConfig, configSchema, mandateSchema } from "./config";
 

@@ -10,7 +10,7 @@ import { jupiterQuoter } from "../execution/swap-quote";
 import { ConnectionTransactionHistory } from "../market/transaction-history";
 import { ConnectionAccountSource } from "../market/account-source";
 import { Journal } from "../ops/journal";
-import { scrubSecrets } from "../ops/redact";
+import { scrubSecrets } from "../lib/redact";
 import { HealthServer, type Probe } from "../ops/health-server";
 import { KeeperMetrics } from "../ops/metrics";
 import { closeWebSocket, routeWebSocketErrors } from "../rpc/web3-websocket";

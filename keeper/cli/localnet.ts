@@ -9,7 +9,7 @@ import { PERPS_SO_PATH } from "../../localnet/programs/paths";
 import { ForkCacheError } from "../../localnet/fork/disk-cache";
 import { type ForkOptions, ForkStartError } from "../../localnet/fork/fork";
 import { startLocalWorld } from "../../localnet/world";
-import { redactUrl } from "../ops/redact";
+import { redactUrl } from "../lib/redact";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { refuseIfNotAFile } from "./files";
 

@@ -1,7 +1,7 @@
 import { SYSVAR_CLOCK_PUBKEY, clockUnixTimestamp } from "../../programs-client";
 import { jupiterQuoter } from "../execution/swap-quote";
 import { type ForkControls, formatPreflight, runPreflight } from "../app/preflight";
-import { redactUrl } from "../ops/redact";
+import { redactUrl } from "../lib/redact";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { connect, resolveRpcUrl, rpcCall } from "./rpc";
 import { loadConfig, loadSigners } from "./run";

@@ -1,5 +1,5 @@
 import { Connection, PublicKey } from "@solana/web3.js";
-import { redactUrl, scrubSecrets } from "../ops/redact";
+import { redactUrl, scrubSecrets } from "../lib/redact";
 import { CliError, EXIT_RUNTIME } from "./cli-error";
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8899";

@@ -14,7 +14,7 @@ import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo"
 import { createLogger, logEvent } from "../ops/logger";
 import { slippageBps } from "../market/fill-report";
 import type { LastFill } from "../app/records";
-import { redactUrl, scrubSecrets } from "../ops/redact";
+import { redactUrl, scrubSecrets } from "../lib/redact";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 
 type Print = (s: string) => void;

@@ -1,7 +1,7 @@
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
 import { formatEvent, type KeeperEvent } from "../app/events";
-import { scrubSecrets } from "./redact";
+import { scrubSecrets } from "../lib/redact";
 
 export interface LoggerOptions {
   level: string;

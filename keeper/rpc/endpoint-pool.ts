@@ -1,4 +1,4 @@
-import { redactUrl } from "../ops/redact";
+import { redactUrl } from "../lib/redact";
 
 export interface Endpoint {
   url: string;

@@ -1,6 +1,6 @@
 import { PublicKey } from "@solana/web3.js";
 import type { RawAccount } from "../../programs-client";
-import { redactUrl, scrubSecrets } from "../../keeper/ops/redact";
+import { redactUrl, scrubSecrets } from "../../keeper/lib/redact";
 
 /** The read methods a fork may send to its remote; nothing else ever leaves the fork. */
 export const REMOTE_METHODS = ["getMultipleAccounts", "getProgramAccounts"] as const;

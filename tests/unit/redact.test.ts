@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { redactUrl, scrubSecrets } from "../../keeper/ops/redact";
+import { redactUrl, scrubSecrets } from "../../keeper/lib/redact";
 
 describe("secret redaction", () => {
   const cases: [string, string][] = [
