@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../app/config-load";
 import { KeypairError } from "../app/keypair";
@@ -20,10 +22,20 @@ const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its
 
 type Print = (s: string) => void;
 
+/** The version in package.json, the first one above this file: two folders up in the source, three in dist/. */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${__dirname} or any folder above it: reinstall gamma-keeper`);
+  }
+}
+
 export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = untilSignal): Command {
   // Output settings first: subcommands copy them when they are created.
   const program = new Command("gamma-keeper")
     .description("Delta-hedging keeper for Jupiter Perpetuals on Solana")
+    .version(packageVersion(), "-V, --version", "print the version and exit")
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) })
     .showHelpAfterError()
     .exitOverride();
