@@ -11,7 +11,7 @@ import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 import { runInspect } from "./inspect";
 import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
 import { runPositions } from "./positions";
-import { runReport } from "./report";
+import { type ReportCliOptions, runReport } from "./report";
 import { runConfigCheck, runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
 import { type PreflightCliOptions, runPreflightCli } from "./preflight";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
@@ -115,8 +115,9 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (its stateDir holds the journal and history)")
     .requiredOption("--mandate <name>", "mandate to report on")
     .option("--since <date>", "only from this date (ISO-8601)")
-    .option("--csv <file>", "also write the per-market table to FILE and the requests to FILE-trades.csv")
-    .action((opts: { config: string; mandate: string; since?: string; csv?: string }) => runReport(opts, out));
+    .option("--csv <file>", "also write the per-market table to FILE, the requests to FILE-trades.csv and the liquidations to FILE-liquidations.csv; a .csv ending of FILE is dropped first (r.csv gives r-trades.csv)")
+    .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .action((opts: ReportCliOptions) => runReport(opts, out));
 
   program
     .command("plan")

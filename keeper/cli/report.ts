@@ -14,11 +14,12 @@ export interface ReportCliOptions {
   mandate: string;
   since?: string;
   csv?: string;
+  set?: string[];
 }
 
 /** `report`: a mandate's trades, fees, borrow, P&L attribution and hedge quality from the state directory. */
 export function runReport(opts: ReportCliOptions, out: Print): void {
-  const cfg = loadConfig(opts.config);
+  const cfg = loadConfig(opts.config, { set: opts.set });
   if (!cfg.mandates.some((m) => m.name === opts.mandate)) {
     throw new CliError(`no mandate "${opts.mandate}" in ${opts.config}; mandates: ${cfg.mandates.map((m) => m.name).join(", ")}`, EXIT_USAGE);
   }
@@ -45,7 +46,11 @@ export function runReport(opts: ReportCliOptions, out: Print): void {
   }
 }
 
-/** FILE, FILE-trades.csv and FILE-liquidations.csv, checked before the journal is read: a folder that exists, no folder in the way. */
+/**
+ * FILE, FILE-trades.csv and FILE-liquidations.csv, a `.csv` ending of FILE dropped first so that `r.csv` gives
+ * `r-trades.csv` beside it, not `r.csv-trades.csv`. Checked before the journal is read: a folder that exists, no
+ * folder in the way.
+ */
 function csvTargets(csv: string): [string, string, string] {
   const files: [string, string, string] = [csv, csv.replace(/(\.csv)?$/i, "-trades.csv"), csv.replace(/(\.csv)?$/i, "-liquidations.csv")];
   const folder = path.dirname(path.resolve(csv));
