@@ -28,6 +28,8 @@ export interface KeeperOptions {
   nowMs?: () => number;
   /** Keys by mandate name, instead of reading keypairFile (the in-process localnet demo). */
   keypairs?: ReadonlyMap<string, Keypair>;
+  /** Called when what holds the kill switch changes (`by` empty: released; `was`: what held it before). */
+  onKillSwitch?: (change: { engaged: boolean; by: string[]; was: string[] }) => void;
 }
 
 /** An options book from the config plus an optional file that is re-read whenever it changes. */
@@ -95,6 +97,8 @@ export class Keeper {
   private again = false;
   private stopped = false;
   private killSignal = false;
+  /** What held the kill switch at the last look: "SIGUSR1" and/or "kill file PATH". */
+  private killHolders: string[] = [];
   /** Unix ms of the last completed cycle: the liveness heartbeat. */
   lastTickMs = 0;
   /** Unix ms of the last account notification: are the subscriptions alive? */
@@ -155,7 +159,7 @@ export class Keeper {
           quoter,
           emit,
           nowMs,
-          killSwitch: () => this.killSignal || (cfg.killFile !== undefined && fs.existsSync(cfg.killFile)),
+          killSwitch: () => this.killSwitch().length > 0,
           legs: () => book.legs(),
         }),
       );
@@ -165,6 +169,22 @@ export class Keeper {
   /** Engage or release the kill switch (the CLI maps a signal to it): no new requests while engaged. */
   setKillSwitch(on: boolean) {
     this.killSignal = on;
+    this.killSwitch();
+  }
+
+  /**
+   * What holds the kill switch now (nothing: released). The file is looked at on every call, so an operator's
+   * `touch` is seen at the next cycle; each change is exported and reported once, not every cycle.
+   */
+  killSwitch(): string[] {
+    const by = [...(this.killSignal ? ["SIGUSR1"] : []), ...(this.cfg.killFile !== undefined && fs.existsSync(this.cfg.killFile) ? [`kill file ${this.cfg.killFile}`] : [])];
+    if (by.join("\n") !== this.killHolders.join("\n")) {
+      const was = this.killHolders;
+      this.killHolders = by;
+      this.metrics.killSwitch.set(by.length > 0 ? 1 : 0);
+      this.opts.onKillSwitch?.({ engaged: by.length > 0, by, was });
+    }
+    return by;
   }
 
   /** Resume journaled requests, start background refreshers, subscriptions and the metrics port, run the first cycle. */
@@ -197,9 +217,11 @@ export class Keeper {
     return { ok: reasons.length === 0, reasons };
   }
 
-  /** Ready to hedge: notifications arriving, every market's oracle fresh, every wallet holding SOL for fees. */
+  /** Ready to hedge: kill switch released, notifications arriving, every market's oracle fresh, every wallet holding SOL for fees. */
   readyProbe(nowMs = Date.now()): Probe {
     const reasons = [...this.healthProbe(nowMs).reasons];
+    const kill = this.killSwitch();
+    if (kill.length) reasons.push(`kill switch engaged by ${kill.join(" and ")}: no new requests`);
     const quietMs = Math.max(10_000, 3 * this.cfg.loop.backupPollMs);
     if (nowMs - this.lastNotificationMs > quietMs) reasons.push(`no account notification for over ${quietMs / 1000}s: subscriptions down`);
     const minLamports = BigInt(Math.round(this.cfg.metrics.minWalletSol * 1e9));

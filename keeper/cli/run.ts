@@ -161,7 +161,10 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   const { emit, counts } = eventSink(log);
   let keeper: Keeper;
   try {
-    keeper = new Keeper(cfg, { emit, keypairs });
+    // Each change of what holds the kill switch (kill file, SIGUSR1), logged once: the file used to engage silently.
+    const onKillSwitch = ({ engaged, by, was }: { engaged: boolean; by: string[]; was: string[] }) =>
+      log.warn({ event: "kill-switch", engaged, by, was }, engaged ? `kill switch engaged by ${by.join(" and ")}: no new requests` : `kill switch released (${was.join(" and ")} lifted): requests resume`);
+    keeper = new Keeper(cfg, { emit, keypairs, onKillSwitch });
   } catch (e) {
     await demo?.close();
     throw e;
@@ -172,10 +175,8 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   // The kill switch by signal, for an operator without access to the kill file: USR1 engages, USR2 releases.
   const killSignals: [NodeJS.Signals, boolean][] = [["SIGUSR1", true], ["SIGUSR2", false]];
   const onKill = killSignals.map(([signal, on]) => {
-    const handler = () => {
-      keeper.setKillSwitch(on);
-      log.warn({ event: "kill-switch", engaged: on, signal }, on ? `${signal}: kill switch engaged, no new requests (SIGUSR2 releases it)` : `${signal}: kill switch released`);
-    };
+    // The keeper logs the change (onKillSwitch), if it is one: SIGUSR2 leaves a kill file's hold in place.
+    const handler = () => keeper.setKillSwitch(on);
     process.on(signal, handler);
     return [signal, handler] as const;
   });

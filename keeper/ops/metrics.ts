@@ -39,6 +39,7 @@ export class KeeperMetrics {
   private readonly rpcSwitches: Counter;
   readonly notifications: Counter;
   readonly lastTick: Gauge;
+  readonly killSwitch: Gauge;
 
   constructor() {
     const r = [this.registry];
@@ -86,6 +87,7 @@ export class KeeperMetrics {
     this.rpcSwitches = new Counter({ name: "gk_rpc_failovers_total", help: "Changes of the RPC endpoint in use", labelNames: ["to"], registers: r });
     this.notifications = new Counter({ name: "gk_ws_notifications_total", help: "Account notifications received over WebSocket", registers: r });
     this.lastTick = new Gauge({ name: "gk_last_cycle_timestamp_seconds", help: "Unix time of the last completed decision cycle", registers: r });
+    this.killSwitch = new Gauge({ name: "gk_kill_switch", help: "1 while the kill switch (kill file or SIGUSR1) stops new requests, else 0", registers: r });
     collectDefaultMetrics({ register: this.registry, prefix: "gk_process_" });
   }
 

@@ -166,7 +166,7 @@ describe("operations on localnet: secrets, metrics, health and readiness through
   });
 });
 
-describe("the kill switch through the CLI: a kill file, SIGUSR1 and SIGUSR2", function () {
+describe("the kill switch through the CLI: a kill file, SIGUSR1 and SIGUSR2; logged, exported and on /ready", function () {
   this.timeout(60_000);
   let demo: LocalDemo | undefined;
   let stateDir: string;
@@ -175,23 +175,47 @@ describe("the kill switch through the CLI: a kill file, SIGUSR1 and SIGUSR2", fu
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it("no request while the file exists or after SIGUSR1; the first one goes out once both are released", async () => {
+  it("no request while the file exists or after SIGUSR1; the first one goes out once both are released; each change logged once, gk_kill_switch and /ready follow", async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-kill-"));
     demo = await startLocalDemo({ stateDir, scenario: { kind: "constant", priceUsd: 150 } });
     const killFile = path.join(stateDir, "KILL");
     fs.writeFileSync(killFile, "");
-    const { lines, stop, exit } = runCliOn(demo, stateDir, (cfg) => (cfg.killFile = killFile));
+    const { lines, stop, exit } = runCliOn(demo, stateDir, (cfg) => {
+      cfg.killFile = killFile;
+      cfg.metrics = { ...cfg.metrics, port: 0 };
+    });
     const vetoes = () => lines.filter((l) => l.includes('"event":"veto"') && l.includes("kill switch engaged")).length;
     const intents = () => lines.filter((l) => l.includes('"event":"request"') && l.includes('"stage":"intent"')).length;
+    const killChanges = () => lines.filter((l) => l.includes('"event":"kill-switch"')).map((l) => {
+        const { engaged, by, was } = JSON.parse(l) as { engaged: boolean; by: string[]; was: string[] };
+        return { engaged, by, was };
+      });
+    const gauge = async (port: number) => metricValue(parseMetrics((await probe(port, "/metrics")).body), "gk_kill_switch", {});
     await until("a veto while the kill file exists", 20_000, () => vetoes() >= 1);
+    await until("the metrics port to be logged", 20_000, () => lines.some((l) => l.includes('"event":"metrics"')));
+    const port = (JSON.parse(lines.find((l) => l.includes('"event":"metrics"'))!) as { port: number }).port;
+    const ready = await probe(port, "/ready");
+    assert.equal(ready.status, 503);
+    assert.ok((JSON.parse(ready.body) as { reasons: string[] }).reasons.includes(`kill switch engaged by kill file ${killFile}: no new requests`), ready.body);
+    assert.equal(await gauge(port), 1);
     process.emit("SIGUSR1");
     fs.rmSync(killFile);
     const held = vetoes();
     await until("vetoes to go on under SIGUSR1 after the file is gone", 20_000, () => vetoes() >= held + 2);
     assert.equal(intents(), 0);
+    assert.equal(await gauge(port), 1);
     process.emit("SIGUSR2");
     await until("a request once released", 20_000, () => intents() >= 1);
-    assert.ok(lines.some((l) => l.includes('"event":"kill-switch"') && l.includes('"engaged":true')));
+    assert.equal(await gauge(port), 0);
+    assert.ok(!(await probe(port, "/ready")).body.includes("kill switch"), "/ready no longer names the kill switch");
+    // Once per change, however many cycles ran in between: the file, the signal joining it, the file gone, released.
+    const file = `kill file ${killFile}`;
+    assert.deepEqual(killChanges(), [
+      { engaged: true, by: [file], was: [] },
+      { engaged: true, by: ["SIGUSR1", file], was: [file] },
+      { engaged: true, by: ["SIGUSR1"], was: ["SIGUSR1", file] },
+      { engaged: false, by: [], was: ["SIGUSR1"] },
+    ]);
     stop();
     assert.equal(await exit, 0);
     assert.equal(process.listenerCount("SIGUSR1"), 0, "the run removed its signal handlers");
