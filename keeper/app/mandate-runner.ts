@@ -76,6 +76,21 @@ const CANCEL_RETRY_MS = 90_000;
 
 const USD6 = 1_000_000;
 
+/**
+ * What a dry run would have sent on one market, each order filled in simulation at its expected price. Kept in
+ * memory only: the journal records dry-run outcomes, which restoreState ignores, so a later live run never sees them.
+ */
+export interface DryRunFills {
+  orders: number;
+  /** The simulated hedge: net tokens of the hedge orders, added to the position the decisions see. */
+  deltaTokens: number;
+  /** Net USD size of the hedge orders (positive long), at the expected prices. */
+  sizeUsd6: bigint;
+  estimatedFeeUsd6: bigint;
+  /** Sides whose collateral move was simulated: the real position never changes, so it is not decided again. */
+  collateralMoved: Set<Side>;
+}
+
 /** What a signed transaction bids, for the events and metrics. */
 function sentTx(signed: SignedTransaction): SentTx {
   const { signature, computeUnitLimit, simulatedUnits, microLamports } = signed;
@@ -91,6 +106,7 @@ export class MandateRunner {
   private readonly inFlight = new Map<MarketSymbol, InFlight>();
   /** The last decision's state per market, for P&L attribution to the next. */
   private readonly marks = new Map<MarketSymbol, MarkState>();
+  private readonly dryRun = new Map<MarketSymbol, DryRunFills>();
   private readonly state: RestoredState;
   private readonly wallet: PublicKey;
   private readonly limits: MandateLimits;
@@ -140,6 +156,41 @@ export class MandateRunner {
 
   lastFill(market: MarketSymbol): LastFill | undefined {
     return this.state.lastFill.get(market);
+  }
+
+  /** Per market, what this dry run would have sent so far (empty in a live run). */
+  dryRunFills(): ReadonlyMap<MarketSymbol, DryRunFills> {
+    return this.dryRun;
+  }
+
+  private dryRunOf(market: MarketSymbol): DryRunFills {
+    let f = this.dryRun.get(market);
+    if (!f) this.dryRun.set(market, (f = { orders: 0, deltaTokens: 0, sizeUsd6: 0n, estimatedFeeUsd6: 0n, collateralMoved: new Set() }));
+    return f;
+  }
+
+  /**
+   * A dry-run order filled in simulation: the hedge moves by its tokens and, as a fill would, it restarts the cooldown,
+   * counts toward trades per hour and spends its estimated fee from the daily budget, so the dry run decides what the
+   * live keeper would. Only this process's memory changes (see DryRunFills).
+   */
+  private simulateFill({ intent }: OpenIntent) {
+    const f = this.dryRunOf(intent.market);
+    const { order } = intent;
+    const feeUsd6 = BigInt(intent.estimatedFeeUsd6);
+    const atSec = this.nowSec();
+    f.orders++;
+    f.estimatedFeeUsd6 += feeUsd6;
+    const day = Math.floor(atSec / 86_400);
+    this.state.feesByDayUsd6.set(day, (this.state.feesByDayUsd6.get(day) ?? 0n) + feeUsd6);
+    if (intent.purpose === "collateral") {
+      f.collateralMoved.add(order.side);
+      return;
+    }
+    f.deltaTokens += order.deltaTokens;
+    f.sizeUsd6 += order.deltaTokens < 0 ? -order.sizeUsdDelta6 : order.sizeUsdDelta6;
+    this.state.lastTradeSec.set(intent.market, atSec);
+    this.state.tradeTimesSec.push(atSec);
   }
 
   feesTodayUsd6(nowSec: number): bigint {
@@ -322,7 +373,7 @@ export class MandateRunner {
           continue;
         }
       }
-      if (!send) continue;
+      if (!send || this.dryRun.get(market)?.collateralMoved.has(side)) continue;
       this.submit(market, order, { sizeBeforeUsd6: p.position.sizeUsd, collateralBeforeUsd6: p.position.collateralUsd, estimatedFeeUsd6: 0n, expectedPriceUsd6: markUsd6, purpose: "collateral" }, external);
       return;
     }
@@ -441,7 +492,7 @@ export class MandateRunner {
     const spotUsd = Number(markUsd6) / USD6;
     const { long, short } = this.positionsOf(market, snap);
     const scale = 10 ** custody.decimals;
-    const hedgeTokens = (Number(long?.deltaBase ?? 0n) + Number(short?.deltaBase ?? 0n)) / scale;
+    const hedgeTokens = (Number(long?.deltaBase ?? 0n) + Number(short?.deltaBase ?? 0n)) / scale + (this.dryRun.get(market)?.deltaTokens ?? 0);
     const exposure = valueExposure({
       market,
       spotUsd,
@@ -635,6 +686,7 @@ export class MandateRunner {
           return;
         }
         if (this.d.cfg.dryRun) {
+          this.simulateFill(open);
           this.finish(open, "dry-run", `simulated ${signed.simulatedUnits} CU; dry run, nothing sent`, 0n);
           return;
         }

@@ -117,6 +117,14 @@ function eventSink(log: Logger) {
   return { emit, counts };
 }
 
+/** A dry run's exit line for one mandate: what it would have sent, per market, as filled at the expected prices. */
+export function dryRunSummary(name: string, fills: ReturnType<Keeper["runners"][number]["dryRunFills"]>): string {
+  const usd = (v: bigint) => `${v < 0n ? "-" : ""}$${(Math.abs(Number(v)) / 1e6).toFixed(2)}`;
+  const orders = [...fills.values()].reduce((n, f) => n + f.orders, 0);
+  const markets = [...fills].map(([market, f]) => `${market} ${f.orders} orders, net ${f.deltaTokens.toFixed(4)} ${market} (${usd(f.sizeUsd6)}), est. fees ${usd(f.estimatedFeeUsd6)}`);
+  return `${name}: dry run would have sent ${orders} orders${markets.length ? `: ${markets.join("; ")}` : ""}`;
+}
+
 function summary(keeper: Keeper, counts: ReturnType<typeof eventSink>["counts"], log: Logger) {
   const nowSec = Math.floor(Date.now() / 1000);
   log.info(
@@ -127,8 +135,13 @@ function summary(keeper: Keeper, counts: ReturnType<typeof eventSink>["counts"],
     const inFlight = r.inFlightRequests();
     log.info(
       { event: "summary", mandate: r.name, feesTodayUsd: Number(r.feesTodayUsd6(nowSec)) / 1e6, inFlight: inFlight.map((f) => ({ market: f.market, request: f.request, phase: f.phase })) },
-      `${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}; ${inFlight.length ? `handed over to the next run: ${inFlight.map((f) => `${f.market} ${f.request} (${f.phase})`).join(", ")}` : "nothing in flight"}`,
+      `${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}${keeper.cfg.dryRun ? " (with the dry run's estimates)" : ""}; ${inFlight.length ? `handed over to the next run: ${inFlight.map((f) => `${f.market} ${f.request} (${f.phase})`).join(", ")}` : "nothing in flight"}`,
     );
+    if (keeper.cfg.dryRun) {
+      const fills = r.dryRunFills();
+      const perMarket = Object.fromEntries([...fills].map(([m, f]) => [m, { orders: f.orders, netTokens: f.deltaTokens, netUsd: Number(f.sizeUsd6) / 1e6, estimatedFeesUsd: Number(f.estimatedFeeUsd6) / 1e6 }]));
+      log.info({ event: "summary", mandate: r.name, dryRun: perMarket }, dryRunSummary(r.name, fills));
+    }
   }
 }
 
