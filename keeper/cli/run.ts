@@ -193,12 +193,15 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
     process.on(signal, handler);
     return [signal, handler] as const;
   });
+  let durationTimer: NodeJS.Timeout | undefined;
   try {
     await keeper.start();
     if (keeper.metricsPort !== null) log.info({ event: "metrics", port: keeper.metricsPort }, `metrics, /health and /ready on ${cfg.metrics.host}:${keeper.metricsPort}`);
-    await (duration === null ? stop : Promise.race([stop, new Promise((r) => setTimeout(r, duration * 1000))]));
+    // The --duration timer is cleared on a signal: left pending it held the process up to the full duration after the summary.
+    await (duration === null ? stop : Promise.race([stop, new Promise((r) => (durationTimer = setTimeout(r, duration * 1000)))]));
     log.info({ event: "stopping" }, "stopping: no new decisions; in-flight sends stay journaled for the next run");
   } finally {
+    clearTimeout(durationTimer);
     for (const [signal, handler] of onKill) process.off(signal, handler);
     await keeper.stop(true);
     summary(keeper, counts, log);
