@@ -236,10 +236,12 @@ describe("keeper crash and restart", function () {
     await until("the first run to send its request", 30_000, () => first.lines.some((l) => / REQUEST sent /.test(l)));
     first.child.kill("SIGKILL");
     await new Promise((r) => first.child.once("exit", r));
-    await until("the request to exist on chain", 10_000, async () => (await openRequestsOnChain(demo!)) === 1);
+    // "sent" is journaled (and logged) just before the first broadcast, so the kill may land before or after it:
+    // either way the restart must adopt the journaled request, rebroadcasting its exact bytes if need be.
 
     const second = runCli(configFile);
     await until("the restarted keeper to adopt it", 30_000, () => second.lines.some((l) => / REQUEST resumed /.test(l)));
+    await until("the adopted request to exist on chain", 15_000, async () => (await openRequestsOnChain(demo!)) === 1);
     await sleep(3_000);
     assert.equal(second.lines.filter((l) => / REQUEST intent /.test(l)).length, 0, `no second request while the first is open:\n${second.lines.join("\n")}`);
     assert.equal(await openRequestsOnChain(demo), 1);
