@@ -227,6 +227,19 @@ export interface FillArgs {
   collateralCustody: CustodyOracles & { tokenAccount: PublicKey };
 }
 
+/** The market and collateral custodies with the oracles a fill or a liquidation prices them at. */
+function custodyAccounts(args: Pick<FillArgs, "custody" | "collateralCustody">) {
+  return {
+    custody: args.custody.custody,
+    custodyDovesPriceAccount: args.custody.dovesPriceAccount,
+    custodyPythnetPriceAccount: args.custody.pythnetPriceAccount,
+    collateralCustody: args.collateralCustody.custody,
+    collateralCustodyDovesPriceAccount: args.collateralCustody.dovesPriceAccount,
+    collateralCustodyPythnetPriceAccount: args.collateralCustody.pythnetPriceAccount,
+    collateralCustodyTokenAccount: args.collateralCustody.tokenAccount,
+  };
+}
+
 function fillAccounts(args: FillArgs) {
   return {
     ...commonProgramAccounts(),
@@ -235,13 +248,7 @@ function fillAccounts(args: FillArgs) {
     positionRequest: args.positionRequest,
     positionRequestAta: associatedTokenAddress(args.requestMint, args.positionRequest),
     position: args.position,
-    custody: args.custody.custody,
-    custodyDovesPriceAccount: args.custody.dovesPriceAccount,
-    custodyPythnetPriceAccount: args.custody.pythnetPriceAccount,
-    collateralCustody: args.collateralCustody.custody,
-    collateralCustodyDovesPriceAccount: args.collateralCustody.dovesPriceAccount,
-    collateralCustodyPythnetPriceAccount: args.collateralCustody.pythnetPriceAccount,
-    collateralCustodyTokenAccount: args.collateralCustody.tokenAccount,
+    ...custodyAccounts(args),
   };
 }
 
@@ -299,13 +306,7 @@ export function liquidateFullPosition4(args: {
       signer: args.signer,
       pool: args.pool,
       position: args.position,
-      custody: args.custody.custody,
-      custodyDovesPriceAccount: args.custody.dovesPriceAccount,
-      custodyPythnetPriceAccount: args.custody.pythnetPriceAccount,
-      collateralCustody: args.collateralCustody.custody,
-      collateralCustodyDovesPriceAccount: args.collateralCustody.dovesPriceAccount,
-      collateralCustodyPythnetPriceAccount: args.collateralCustody.pythnetPriceAccount,
-      collateralCustodyTokenAccount: args.collateralCustody.tokenAccount,
+      ...custodyAccounts(args),
     },
     {},
   );
