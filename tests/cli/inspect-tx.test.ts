@@ -8,7 +8,7 @@ import bs58 from "bs58";
 import { main } from "../../keeper/cli/main";
 import { MAINNET, createIncreasePositionMarketRequest } from "../../programs-client";
 import type { LocalWorld } from "../../localnet/world";
-import { fillOutcomeFor, perpsWorldWithWallet, rpc } from "../helpers/localnet";
+import { fillOutcomeFor, perpsWorldWithWallet, rpc, usdcShortRequest } from "../helpers/localnet";
 import { REFERENCE_DIR } from "../helpers/reference";
 
 async function run(...argv: string[]) {
@@ -62,19 +62,7 @@ describe("gamma-keeper inspect <SIGNATURE | getTransaction FILE>", function () {
 
     before(async () => {
       ({ world, connection, wallet } = await perpsWorldWithWallet());
-      req = createIncreasePositionMarketRequest({
-        owner: wallet.publicKey,
-        pool: MAINNET.pool,
-        custody: MAINNET.custodies.SOL.custody,
-        collateralCustody: MAINNET.custodies.USDC.custody,
-        inputMint: MAINNET.custodies.USDC.mint,
-        side: "short",
-        sizeUsdDelta: 1000n * USD,
-        collateralTokenDelta: 100n * USD,
-        priceSlippage: 140n * USD,
-        jupiterMinimumOut: null,
-        counter: 7n,
-      });
+      req = usdcShortRequest(wallet.publicKey, { sizeUsd6: 1000n * USD, collateralUsdc6: 100n * USD, minPriceUsd6: 140n * USD, counter: 7n });
       const filled = fillOutcomeFor(world, req.positionRequest);
       requestSig = await sendAndConfirmTransaction(connection, new Transaction().add(ComputeBudgetProgram.setComputeUnitLimit({ units: 200_000 }), req.instruction), [wallet]);
       const outcome = await filled;

@@ -1,5 +1,5 @@
 import { type PublicKey, Connection, Keypair, LAMPORTS_PER_SOL } from "@solana/web3.js";
-import { MAINNET, associatedTokenAddress, decodeTokenAccount } from "../../programs-client";
+import { MAINNET, associatedTokenAddress, createIncreasePositionMarketRequest, decodeTokenAccount } from "../../programs-client";
 import type { FillOutcome } from "../../localnet/fill-keeper/fill-keeper";
 import { type LocalWorld, startLocalWorld } from "../../localnet/world";
 
@@ -48,5 +48,22 @@ export function fillOutcomeFor(world: LocalWorld, request: PublicKey): Promise<F
       resolve(o);
     };
     world.fills!.on("outcome", on);
+  });
+}
+
+/** A SOL short funded in USDC, the request most localnet tests open: sizes and prices in USD x 1e6. */
+export function usdcShortRequest(owner: PublicKey, a: { sizeUsd6: bigint; collateralUsdc6: bigint; minPriceUsd6: bigint; counter: bigint }) {
+  return createIncreasePositionMarketRequest({
+    owner,
+    pool: MAINNET.pool,
+    custody: MAINNET.custodies.SOL.custody,
+    collateralCustody: MAINNET.custodies.USDC.custody,
+    inputMint: MAINNET.custodies.USDC.mint,
+    side: "short",
+    sizeUsdDelta: a.sizeUsd6,
+    collateralTokenDelta: a.collateralUsdc6,
+    priceSlippage: a.minPriceUsd6,
+    jupiterMinimumOut: null,
+    counter: a.counter,
   });
 }

@@ -18,7 +18,7 @@ import {
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 import bs58 from "bs58";
-import { MAINNET, PROGRAM_IDS, type RawAccount, accountDiscriminator, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
+import { MAINNET, PROGRAM_IDS, type RawAccount, accountDiscriminator, decodeAccount } from "../../programs-client";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
 import type { PriceScenario } from "../../localnet/fixtures/price-driver";
 import { BPF_LOADER_UPGRADEABLE } from "../../localnet/programs/deploy";
@@ -26,7 +26,7 @@ import { RemoteCluster, RemoteUnavailable } from "../../localnet/fork/remote";
 import { type LocalWorld, type LocalWorldOptions, startLocalWorld } from "../../localnet/world";
 import { main } from "../../keeper/cli/main";
 import { setOraclePrices } from "../../localnet/fixtures/load";
-import { fillOutcomeFor, fundedKeypair, rpc } from "../helpers/localnet";
+import { fillOutcomeFor, fundedKeypair, rpc, usdcShortRequest } from "../helpers/localnet";
 import { until } from "../helpers/wait";
 import { hundredSolMandate, keeperOnLocalnet } from "../helpers/keeper";
 import { recordRemote } from "../helpers/remote";
@@ -79,19 +79,7 @@ describe("localnet fork mode: a second localnet is the remote cluster", function
 
   const openShort = async (world: LocalWorld, wallet: Keypair, counter: bigint) => {
     const connection = new Connection(world.url, "confirmed");
-    const req = createIncreasePositionMarketRequest({
-      owner: wallet.publicKey,
-      pool: MAINNET.pool,
-      custody: SOL.custody,
-      collateralCustody: USDC.custody,
-      inputMint: USDC.mint,
-      side: "short",
-      sizeUsdDelta: 1000n * USD,
-      collateralTokenDelta: 100n * USD,
-      priceSlippage: 140n * USD,
-      jupiterMinimumOut: null,
-      counter,
-    });
+    const req = usdcShortRequest(wallet.publicKey, { sizeUsd6: 1000n * USD, collateralUsdc6: 100n * USD, minPriceUsd6: 140n * USD, counter });
     const filled = fillOutcomeFor(world, req.positionRequest);
     await sendAndConfirmTransaction(connection, new Transaction().add(ComputeBudgetProgram.setComputeUnitLimit({ units: 200_000 }), req.instruction), [wallet]);
     assert.equal((await filled).result, "filled");

@@ -3,7 +3,7 @@ import { ComputeBudgetProgram, type Connection, type Keypair, type PublicKey, Se
 import { MAINNET, POSITION_ACCOUNT_SIZE, closePositionRequest3, customErrorCode, increasePosition4, createDecreasePositionMarketRequest, createIncreasePositionMarketRequest, decodeAccount } from "../../programs-client";
 import { SwapQuoteError, jupiterQuoter } from "../../keeper/execution/swap-quote";
 import type { LocalWorld } from "../../localnet/world";
-import { fillOutcomeFor, fundedKeypair, perpsWorldWithWallet, rpc, tokenBalance } from "../helpers/localnet";
+import { fillOutcomeFor, fundedKeypair, perpsWorldWithWallet, rpc, tokenBalance, usdcShortRequest } from "../helpers/localnet";
 import { eventOf } from "./stand-in-model";
 import { main } from "../../keeper/cli/main";
 
@@ -38,19 +38,7 @@ describe("localnet: a short SOL position opened, decreased and closed, and a lon
       [wallet],
     );
   const increase = (sizeUsd: bigint, collateralUsdc: bigint, minPrice: bigint) =>
-    createIncreasePositionMarketRequest({
-      owner: wallet.publicKey,
-      pool: MAINNET.pool,
-      custody: SOL.custody,
-      collateralCustody: USDC.custody,
-      inputMint: USDC.mint,
-      side: "short",
-      sizeUsdDelta: sizeUsd,
-      collateralTokenDelta: collateralUsdc,
-      priceSlippage: minPrice,
-      jupiterMinimumOut: null,
-      counter: ++counter,
-    });
+    usdcShortRequest(wallet.publicKey, { sizeUsd6: sizeUsd, collateralUsdc6: collateralUsdc, minPriceUsd6: minPrice, counter: ++counter });
   const decrease = (sizeUsd: bigint, collateralUsd: bigint, maxPrice: bigint, entire: boolean) =>
     createDecreasePositionMarketRequest({
       owner: wallet.publicKey,

@@ -13,10 +13,10 @@ import {
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 import bs58 from "bs58";
-import { MAINNET, PROGRAM_IDS, associatedTokenAddress, createIncreasePositionMarketRequest } from "../../programs-client";
+import { MAINNET, PROGRAM_IDS, associatedTokenAddress } from "../../programs-client";
 import { TransactionHistory, type TxRecord } from "../../localnet/validator/ledger";
 import type { LocalWorld } from "../../localnet/world";
-import { perpsWorldWithWallet, rpc } from "../helpers/localnet";
+import { perpsWorldWithWallet, rpc, usdcShortRequest } from "../helpers/localnet";
 
 const USD = 1_000_000n;
 const MEMO_PROGRAM = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
@@ -133,19 +133,7 @@ describe("localnet validator: getTransaction and getSignaturesForAddress in Sola
   });
 
   it("shows the CPIs of createIncreasePositionMarketRequest as inner instructions, with token balances", async () => {
-    const req = createIncreasePositionMarketRequest({
-      owner: wallet.publicKey,
-      pool: MAINNET.pool,
-      custody: MAINNET.custodies.SOL.custody,
-      collateralCustody: MAINNET.custodies.USDC.custody,
-      inputMint: MAINNET.custodies.USDC.mint,
-      side: "short",
-      sizeUsdDelta: 500n * USD,
-      collateralTokenDelta: 50n * USD,
-      priceSlippage: 100n * USD,
-      jupiterMinimumOut: null,
-      counter: 1n,
-    });
+    const req = usdcShortRequest(wallet.publicKey, { sizeUsd6: 500n * USD, collateralUsdc6: 50n * USD, minPriceUsd6: 100n * USD, counter: 1n });
     const sig = await sendAndConfirmTransaction(connection, new Transaction().add(req.instruction), [wallet]);
     const got = await connection.getTransaction(sig, { maxSupportedTransactionVersion: 0 });
     const meta = got!.meta!;
