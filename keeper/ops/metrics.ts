@@ -88,7 +88,8 @@ export class KeeperMetrics {
     this.notifications = new Counter({ name: "gk_ws_notifications_total", help: "Account notifications received over WebSocket", registers: r });
     this.lastTick = new Gauge({ name: "gk_last_cycle_timestamp_seconds", help: "Unix time of the last completed decision cycle", registers: r });
     this.killSwitch = new Gauge({ name: "gk_kill_switch", help: "1 while the kill switch (kill file or SIGUSR1) stops new requests, else 0", registers: r });
-    collectDefaultMetrics({ register: this.registry, prefix: "gk_process_" });
+    // The defaults are named process_* and nodejs_* already: "gk_" gives gk_process_cpu_seconds_total.
+    collectDefaultMetrics({ register: this.registry, prefix: "gk_" });
   }
 
   rpcError(endpointIndex: number, kind: string) {
