@@ -21,6 +21,8 @@ export interface AccountStream {
   /** Follow every account of `program` matching all memcmp filters (an owner's positions and requests). */
   watchProgram(program: PublicKey, filters: readonly MemcmpFilter[]): void;
   onUpdate(listener: (u: AccountUpdate) => void): void;
+  /** Slots as the stream sees them advance (optional): proof the stream is alive while no watched account changes. */
+  onSlot?(listener: (slot: number) => void): void;
   /** The stream dropped, reconnected or fell behind: updates may be missing until the cache has re-read. */
   onGap(listener: (reason: string) => void): void;
   close(): Promise<void>;

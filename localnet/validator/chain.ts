@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { AddressLookupTableAccount, PublicKey, type VersionedMessage, VersionedTransaction } from "@solana/web3.js";
+import { AddressLookupTableAccount, PublicKey, SYSVAR_CLOCK_PUBKEY, type VersionedMessage, VersionedTransaction } from "@solana/web3.js";
 import bs58 from "bs58";
 import {
   Account,
@@ -117,6 +117,8 @@ export class LocalChain extends EventEmitter<ChainEvents> {
     this.svm.expireBlockhash();
     this.blockhashes.add(this.svm.latestBlockhash(), this.blockHeight);
     this.emit("slot", this.slotValue);
+    // A real cluster notifies Clock subscribers every slot; a keeper that follows the chain's time by subscription needs it.
+    this.emit("accounts", [SYSVAR_CLOCK_PUBKEY]);
     return this.slotValue;
   }
 

@@ -1,0 +1,229 @@
+import { PublicKey } from "@solana/web3.js";
+import { type KeyedAccount, type MemcmpFilter, type RawAccount, matchesFilters } from "../../programs-client";
+import type { AccountStream, AccountUpdate } from "./account-stream";
+
+/** What the cache reads from when it has no answer: an RPC (the market reader's AccountSource, structurally). */
+export interface SeedSource {
+  getMultipleAccounts(keys: PublicKey[]): Promise<{ slot: number; accounts: (RawAccount | null)[] }>;
+  getProgramAccounts(program: PublicKey, filters: MemcmpFilter[]): Promise<{ slot: number; accounts: KeyedAccount[] }>;
+}
+
+interface Entry {
+  key: PublicKey;
+  account: RawAccount | null;
+  slot: number;
+}
+
+/**
+ * The one ordering rule: a write for a slot older than the one held is dropped. Equal slots apply, so a
+ * duplicate is a no-op and an RPC read of the slot a notification came from agrees with it.
+ */
+export function supersedes(heldSlot: number | undefined, incomingSlot: number): boolean {
+  return heldSlot === undefined || incomingSlot >= heldSlot;
+}
+
+interface ProgramWatch {
+  program: PublicKey;
+  filters: MemcmpFilter[];
+  /** Every address ever seen matching; which still match is decided on read. */
+  keys: Set<string>;
+  seeded: boolean;
+}
+
+export interface AccountCacheOptions {
+  /** Wall clock, injected so tests drive time. */
+  nowMs: () => number;
+  /** Reads of state known to be older than this are refused (see `staleness`). */
+  maxStateAgeMs: number;
+  /** Called when a gap was re-read, or an update arrived: the keeper triggers a cycle. */
+  onChange?: (keys: readonly string[]) => void;
+  /** A re-read failed: the cache keeps trying; the caller logs it. */
+  onError?: (e: Error) => void;
+}
+
+/** The cache is not current: state is older than allowed, or a gap has not been re-read yet. */
+export class StaleStateError extends Error {
+  constructor(readonly ageMs: number, readonly reason: string) {
+    super(`account state is ${(ageMs / 1000).toFixed(1)}s old (${reason}); not deciding on it until the stream or the re-read catches up`);
+  }
+}
+
+const programWatchKey = (program: PublicKey, filters: readonly MemcmpFilter[]) =>
+  `${program.toBase58()}|${filters.map((f) => `${f.memcmp.offset}:${f.memcmp.bytes.toString("hex")}`).join(",")}`;
+
+/**
+ * Accounts as the stream last said they were, never moved backwards (see `supersedes`). Every address or program
+ * query the keeper reads is seeded once over RPC and followed by the stream from then on, so a decision costs no
+ * round trip. When the stream says it may have missed updates (`onGap`), or at every `reconcile()`, everything is
+ * read again over RPC and applied under the same slot rule; until a gap is re-read, `staleness` says so and
+ * reads fail once the state is older than the bound, instead of deciding on a picture the chain has left.
+ */
+export class AccountCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly programs = new Map<string, ProgramWatch>();
+  /** Unix ms at which the cache last knew itself current: a stream message with no gap open, or a finished re-read. */
+  private currentAtMs: number;
+  private gap: { sinceMs: number; reason: string } | null = null;
+  private reread: Promise<void> | null = null;
+  private highestSlot = 0;
+  updates = 0;
+  dropped = 0;
+  rereads = 0;
+
+  constructor(
+    private readonly seed: SeedSource,
+    private readonly stream: AccountStream,
+    private readonly o: AccountCacheOptions,
+  ) {
+    this.currentAtMs = o.nowMs();
+    stream.onUpdate((u) => this.onStreamUpdate(u));
+    stream.onGap((reason) => this.onGap(reason));
+    stream.onSlot?.((slot) => this.onStreamSlot(slot));
+  }
+
+  /** Highest slot of any write applied. */
+  get slot(): number {
+    return this.highestSlot;
+  }
+
+  /** How old the cache's picture may be, and why; ageMs 0 while the stream is flowing. */
+  staleness(): { ageMs: number; gap: string | null } {
+    return { ageMs: Math.max(0, this.o.nowMs() - this.currentAtMs), gap: this.gap?.reason ?? null };
+  }
+
+  private assertFresh() {
+    const { ageMs, gap } = this.staleness();
+    if (ageMs > this.o.maxStateAgeMs) throw new StaleStateError(ageMs, gap ? `stream gap: ${gap}` : "no stream message or re-read since");
+  }
+
+  /** Apply one write under the slot rule; true if it changed what the cache holds. */
+  apply(u: AccountUpdate): boolean {
+    const k = u.pubkey.toBase58();
+    const held = this.entries.get(k);
+    if (!supersedes(held?.slot, u.slot)) {
+      this.dropped++;
+      return false;
+    }
+    this.highestSlot = Math.max(this.highestSlot, u.slot);
+    this.entries.set(k, { key: u.pubkey, account: u.account, slot: u.slot });
+    if (u.account) for (const w of this.programs.values()) if (u.account.owner.equals(w.program) && matchesFilters(u.account, w.filters)) w.keys.add(k);
+    return held === undefined || held.slot !== u.slot || !sameAccount(held.account, u.account);
+  }
+
+  private onStreamUpdate(u: AccountUpdate) {
+    this.updates++;
+    if (!this.gap) this.currentAtMs = this.o.nowMs();
+    if (this.apply(u)) this.o.onChange?.([u.pubkey.toBase58()]);
+  }
+
+  private onStreamSlot(slot: number) {
+    this.highestSlot = Math.max(this.highestSlot, slot);
+    if (!this.gap) this.currentAtMs = this.o.nowMs();
+  }
+
+  private onGap(reason: string) {
+    this.gap ??= { sinceMs: this.o.nowMs(), reason };
+    void this.rereadAll();
+  }
+
+  /**
+   * Read everything followed again over RPC (the slow background reconciliation, and the repair after a gap).
+   * Concurrent calls share one pass; a failed pass leaves the gap open and is retried by the next call.
+   */
+  rereadAll(): Promise<void> {
+    this.reread ??= (async () => {
+      const openedGap = this.gap;
+      try {
+        const keys = [...this.entries.values()].map((e) => e.key);
+        const started = this.o.nowMs();
+        if (keys.length) await this.readKeys(keys);
+        for (const w of this.programs.values()) await this.readProgram(w);
+        this.rereads++;
+        // A gap opened during the pass may hide updates the pass read before it: only the gap it started with closes.
+        if (this.gap === openedGap) {
+          this.gap = null;
+          this.currentAtMs = Math.max(this.currentAtMs, started);
+        }
+        this.o.onChange?.([]);
+      } catch (e) {
+        this.o.onError?.(e as Error);
+      } finally {
+        this.reread = null;
+      }
+    })();
+    return this.reread;
+  }
+
+  private async readKeys(keys: PublicKey[]) {
+    const res = await this.seed.getMultipleAccounts(keys);
+    keys.forEach((key, i) => this.apply({ pubkey: key, account: res.accounts[i] ?? null, slot: res.slot }));
+  }
+
+  /**
+   * A program query over RPC: what it returns is applied; a member it no longer returns was closed (programSubscribe
+   * never reports closures), unless the stream has a newer write for it.
+   */
+  private async readProgram(w: ProgramWatch) {
+    const res = await this.seed.getProgramAccounts(w.program, w.filters);
+    const seen = new Set<string>();
+    for (const { pubkey, account } of res.accounts) {
+      seen.add(pubkey.toBase58());
+      this.apply({ pubkey, account, slot: res.slot });
+    }
+    for (const k of w.keys) if (!seen.has(k)) this.apply({ pubkey: new PublicKey(k), account: null, slot: res.slot });
+    w.seeded = true;
+  }
+
+  /** Start following addresses ahead of need (a request about to be sent), read once now. */
+  async track(keys: readonly PublicKey[]): Promise<void> {
+    const fresh = keys.filter((k) => !this.entries.has(k.toBase58()));
+    if (!fresh.length) return;
+    this.stream.watchAccounts(fresh);
+    await this.readKeys(fresh);
+  }
+
+  /** Stop following addresses (a settled request); they are forgotten, and read again if asked for. */
+  untrack(keys: readonly PublicKey[]): void {
+    this.stream.unwatchAccounts(keys);
+    for (const k of keys) this.entries.delete(k.toBase58());
+  }
+
+  /** The market reader's AccountSource: held accounts from memory; the first read of an address seeds it. */
+  async getMultipleAccounts(keys: PublicKey[]): Promise<{ slot: number; accounts: (RawAccount | null)[] }> {
+    await this.track(keys);
+    this.assertFresh();
+    let slot = 0;
+    const accounts = keys.map((k) => {
+      const e = this.entries.get(k.toBase58())!;
+      slot = Math.max(slot, e.slot);
+      return e.account;
+    });
+    return { slot, accounts };
+  }
+
+  async getProgramAccounts(program: PublicKey, filters: MemcmpFilter[]): Promise<{ slot: number; accounts: KeyedAccount[] }> {
+    const id = programWatchKey(program, filters);
+    let w = this.programs.get(id);
+    if (!w) {
+      w = { program, filters: [...filters], keys: new Set(), seeded: false };
+      this.programs.set(id, w);
+      this.stream.watchProgram(program, filters);
+      await this.readProgram(w);
+    }
+    this.assertFresh();
+    const accounts: KeyedAccount[] = [];
+    let slot = 0;
+    for (const k of w.keys) {
+      const e = this.entries.get(k);
+      if (!e) continue;
+      slot = Math.max(slot, e.slot);
+      if (e.account && e.account.owner.equals(program) && matchesFilters(e.account, filters)) accounts.push({ pubkey: e.key, account: e.account });
+    }
+    return { slot: Math.max(slot, this.highestSlot), accounts };
+  }
+}
+
+function sameAccount(a: RawAccount | null, b: RawAccount | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.lamports === b.lamports && a.owner.equals(b.owner) && a.data.equals(b.data);
+}
