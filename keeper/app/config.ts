@@ -29,8 +29,9 @@ const legSchema = obj({
   strike: positive,
   expiry: z
     .union([z.string(), z.number()])
-    .refine((v) => expirySeconds(v) !== null, (v) => ({ message: `${JSON.stringify(v)} is not a date; fix: write an ISO-8601 time such as 2026-12-25T08:00:00Z or unix seconds` }))
-    .describe("ISO-8601 time or unix seconds"),
+    // Any load time will do to check the form; the keeper resolves a relative expiry once, when it loads the book.
+    .refine((v) => expirySeconds(v, 0) !== null, (v) => ({ message: `${JSON.stringify(v)} is not a date; fix: write an ISO-8601 time such as 2027-06-25T08:00:00Z, unix seconds, or +30d / +12h (days or hours from the start)` }))
+    .describe("ISO-8601 time, unix seconds, or +Nd / +Nh from the keeper's start"),
   quantity: z.number(),
   impliedVol: z.number().gt(0).lt(20),
 });

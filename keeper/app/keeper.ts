@@ -2,8 +2,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Connection, type Keypair, PublicKey } from "@solana/web3.js";
 import { MAINNET, PROGRAM_IDS } from "../../programs-client";
-import { parseBookFile, parseLeg } from "../exposure/book-file";
-import type { OptionLeg } from "../exposure/options-book";
 import { BlockhashCache } from "../execution/blockhash-cache";
 import { PriorityFeeTracker } from "../execution/priority-fee";
 import { jupiterQuoter } from "../execution/swap-quote";
@@ -20,6 +18,7 @@ import { type HistorySample, HistoryRecorder } from "./history";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent } from "./events";
 import { loadMandateKey } from "./keypair";
+import { BookSource } from "./mandate-book";
 import { MandateRunner } from "./mandate-runner";
 import type { JournalRecord } from "./records";
 
@@ -30,44 +29,6 @@ export interface KeeperOptions {
   keypairs?: ReadonlyMap<string, Keypair>;
   /** Called when what holds the kill switch changes (`by` empty: released; `was`: what held it before). */
   onKillSwitch?: (change: { engaged: boolean; by: string[]; was: string[] }) => void;
-}
-
-/** An options book from the config plus an optional file that is re-read whenever it changes. */
-class BookSource {
-  private fileLegs: OptionLeg[] = [];
-  private readonly configLegs: OptionLeg[];
-  private watching = false;
-
-  constructor(
-    private readonly m: MandateConfig,
-    private readonly emit: (e: KeeperEvent) => void,
-  ) {
-    this.configLegs = m.exposures.options.map((raw, i) => parseLeg(raw, `mandates.${m.name}.exposures.options.${i}`));
-    const file = m.exposures.optionsFile;
-    if (file) {
-      this.load(file, true);
-      fs.watchFile(file, { interval: 1000 }, () => this.load(file, false));
-      this.watching = true;
-    }
-  }
-
-  private load(file: string, first: boolean) {
-    try {
-      this.fileLegs = parseBookFile(fs.readFileSync(file, "utf8"), path.basename(file));
-      if (!first) this.emit({ kind: "warning", mandate: this.m.name, message: `options book ${file} reloaded: ${this.fileLegs.length} legs` });
-    } catch (e) {
-      if (first) throw e;
-      this.emit({ kind: "warning", mandate: this.m.name, message: `options book ${file} not reloaded, keeping the previous ${this.fileLegs.length} legs: ${(e as Error).message}` });
-    }
-  }
-
-  legs(): OptionLeg[] {
-    return this.fileLegs.length ? [...this.configLegs, ...this.fileLegs] : this.configLegs;
-  }
-
-  close() {
-    if (this.watching && this.m.exposures.optionsFile) fs.unwatchFile(this.m.exposures.optionsFile);
-  }
 }
 
 /**
@@ -142,7 +103,7 @@ export class Keeper {
     const quoter = jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs });
     for (const m of cfg.mandates) {
       const payer = opts.keypairs?.get(m.name) ?? loadMandateKey(m);
-      const book = new BookSource(m, emit);
+      const book = new BookSource(m, emit, nowMs);
       this.books.push(book);
       this.runners.push(
         new MandateRunner({

@@ -10,7 +10,8 @@ import { configSecrets, loadConfigFile, redactedConfig } from "../app/config-loa
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
-import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
+import type { LocalDemo } from "../app/local-demo";
+import { expiredLegWarnings } from "../app/mandate-book";
 import { createLogger, logEvent } from "../ops/logger";
 import { slippageBps } from "../market/fill-report";
 import type { LastFill } from "../app/records";
@@ -163,6 +164,8 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   } else {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
     out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir})`);
+    // Loaded here so that a run against a real cluster never loads the localnet and LiteSVM (require: see main.ts).
+    const { DEMO_MANDATE, startLocalDemo } = require("../app/local-demo") as typeof import("../app/local-demo");
     demo = await startLocalDemo({ stateDir });
     cfg = demo.cfg;
     cfg.log.format = "pretty";
@@ -213,6 +216,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
 export function runConfigCheck(opts: { file: string; set?: string[] }, out: Print): void {
   const cfg = loadConfig(opts.file, opts);
   for (const [name, kp] of loadSigners(cfg)) out(`mandate ${name}: signer ${kp.publicKey.toBase58()} matches the wallet`);
+  for (const w of expiredLegWarnings(cfg, Math.floor(Date.now() / 1000))) out(w);
   out(`${opts.file} is valid. Effective config (secrets redacted):`);
   out(YAML.stringify(redactedConfig(cfg)).trimEnd());
 }
@@ -254,6 +258,7 @@ export async function runStatus(opts: { config: string; set?: string[] }, out: P
       if (e.kind === "decision") decisions.set(`${e.mandate}/${e.market}`, e);
       if (e.kind === "collateral" || e.kind === "shortfall") collateral.push(formatEvent(e));
       if (e.kind === "veto") vetoes.push(formatEvent(e));
+      if (e.kind === "warning") out(formatEvent(e));
     },
   });
   try {

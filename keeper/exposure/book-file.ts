@@ -4,7 +4,8 @@ import type { OptionLeg } from "./options-book";
 /**
  * Options books from files: a JSON array of legs, or CSV with the header
  *   underlying,kind,strike,expiry,quantity,impliedVol
- * where expiry is an ISO-8601 time or unix seconds. Every bad field is reported with its row and column.
+ * where expiry is an ISO-8601 time or unix seconds (not a relative "+30d": see expirySeconds). Every bad field is
+ * reported with its row and column.
  */
 
 export class BookFileError extends Error {}
@@ -18,8 +19,22 @@ export interface RawLeg {
   impliedVol: unknown;
 }
 
-/** An expiry as unix seconds, or null unless it is a date a Date can hold (ISO-8601 text or unix seconds). */
-export function expirySeconds(v: unknown): number | null {
+/** A relative expiry such as "+30d" or "+12h": days or hours after the moment the config was loaded. */
+const RELATIVE_EXPIRY = /^\+(\d{1,5})([dh])$/;
+const RELATIVE_UNIT_SEC = { d: 86_400, h: 3_600 } as const;
+
+export function isRelativeExpiry(v: unknown): v is string {
+  return typeof v === "string" && RELATIVE_EXPIRY.test(v.trim());
+}
+
+/**
+ * An expiry as unix seconds, or null unless it is a date a Date can hold (ISO-8601 text or unix seconds) or, when
+ * `relativeToSec` is given, a relative expiry ("+30d", "+12h") counted from it. Book files pass no `relativeToSec`:
+ * each reload would roll a relative expiry forward, so a leg would never expire.
+ */
+export function expirySeconds(v: unknown, relativeToSec?: number): number | null {
+  const rel = typeof v === "string" ? RELATIVE_EXPIRY.exec(v.trim()) : null;
+  if (rel) return relativeToSec === undefined ? null : relativeToSec + Number(rel[1]) * RELATIVE_UNIT_SEC[rel[2] as "d" | "h"];
   const sec = typeof v === "number" ? v : typeof v !== "string" || v.trim() === "" ? NaN : /^\d+$/.test(v.trim()) ? Number(v.trim()) : Math.floor(Date.parse(v) / 1000);
   return Number.isFinite(sec) && !Number.isNaN(new Date(sec * 1000).getTime()) ? sec : null;
 }
@@ -28,8 +43,11 @@ function num(v: unknown): number {
   return typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
 }
 
-/** Validates one leg; `where` prefixes every message (e.g. "book.csv row 3"). */
-export function parseLeg(raw: RawLeg, where: string): OptionLeg {
+/**
+ * Validates one leg; `where` prefixes every message (e.g. "book.csv row 3"). `relativeToSec` resolves a relative
+ * expiry ("+30d"): the config's legs pass the load time, book files pass nothing and refuse one.
+ */
+export function parseLeg(raw: RawLeg, where: string, relativeToSec?: number): OptionLeg {
   if (typeof raw !== "object" || raw === null) throw new BookFileError(`${where}: ${JSON.stringify(raw)} is not a leg; expected {underlying, kind, strike, expiry, quantity, impliedVol}`);
   const errors: string[] = [];
   const underlying = String(raw.underlying ?? "").toUpperCase();
@@ -38,8 +56,13 @@ export function parseLeg(raw: RawLeg, where: string): OptionLeg {
   if (kind !== "call" && kind !== "put") errors.push(`kind "${String(raw.kind)}" must be call or put`);
   const strike = num(raw.strike);
   if (!(strike > 0)) errors.push(`strike "${String(raw.strike)}" must be a positive number (USD)`);
-  const expirySec = expirySeconds(raw.expiry);
-  if (expirySec === null) errors.push(`expiry "${String(raw.expiry)}" must be an ISO-8601 time or unix seconds`);
+  const expirySec = expirySeconds(raw.expiry, relativeToSec);
+  if (expirySec === null)
+    errors.push(
+      isRelativeExpiry(raw.expiry)
+        ? `expiry "${String(raw.expiry)}" is relative, which only the config's exposures.options accept (a reload of this file would roll it forward); fix: write an ISO-8601 time or unix seconds`
+        : `expiry "${String(raw.expiry)}" must be an ISO-8601 time or unix seconds${relativeToSec === undefined ? "" : ", or +Nd / +Nh from now"}`,
+    );
   const quantity = num(raw.quantity);
   if (!Number.isFinite(quantity)) errors.push(`quantity "${String(raw.quantity)}" must be a number (+ long, - short)`);
   const impliedVol = num(raw.impliedVol);

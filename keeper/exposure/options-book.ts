@@ -65,3 +65,24 @@ export function bookDelta(legs: readonly OptionLeg[], underlying: MarketSymbol, 
   }
   return delta;
 }
+
+/** A leg's identity for "warned once": the same leg reloaded from a file is not reported again. */
+export function legKey(leg: OptionLeg): string {
+  return `${leg.underlying}/${leg.kind}/${leg.strike}/${leg.expirySec}/${leg.quantity}`;
+}
+
+/** Legs at or past expiry, which every greek above skips: the keeper hedges them as zero delta. */
+export function expiredLegs(legs: readonly OptionLeg[], nowSec: number): OptionLeg[] {
+  return legs.filter((leg) => leg.expirySec <= nowSec);
+}
+
+/** Expired legs not in `warned` (keys from legKey): each leg's expiry is reported once, not every cycle. */
+export function newlyExpiredLegs(legs: readonly OptionLeg[], nowSec: number, warned: ReadonlySet<string>): OptionLeg[] {
+  return expiredLegs(legs, nowSec).filter((leg) => !warned.has(legKey(leg)));
+}
+
+/** The warning for expired legs: which legs, since when, and what to do (an expired book hedges nothing). */
+export function expiredLegsMessage(legs: readonly OptionLeg[]): string {
+  const list = legs.map((l) => `${l.underlying} ${l.kind} ${l.strike} x${l.quantity} expired ${new Date(l.expirySec * 1000).toISOString()}`).join("; ");
+  return `${legs.length} option leg${legs.length === 1 ? " has" : "s have"} expired and count${legs.length === 1 ? "s" : ""} as zero delta, so the keeper no longer hedges ${legs.length === 1 ? "it" : "them"}: ${list}; fix: remove or roll ${legs.length === 1 ? "it" : "them"} in the config or the options book`;
+}
