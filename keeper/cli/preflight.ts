@@ -3,17 +3,11 @@ import { jupiterQuoter } from "../execution/swap-quote";
 import { type ForkControls, formatPreflight, runPreflight } from "../app/preflight";
 import { redactUrl } from "../lib/redact";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
-import { connect, resolveRpcUrl, rpcCall } from "./rpc";
+import { connect, rawRpc, resolveRpcUrl, rpcCall } from "./rpc";
 import { loadConfig, loadSigners } from "./run";
 import { startLocalWorld } from "../../localnet/world";
 
 type Print = (s: string) => void;
-
-/** One JSON-RPC call that web3.js has no method for. */
-async function rawRpc(url: string, method: string, params: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-  return (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
-}
 
 /**
  * The fork's clock control, after proving the endpoint is a fork: a real cluster has no surfnet_timeTravel, so the

@@ -38,3 +38,9 @@ export async function rpcCall<T>(url: string, what: string, call: () => Promise<
     throw new CliError(`${what} failed at ${redactUrl(url)}: ${reason}`, EXIT_RUNTIME);
   }
 }
+
+/** One JSON-RPC call that web3.js has no method for (a localnet's test controls). */
+export async function rawRpc(url: string, method: string, params: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  return (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
+}
