@@ -122,10 +122,17 @@ describe("engines: the installed tree runs on this Node", () => {
   }
   it("an unknown range form is an error naming it", () => assert.throws(() => satisfiesNodeRange("20.0.0", ">=lts"), /engines.node ">=lts": cannot read version "lts"/));
 
+  const engines = installedEngines(path.join(__dirname, "../../node_modules"));
+  const ours = (JSON.parse(fs.readFileSync(path.join(__dirname, "../../package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+  const lowest = /^>=\s*(\d+\.\d+\.\d+)$/.exec(ours)?.[1];
+  const mismatches = (version: string) => engines.filter((e) => !satisfiesNodeRange(version, e.range)).map((e) => `${e.pkg} wants node ${e.range} (${path.relative(process.cwd(), e.file)})`);
+
   it(`every node_modules package's engines.node accepts Node ${process.version}`, () => {
-    const engines = installedEngines(path.join(__dirname, "../../node_modules"));
     assert.ok(engines.length > 100, `only ${engines.length} packages with engines.node: is node_modules installed?`);
-    const bad = engines.filter((e) => !satisfiesNodeRange(process.version, e.range)).map((e) => `${e.pkg} wants node ${e.range} (${path.relative(process.cwd(), e.file)})`);
-    assert.deepEqual(bad, []);
+    assert.deepEqual(mismatches(process.version), []);
+  });
+  it(`package.json's engines.node ("${ours}") promises no Node that a dependency refuses`, () => {
+    assert.ok(lowest, `package.json engines.node "${ours}" is not of the form >=X.Y.Z`);
+    assert.deepEqual(mismatches(lowest), []);
   });
 });
