@@ -15,9 +15,10 @@ export class ConfigError extends Error {
   constructor(
     readonly source: string,
     readonly problems: string[],
+    what = "keeper config",
   ) {
     // One problem is one line (what a log or a terminal shows first); several are listed under a heading.
-    super(problems.length === 1 ? `${source} is not a valid keeper config: ${problems[0]}` : `${source} is not a valid keeper config:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    super(problems.length === 1 ? `${source} is not a valid ${what}: ${problems[0]}` : `${source} is not a valid ${what}:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
 }
 
@@ -63,7 +64,8 @@ export function describeIssues(error: z.ZodError, prefix: (string | number)[] = 
   return lines;
 }
 
-function readStructured(file: string): unknown {
+/** A file's content, parsed (YAML or JSON); problems are ConfigErrors naming the file. */
+export function readStructured(file: string): unknown {
   let text: string;
   try {
     // A FIFO with no writer would block the read forever; a directory cannot be read.
@@ -160,23 +162,29 @@ function validated<T extends z.ZodTypeAny>(schema: T, data: unknown, prefix: (st
   return { problems: [...numbers, ...others] };
 }
 
-/** Rules between fields, each of which the schema checks alone. */
+/**
+ * Rules between fields, each of which the schema checks alone. `where` prefixes each field: "mandates.0." in a
+ * config, "mandate file F: " for a listed file, "" for a mandate file checked on its own.
+ */
 function mandateProblems(m: MandateConfig, where: string): string[] {
   const problems: string[] = [];
+  if ((m.keypairFile === undefined) === (m.keypairEnv === undefined)) {
+    problems.push(`${where}keypairFile: mandate ${m.name} must set exactly one of keypairFile and keypairEnv; fix: keypairFile: ./wallet.json (mode 0600) or keypairEnv: GK_${m.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_KEY`);
+  }
   const { minTradeUsd, maxTradeUsd } = m.trade;
-  if (minTradeUsd > maxTradeUsd) problems.push(`${where}.trade.minTradeUsd: ${minTradeUsd} is above maxTradeUsd ${maxTradeUsd}; fix: lower minTradeUsd or raise maxTradeUsd`);
+  if (minTradeUsd > maxTradeUsd) problems.push(`${where}trade.minTradeUsd: ${minTradeUsd} is above maxTradeUsd ${maxTradeUsd}; fix: lower minTradeUsd or raise maxTradeUsd`);
   if (m.targetLeverage > m.limits.maxLeverage) {
-    problems.push(`${where}.targetLeverage: ${m.targetLeverage} is above limits.maxLeverage ${m.limits.maxLeverage}; fix: lower targetLeverage to at most ${m.limits.maxLeverage} (every increase would be vetoed)`);
+    problems.push(`${where}targetLeverage: ${m.targetLeverage} is above limits.maxLeverage ${m.limits.maxLeverage}; fix: lower targetLeverage to at most ${m.limits.maxLeverage} (every increase would be vetoed)`);
   }
   for (const [market, target] of Object.entries(m.targetNetDelta) as [string, number][]) {
     const limit = (m.limits.maxNetDeltaTokens as Record<string, number | undefined>)[market];
-    if (!m.markets.includes(market as never)) problems.push(`${where}.targetNetDelta.${market}: ${market} is not in markets; fix: add it to markets or remove the target`);
+    if (!m.markets.includes(market as never)) problems.push(`${where}targetNetDelta.${market}: ${market} is not in markets; fix: add it to markets or remove the target`);
     else if (limit !== undefined && Math.abs(target) > limit) {
-      problems.push(`${where}.targetNetDelta.${market}: ${target} is beyond limits.maxNetDeltaTokens.${market} ${limit}; fix: keep the target within ±${limit} or raise the limit`);
+      problems.push(`${where}targetNetDelta.${market}: ${target} is beyond limits.maxNetDeltaTokens.${market} ${limit}; fix: keep the target within ±${limit} or raise the limit`);
     }
   }
   const book = m.exposures.optionsFile;
-  if (book) problems.push(...optionsFileProblems(book).map((p) => `${where}.exposures.optionsFile: ${p}`));
+  if (book) problems.push(...optionsFileProblems(book).map((p) => `${where}exposures.optionsFile: ${p}`));
   return problems;
 }
 
@@ -199,53 +207,106 @@ function optionsFileProblems(file: string): string[] {
   }
 }
 
-function loadMandateFile(file: string): { mandate?: MandateConfig; problems: string[] } {
-  const r = validated(mandateSchema, readStructured(file), [`mandate file ${file}`]);
-  if (!r.data) return { problems: r.problems };
-  const m = r.data;
-  const dir = path.dirname(file);
-  if (m.keypairFile) m.keypairFile = path.resolve(dir, m.keypairFile);
-  if (m.exposures.optionsFile) m.exposures.optionsFile = path.resolve(dir, m.exposures.optionsFile);
-  return { mandate: m, problems: [] };
+/**
+ * Does a file hold one mandate rather than a keeper config? A DAO checks its own mandate file, which has none of a
+ * config's top-level keys and some of a mandate's.
+ */
+export function isMandateData(data: unknown): boolean {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return false;
+  const keys = Object.keys(data);
+  return !keys.some((k) => ["rpc", "mandates", "mandateFiles"].includes(k)) && keys.some((k) => ["name", "wallet", "keypairFile", "keypairEnv", "limits"].includes(k));
 }
 
-/** Validates an object (already overridden); relative paths resolve against `baseDir`. */
-export function parseConfig(data: unknown, source: string, baseDir: string): KeeperConfig {
+/** A mandate's paths, resolved against the folder of the file that names them. */
+function resolvePaths(m: MandateConfig, dir: string): MandateConfig {
+  if (m.keypairFile) m.keypairFile = path.resolve(dir, m.keypairFile);
+  if (m.exposures.optionsFile) m.exposures.optionsFile = path.resolve(dir, m.exposures.optionsFile);
+  return m;
+}
+
+/** A mandate on its own (a mandate file's content, after --set): the schema and every rule between its fields. */
+export function checkMandate(data: unknown, baseDir: string, where = ""): { mandate?: MandateConfig; problems: string[] } {
+  const r = validated(mandateSchema, data, []);
+  if (!r.data) return { problems: r.problems.map((p) => where + p) };
+  const m = resolvePaths(r.data, baseDir);
+  const problems = mandateProblems(m, where);
+  return problems.length ? { problems } : { mandate: m, problems };
+}
+
+/** A file in a config's mandateFiles; a file that cannot be read or parsed is a problem of the config, not a stop. */
+function loadMandateFile(file: string): { mandate?: MandateConfig; problems: string[] } {
+  const where = `mandate file ${file}: `;
+  try {
+    return checkMandate(readStructured(file), path.dirname(file), where);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return { problems: e.problems.map((p) => where + p) };
+  }
+}
+
+/** The mandateFiles a config lists, when the config as a whole did not validate: they are checked all the same. */
+function listedMandateFiles(data: unknown): string[] {
+  const files = (data as { mandateFiles?: unknown } | null)?.mandateFiles;
+  return Array.isArray(files) ? files.filter((f): f is string => typeof f === "string") : [];
+}
+
+export interface ConfigCheck {
+  /** Only when there is no problem. */
+  config?: KeeperConfig;
+  /** Every mandate the schema accepted, so that their keys can be checked in the same pass. */
+  mandates: MandateConfig[];
+  problems: string[];
+}
+
+/**
+ * Every problem of a config in one pass: the schema, each mandate file (read even when the config itself is
+ * invalid), each mandate's rules.
+ */
+export function checkConfig(data: unknown, baseDir: string): ConfigCheck {
   const r = validated(configSchema, data, []);
-  if (!r.data) throw new ConfigError(source, r.problems);
+  const problems = [...r.problems];
   const cfg = r.data;
-  const problems: string[] = [];
-  for (const m of cfg.mandates) {
-    if (m.keypairFile) m.keypairFile = path.resolve(baseDir, m.keypairFile);
-    if (m.exposures.optionsFile) m.exposures.optionsFile = path.resolve(baseDir, m.exposures.optionsFile);
-  }
-  for (const f of cfg.mandateFiles) {
-    const loaded = loadMandateFile(path.resolve(baseDir, f));
+  const mandates = (cfg?.mandates ?? []).map((m, i) => ({ m: resolvePaths(m, baseDir), where: `mandates.${i}.` }));
+  for (const { m, where } of mandates) problems.push(...mandateProblems(m, where));
+  for (const f of cfg?.mandateFiles ?? listedMandateFiles(data)) {
+    const file = path.resolve(baseDir, f);
+    const loaded = loadMandateFile(file);
     problems.push(...loaded.problems);
-    if (loaded.mandate) cfg.mandates.push(loaded.mandate);
+    if (loaded.mandate) mandates.push({ m: loaded.mandate, where: `mandate file ${file}: ` });
   }
-  if (cfg.mandates.length === 0 && problems.length === 0) problems.push("mandates: no mandate to hedge; fix: add one under mandates or list a file in mandateFiles");
+  const valid = mandates.map(({ m }) => m);
+  if (!cfg) return { mandates: valid, problems };
+  if (mandates.length === 0 && problems.length === 0) problems.push("mandates: no mandate to hedge; fix: add one under mandates or list a file in mandateFiles");
   const names = new Set<string>();
-  for (const [i, m] of cfg.mandates.entries()) {
-    if (names.has(m.name)) problems.push(`mandates.${i}.name: "${m.name}" is used twice; fix: make names unique (they key the journal)`);
+  for (const { m, where } of mandates) {
+    if (names.has(m.name)) problems.push(`${where}name: "${m.name}" is used twice; fix: make names unique (they key the journal)`);
     names.add(m.name);
-    if ((m.keypairFile === undefined) === (m.keypairEnv === undefined)) {
-      problems.push(`mandates.${i} (${m.name}): set exactly one of keypairFile and keypairEnv; fix: keypairFile: ./wallet.json (mode 0600) or keypairEnv: GK_${m.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_KEY`);
-    }
-    problems.push(...mandateProblems(m, `mandates.${i}`));
   }
   const fee = cfg.execution.priorityFee;
   if (fee.floorMicroLamports > fee.capMicroLamports) {
     problems.push(`execution.priorityFee.floorMicroLamports: ${fee.floorMicroLamports} is above capMicroLamports ${fee.capMicroLamports}; fix: lower the floor or raise the cap`);
   }
-  if (problems.length) throw new ConfigError(source, problems);
+  if (problems.length) return { mandates: valid, problems };
+  cfg.mandates = valid;
   cfg.stateDir = path.resolve(baseDir, cfg.stateDir);
   if (cfg.killFile) cfg.killFile = path.resolve(baseDir, cfg.killFile);
-  return cfg;
+  return { config: cfg, mandates: valid, problems };
+}
+
+/** Validates an object (already overridden); relative paths resolve against `baseDir`. */
+export function parseConfig(data: unknown, source: string, baseDir: string): KeeperConfig {
+  const r = checkConfig(data, baseDir);
+  if (!r.config) throw new ConfigError(source, r.problems);
+  return r.config;
 }
 
 export function loadConfigFile(file: string, overrides: Overrides = {}): KeeperConfig {
-  return parseConfig(applyOverrides(readStructured(file), overrides), file, path.dirname(path.resolve(file)));
+  const data = readStructured(file);
+  // Its problems as a config ("rpc: Required", its own keys unknown) would send the reader the wrong way.
+  if (isMandateData(data)) {
+    throw new ConfigError(file, [`it holds one mandate, not a keeper config; fix: list it under mandateFiles in the keeper's config, or check it alone with \`gamma-keeper config check ${file}\``]);
+  }
+  return parseConfig(applyOverrides(data, overrides), file, path.dirname(path.resolve(file)));
 }
 
 /** The effective config for printing: RPC and API URLs reduced to scheme and host, API keys starred. */

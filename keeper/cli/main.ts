@@ -12,11 +12,16 @@ import { runInspect } from "./inspect";
 import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
 import { runPositions } from "./positions";
 import { type ReportCliOptions, runReport } from "./report";
-import { runConfigCheck, runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
+import { runConfigCheck } from "./config-check";
+import { applyEnvFile } from "./env-file";
+import { runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
 import { type PreflightCliOptions, runPreflightCli } from "./preflight";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
 
 const INPUT_ERRORS = [ConfigError, KeypairError, JournalError, BookFileError];
+
+const ENV_FILE_HELP =
+  "read KEY=VALUE lines (systemd EnvironmentFile syntax, e.g. /etc/gamma-keeper/env) into the environment first, over what it holds; values are never printed";
 
 const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its path and query are never printed`;
 
@@ -39,6 +44,12 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) })
     .showHelpAfterError()
     .exitOverride();
+  // Before the action loads the config and the keys: `config check --env-file /etc/gamma-keeper/env` run as root
+  // sees the variables the service will (the file is root-only, so the service user cannot read it).
+  program.hook("preAction", (_program, command) => {
+    const file = command.opts().envFile as string | undefined;
+    if (file !== undefined) applyEnvFile(file);
+  });
 
   program
     .command("inspect")
@@ -104,10 +115,15 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .command("config")
     .description("Config tools")
     .command("check")
-    .description("Validate a config: every problem with its path and fix, or the effective config with secrets redacted; also checks each mandate's key")
-    .argument("<file>", "keeper config (YAML or JSON)")
+    .description(
+      "Validate a config: every problem of it, its mandate files and its mandates' keys at once, each with its path and fix, or the effective config with " +
+        "secrets redacted. A mandate file (a DAO's) is checked on its own, its key only where it is present",
+    )
+    .argument("<file>", "keeper config, or one mandate's file (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
-    .action((file: string, opts: { set?: string[] }) => runConfigCheck({ file, set: opts.set }, out));
+    .option("--mandate", "check FILE as one mandate's file even if it does not look like one")
+    .option("--env-file <file>", ENV_FILE_HELP)
+    .action((file: string, opts: { set?: string[]; mandate?: boolean }) => runConfigCheck({ file, set: opts.set, mandate: opts.mandate }, out));
 
   program
     .command("report")
@@ -117,6 +133,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--since <date>", "only from this date (ISO-8601)")
     .option("--csv <file>", "also write the per-market table to FILE, the requests to FILE-trades.csv and the liquidations to FILE-liquidations.csv; a .csv ending of FILE is dropped first (r.csv gives r-trades.csv)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .option("--env-file <file>", ENV_FILE_HELP)
     .action((opts: ReportCliOptions) => runReport(opts, out));
 
   program
@@ -124,6 +141,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .description("Run one decision cycle and print it; nothing is sent")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .option("--env-file <file>", ENV_FILE_HELP)
     .action((opts: { config: string; set?: string[] }) => runPlan(opts, out));
 
   program
@@ -131,6 +149,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .description("Per mandate and market: price and age, exposures, perp delta, net delta, band, the request in flight, today's fees")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .option("--env-file <file>", ENV_FILE_HELP)
     .action((opts: { config: string; set?: string[] }) => runStatus(opts, out));
 
   program
@@ -139,6 +158,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--fork <url>", "run on this fork (e.g. `gamma-keeper localnet --fork <RPC>`) instead of forking the config's RPC in the process; an endpoint that is not a fork is refused")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .option("--env-file <file>", ENV_FILE_HELP)
     .action((opts: PreflightCliOptions) => runPreflightCli(opts, out));
 
   program

@@ -3,15 +3,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import type { Logger } from "pino";
-import YAML from "yaml";
 import type { KeeperConfig } from "../app/config";
 import type { Keypair } from "@solana/web3.js";
-import { configSecrets, loadConfigFile, redactedConfig } from "../app/config-load";
+import { configSecrets, loadConfigFile } from "../app/config-load";
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
 import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
-import { expiredLegWarnings } from "../app/mandate-book";
 import { createLogger, logEvent } from "../ops/logger";
 import { slippageBps } from "../market/fill-report";
 import type { LastFill } from "../app/records";
@@ -208,15 +206,6 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
     summary(keeper, counts, log);
     await demo?.close();
   }
-}
-
-/** `config check`: every problem with its path and fix, or the effective config with secrets redacted. */
-export function runConfigCheck(opts: { file: string; set?: string[] }, out: Print): void {
-  const cfg = loadConfig(opts.file, opts);
-  for (const [name, kp] of loadSigners(cfg)) out(`mandate ${name}: signer ${kp.publicKey.toBase58()} matches the wallet`);
-  for (const w of expiredLegWarnings(cfg, Math.floor(Date.now() / 1000))) out(w);
-  out(`${opts.file} is valid. Effective config (secrets redacted):`);
-  out(YAML.stringify(redactedConfig(cfg)).trimEnd());
 }
 
 /** `plan`: one decision cycle with nothing sent. */

@@ -54,7 +54,7 @@ describe("config: every malformed config is rejected with the field and the fix"
     ["unknown policy kind", (c) => (c.mandates[0].policy = { kind: "delta-neutral" }), /^mandates\.0\.policy\.kind: .*; fix: set it to one of: whalley-wilmott, zakamouline, fixed, clock/],
     ["string where a number goes", (c) => (c.execution = { priorityFee: { percentile: "p75" } }), /^execution\.priorityFee\.percentile: Expected number, received string; fix: use a number, not a string/],
     ["percentile above 100", (c) => (c.execution = { priorityFee: { percentile: 120 } }), /^execution\.priorityFee\.percentile: .*; fix: use a value <= 100/],
-    ["no key source", (c) => delete c.mandates[0].keypairFile, /^mandates\.0 \(m1\): set exactly one of keypairFile and keypairEnv; fix: keypairFile: .* or keypairEnv: GK_M1_KEY/],
+    ["no key source", (c) => delete c.mandates[0].keypairFile, /^mandates\.0\.keypairFile: mandate m1 must set exactly one of keypairFile and keypairEnv; fix: keypairFile: .* or keypairEnv: GK_M1_KEY/],
     ["two key sources", (c) => (c.mandates[0].keypairEnv = "GK_KEY"), /set exactly one of keypairFile and keypairEnv/],
     ["duplicate mandate names", (c) => c.mandates.push({ ...c.mandates[0] }), /^mandates\.1\.name: "m1" is used twice; fix: make names unique/],
     ["no mandates", (c) => (c.mandates = []), /^mandates: no mandate to hedge; fix: add one under mandates or list a file in mandateFiles/],
@@ -132,7 +132,7 @@ describe("config: overrides, mandate files, redaction", () => {
     assert.deepEqual(cfg.mandates.map((m) => m.name), ["m1", "dao"]);
     assert.equal(cfg.mandates[1]!.keypairFile, path.join(dir, "dao", "dao.json"));
     fs.writeFileSync(path.join(dir, "dao", "mandate.yaml"), YAML.stringify({ ...mandate, limits: undefined }));
-    assert.throws(() => parseConfig({ ...valid(), mandateFiles: ["dao/mandate.yaml"] }, "k.yaml", dir), (e: ConfigError) => e.problems.some((p) => /^mandate file .*mandate\.yaml\.limits: Required; fix: add it/.test(p)));
+    assert.throws(() => parseConfig({ ...valid(), mandateFiles: ["dao/mandate.yaml"] }, "k.yaml", dir), (e: ConfigError) => e.problems.some((p) => /^mandate file .*mandate\.yaml: limits: Required; fix: add it/.test(p)));
   });
 
   it("the printed config carries no RPC path, query or API key", () => {
