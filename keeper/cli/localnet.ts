@@ -194,15 +194,3 @@ function forkOptions(o: LocalnetCliOptions, out: (s: string) => void): ForkOptio
   if (o.forkCache !== undefined && o.forkCache.trim() === "") throw new CliError("--fork-cache needs a directory", EXIT_USAGE);
   return { url: o.fork, standIn: o.standIn ?? false, refreshSec, cacheDir: o.forkCache, onError: (e) => out(`fork: ${e.message}`) };
 }
-
-/**
- * Resolves on the first SIGINT or SIGTERM. The listeners stay: Ctrl-C under npm delivers SIGINT twice (from the
- * terminal and forwarded by npm), and a second one with no listener would kill the process mid-shutdown, before
- * the journal is flushed and the summary printed. Signal listeners do not keep the process alive.
- */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.on("SIGINT", resolve);
-    process.on("SIGTERM", resolve);
-  });
-}

@@ -9,7 +9,7 @@ import { configSecrets, loadConfigFile } from "../app/config-load";
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
-import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
+import type { LocalDemo } from "../app/local-demo";
 import { createLogger, logEvent } from "../ops/logger";
 import { slippageBps } from "../market/fill-report";
 import type { LastFill } from "../app/records";
@@ -162,6 +162,8 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   } else {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
     out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir})`);
+    // Loaded here so that a run against a real cluster never loads the localnet and LiteSVM (require: see main.ts).
+    const { DEMO_MANDATE, startLocalDemo } = require("../app/local-demo") as typeof import("../app/local-demo");
     demo = await startLocalDemo({ stateDir });
     cfg = demo.cfg;
     cfg.log.format = "pretty";

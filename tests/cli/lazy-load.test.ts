@@ -1,0 +1,59 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigScratch } from "../helpers/cli-config";
+
+/**
+ * Each command loads its own modules only: --help, --version and a keeper run against a real cluster must not load
+ * LiteSVM, the localnet or the simulator (the built keeper loaded ~580 modules because every command was imported
+ * eagerly). Each case runs the CLI in a fresh process whose exit hook writes require.cache's keys to a file: the
+ * mocha process has loaded everything already.
+ */
+const ROOT = path.resolve(__dirname, "../..");
+const HEAVY: Record<string, RegExp> = {
+  litesvm: /[\\/]node_modules[\\/]litesvm[\\/]/,
+  localnet: new RegExp(`^${ROOT.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}[\\\\/]localnet[\\\\/]`),
+  simulator: /[\\/]keeper[\\/]sim[\\/]/,
+};
+
+function loadedModules(argv: string[]): { modules: string[]; status: number | null; output: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-lazy-"));
+  const hook = path.join(dir, "hook.js");
+  const list = path.join(dir, "modules.txt");
+  fs.writeFileSync(hook, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(list)}, Object.keys(require.cache).join("\\n")));\n`);
+  const r = spawnSync(process.execPath, ["--require", hook, "--require", "tsx/cjs", path.join(ROOT, "keeper/cli/main.ts"), ...argv], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const modules = fs.readFileSync(list, "utf8").split("\n");
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { modules, status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+describe("commands load lazily", function () {
+  this.timeout(120_000);
+  const scratch = new ConfigScratch();
+  // A config run on a cluster that refuses connections: the keeper loads everything it needs to start, then fails.
+  const config = scratch.write("keeper.yaml", scratch.config());
+  const cases: Array<{ argv: string[]; loads: string[] }> = [
+    { argv: ["--help"], loads: [] },
+    { argv: ["--version"], loads: [] },
+    { argv: ["run", "--help"], loads: [] },
+    { argv: ["run", "--config", config, "--duration", "1"], loads: [] },
+    { argv: ["config", "check", config], loads: [] },
+    // The controls: the hook sees what a command loads.
+    { argv: ["localnet", "--port", "not-a-port"], loads: ["litesvm", "localnet"] },
+    { argv: ["backtest", "--paths", "0"], loads: ["simulator"] },
+  ];
+  for (const c of cases) {
+    it(`${c.argv.join(" ").replace(config, "CONFIG")} loads ${c.loads.length ? c.loads.join(" and ") : `none of ${Object.keys(HEAVY).join(", ")}`}`, () => {
+      const { modules, status, output } = loadedModules(c.argv);
+      assert.ok(modules.length > 10 && status !== null, `the CLI ran (exit ${status}): ${output}`);
+      // A control names what it loads and is not checked for the rest (the localnet uses the simulator's RNG).
+      for (const [name, re] of Object.entries(HEAVY)) {
+        const hits = modules.filter((m) => re.test(m));
+        if (c.loads.includes(name)) assert.ok(hits.length > 0, `${name} was expected to load`);
+        else if (c.loads.length === 0) assert.deepEqual(hits, [], `${name} loaded`);
+      }
+    });
+  }
+});
