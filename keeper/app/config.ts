@@ -165,7 +165,12 @@ export const configSchema = obj({
     /** /ready needs every hedging wallet to hold at least this much SOL for fees. */
     minWalletSol: nonNegative.default(0.05),
   }).default({}),
-  log: obj({ level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"), format: z.enum(["auto", "json", "pretty"]).default("auto") }).default({}),
+  log: obj({
+    level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+    format: z.enum(["auto", "json", "pretty"]).default("auto"),
+    /** While a market holds, a line with its state every this many seconds of wall time; 0 turns it off. */
+    heartbeatSec: nonNegative.default(30),
+  }).default({}),
   /** Mandate files (a DAO's mandate kept apart from the operator's config), merged into `mandates`. */
   mandateFiles: z.array(z.string()).default([]),
   mandates: z.array(mandateSchema).default([]),

@@ -1,5 +1,6 @@
 import type { MarketSymbol } from "../../programs-client";
 import type { PnlStep } from "../exposure/pnl-attribution";
+import type { Order, Side } from "../strategy/orders";
 
 /** What a sent transaction bid and used. */
 export interface SentTx {
@@ -45,7 +46,18 @@ export type KeeperEvent =
       /** Set when the signing policy refused a transaction: the SigningPolicyError's code. */
       signingRefusal?: string;
     }
-  | { kind: "request"; mandate: string; market: MarketSymbol; id: string; stage: RequestStage; request: string; detail: string; tx?: SentTx }
+  | {
+      kind: "request";
+      mandate: string;
+      market: MarketSymbol;
+      id: string;
+      stage: RequestStage;
+      request: string;
+      detail: string;
+      tx?: SentTx;
+      /** On the intent: the order, in USD and tokens. */
+      order?: OrderSummary;
+    }
   | {
       kind: "outcome";
       mandate: string;
@@ -58,6 +70,8 @@ export type KeeperEvent =
       latencyMs: number;
       /** A fill as the program reported it, with slippage against the decision's price (null where unknown). */
       fill?: FillSummary;
+      /** On a fill: the position the request traded, before and after. */
+      position?: { side: Side; sizeBeforeUsd: number; sizeAfterUsd: number };
     }
   | {
       kind: "liquidation";
@@ -90,6 +104,33 @@ export type KeeperEvent =
   | { kind: "shortfall"; mandate: string; market: MarketSymbol; token: string; neededBase: string; availableBase: string; message: string }
   | { kind: "warning"; mandate?: string; market?: MarketSymbol; message: string };
 
+/** An order as the terminal and log shippers read it: USD and tokens, not the request's integers. */
+export interface OrderSummary {
+  purpose: "hedge" | "collateral";
+  kind: Order["kind"];
+  side: Side;
+  /** The size change, ≥ 0. */
+  sizeUsd: number;
+  /** The signed change to the hedge, in tokens. */
+  deltaTokens: number;
+  /** Posted by an increase, taken out by a decrease. */
+  collateralUsd: number;
+  /** The worst fill price the request accepts. */
+  priceLimitUsd: number;
+}
+
+export function orderSummary(order: Order, purpose: OrderSummary["purpose"]): OrderSummary {
+  return {
+    purpose,
+    kind: order.kind,
+    side: order.side,
+    sizeUsd: Number(order.sizeUsdDelta6) / 1e6,
+    deltaTokens: order.deltaTokens,
+    collateralUsd: Number(order.kind === "increase" ? order.collateralUsd6 : order.collateralUsdDelta6) / 1e6,
+    priceLimitUsd: Number(order.priceSlippageUsd6) / 1e6,
+  };
+}
+
 export interface FillSummary {
   source: "event" | "account";
   signature: string | null;
@@ -100,26 +141,5 @@ export interface FillSummary {
   borrowUsd: number;
 }
 
-const f = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
-
-/** One human-readable line per event, for the terminal. */
-export function formatEvent(e: KeeperEvent): string {
-  switch (e.kind) {
-    case "decision":
-      return `${e.mandate} ${e.market} ${e.action.toUpperCase()} $${f(e.priceUsd, 2)} net ${f(e.netDelta)} hedge ${f(e.hedgeTokens)} band ${f(e.bandCenter)}±${f(e.bandHalfWidth)}${e.pendingTokens ? ` pending ${f(e.pendingTokens)}` : ""}: ${e.reason}`;
-    case "veto":
-      return `${e.mandate} ${e.market} VETO ${e.reasons.join("; ")}`;
-    case "request":
-      return `${e.mandate} ${e.market} REQUEST ${e.stage} ${e.id} ${e.request} ${e.detail}`;
-    case "outcome":
-      return `${e.mandate} ${e.market} ${e.result.toUpperCase()} ${e.id} ${e.request} ${e.detail}`;
-    case "liquidation":
-      return `${e.mandate} ${e.market} LIQUIDATED ${e.side} $${f(e.sizeUsd, 2)} position ${e.position}: ${e.detail}`;
-    case "collateral":
-      return `${e.mandate} ${e.market} COLLATERAL ${e.side} ${e.action}${e.amountUsd ? ` $${f(e.amountUsd, 2)}` : ""}: leverage ${f(e.effectiveLeverage, 2)}x, liquidation $${f(e.liquidationPriceUsd, 4)} (${f(e.distancePct, 2)}%, ${f(e.distanceSigmas, 2)} daily σ); ${e.reason}`;
-    case "shortfall":
-      return `${e.mandate} ${e.market} SHORTFALL ${e.message}`;
-    case "warning":
-      return `${e.mandate ?? "keeper"}${e.market ? ` ${e.market}` : ""} WARN ${e.message}`;
-  }
-}
+/** One human line per event (terminal, plan, status); the fields stay the source. */
+export { formatEvent } from "../ops/terminal-format";

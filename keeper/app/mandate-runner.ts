@@ -6,6 +6,7 @@ import { type MarkState, attributeStep } from "../exposure/pnl-attribution";
 import type { AccountSource } from "../market/account-source";
 import { type MarketSnapshot, type MarketView, type PositionView, type RequestView, readMarketSnapshot } from "../market/reader";
 import type { Journal } from "../ops/journal";
+import { usd } from "../ops/terminal-format";
 import { mandateVetoes, orderVetoes, type MandateLimits, type RiskState } from "../risk/limits";
 import { oracleVetoes } from "../risk/oracle-guard";
 import { type SigningPolicy, SigningPolicyError, signingPolicyFor } from "../risk/signing-policy";
@@ -19,7 +20,7 @@ import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import { type SignedTransaction, SimulationRejected, simulateAndSign } from "../execution/transaction";
 import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
-import type { KeeperEvent, RequestStage, SentTx } from "./events";
+import { type KeeperEvent, type RequestStage, type SentTx, orderSummary } from "./events";
 import { applyOutcome, type JournalRecord, type LastFill, type OpenIntent, type RequestResult, type RestoredState, restoreState, toFillRecord } from "./records";
 import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
 import type { SwapQuoter } from "../execution/swap-quote";
@@ -231,12 +232,14 @@ export class MandateRunner {
   }
 
   private emitRequest(open: OpenIntent, stage: RequestStage, detail: string, tx?: SentTx) {
-    this.d.emit({ kind: "request", mandate: this.name, market: open.intent.market, id: open.intent.id, stage, request: open.intent.request, detail, ...(tx ? { tx } : {}) });
+    const { intent } = open;
+    const order = stage === "intent" ? { order: orderSummary(intent.order, intent.purpose ?? "hedge") } : {};
+    this.d.emit({ kind: "request", mandate: this.name, market: intent.market, id: intent.id, stage, request: intent.request, detail, ...(tx ? { tx } : {}), ...order });
   }
 
-  private finish(open: OpenIntent, result: RequestResult, detail: string, feeUsd6: bigint, fill?: FillReport) {
+  private finish(open: OpenIntent, result: RequestResult, detail: string, feeUsd6: bigint, fill?: { report: FillReport; sizeNowUsd6: bigint }) {
     const atSec = this.nowSec();
-    const outcome = { t: "outcome" as const, id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString(), ...(fill ? { fill: toFillRecord(fill) } : {}) };
+    const outcome = { t: "outcome" as const, id: open.intent.id, result, detail, atSec, feeUsd6: feeUsd6.toString(), ...(fill ? { fill: toFillRecord(fill.report) } : {}) };
     this.d.journal.append(outcome);
     applyOutcome(this.state, open.intent, outcome);
     if (this.inFlight.get(open.intent.market)?.open === open) this.inFlight.delete(open.intent.market);
@@ -251,7 +254,12 @@ export class MandateRunner {
       detail,
       feeUsd: Number(feeUsd6) / USD6,
       latencyMs,
-      ...(fill ? { fill: summariseFill(open, fill) } : {}),
+      ...(fill
+        ? {
+            fill: summariseFill(open, fill.report),
+            position: { side: open.intent.order.side, sizeBeforeUsd: Number(open.intent.sizeBeforeUsd6) / USD6, sizeAfterUsd: Number(fill.sizeNowUsd6) / USD6 },
+          }
+        : {}),
     });
   }
 
@@ -267,9 +275,10 @@ export class MandateRunner {
       return;
     }
     if (fallbackReason) this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `fill of ${open.intent.id} booked from the account diff (fee estimated, price unknown): ${fallbackReason}` });
-    const price = fill.priceUsd6 === null ? "" : ` at $${(Number(fill.priceUsd6) / USD6).toFixed(4)}`;
-    const detail = `size ${sizeBefore} -> ${sizeNow} (USD×1e6)${price}; fee $${(Number(fill.positionFeeUsd6) / USD6).toFixed(6)}, borrow settled $${(Number(fill.borrowFeeUsd6) / USD6).toFixed(6)}${fill.signature ? `; fill ${fill.signature}` : ""}`;
-    this.finish(open, "filled", detail, fill.positionFeeUsd6, fill);
+    // The signature and the exact amounts are the event's fields (fill, position); the detail is for people.
+    const price = fill.priceUsd6 === null ? "" : ` at ${usd(Number(fill.priceUsd6) / USD6, 4)}`;
+    const detail = `${order.side} ${usd(Number(sizeBefore) / USD6)} -> ${usd(Number(sizeNow) / USD6)}${price}; fee ${usd(Number(fill.positionFeeUsd6) / USD6, 6)}, borrow settled ${usd(Number(fill.borrowFeeUsd6) / USD6, 6)}`;
+    this.finish(open, "filled", detail, fill.positionFeeUsd6, { report: fill, sizeNowUsd6: sizeNow });
   }
 
   /** One decision cycle over every market of the mandate. Sends are started, not awaited. */
@@ -458,7 +467,7 @@ export class MandateRunner {
       const ix = closePositionRequest3({ owner: this.wallet, pool: r.pool, position: r.position, positionRequest: view.address, mint: r.mint, custody: r.custody });
       const signed = await this.simulateAndSign([ix]);
       this.d.journal.append({ t: "cancel", id: open.intent.id, signature: signed.signature, atSec: this.nowSec() });
-      this.emitRequest(open, "cancel", `still open ${overdueSec}s past Jupiter's execution window; owner cancel ${signed.signature}`, sentTx(signed));
+      this.emitRequest(open, "cancel", `still open ${overdueSec}s past Jupiter's execution window; owner cancel sent`, sentTx(signed));
       const outcome = await this.sendUntilSettled(signed);
       if (outcome.status === "expired") this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} did not land before its blockhash expired; retrying later` });
       else if (outcome.status === "landed" && outcome.err) this.d.emit({ kind: "warning", mandate: this.name, market, message: `cancel of ${open.intent.id} failed on chain: ${JSON.stringify(outcome.err)}` });
@@ -693,7 +702,7 @@ export class MandateRunner {
         const sent = { t: "sent" as const, id, signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
         this.d.journal.append(sent);
         open.sent = sent;
-        this.emitRequest(open, "sent", `${signed.signature} cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));
+        this.emitRequest(open, "sent", `cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));
         await this.followSend(open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
       })(),
     );

@@ -9,8 +9,10 @@ import { configSecrets, loadConfigFile } from "../app/config-load";
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
-import type { LocalDemo } from "../app/local-demo";
-import { createLogger, logEvent } from "../ops/logger";
+import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
+import { createLogger, isRoutine, logEvent } from "../ops/logger";
+import { type SessionTally, heartbeatDue, heartbeatLine, summaryLine, tallyEvent, tallyFields } from "../ops/session-tally";
+import { shortKey } from "../ops/terminal-format";
 import { slippageBps } from "../market/fill-report";
 import type { LastFill } from "../app/records";
 import { redactUrl, scrubSecrets } from "../lib/redact";
@@ -26,6 +28,10 @@ export interface RunCliOptions {
   set?: string[];
   /** Log format override: auto (pretty on a TTY), json or pretty. */
   log?: string;
+  /** Whether `out` writes to a terminal (the process's stdout is a TTY): decides `--log auto`. */
+  terminal?: boolean;
+  /** The demo's temporary state directory is kept on exit (and a report command printed), not removed. */
+  keepState?: boolean;
 }
 
 /** A config file after environment and --set overrides; its problems are ConfigErrors (exit 2, see main). */
@@ -98,9 +104,10 @@ function lineStream(out: Print): NodeJS.WritableStream {
   });
 }
 
-/** Logs every event and counts what the exit summary needs. */
-function eventSink(log: Logger) {
+/** Logs every event, a heartbeat per market while it holds, and counts what the exit summary needs. */
+function eventSink(log: Logger, heartbeatSec: number) {
   const counts = { decisions: 0, trades: 0, requests: 0, filled: 0, rejected: 0, expired: 0, other: 0 };
+  const tally: SessionTally = new Map();
   const emit = (e: KeeperEvent) => {
     if (e.kind === "decision") {
       counts.decisions++;
@@ -112,8 +119,16 @@ function eventSink(log: Logger) {
       else counts.other++;
     }
     logEvent(log, e);
+    const market = tallyEvent(tally, e);
+    if (!market) return;
+    const nowMs = Date.now();
+    if (!isRoutine(e)) market.lastShownMs = nowMs;
+    else if (heartbeatDue(market, e, nowMs, heartbeatSec)) {
+      market.lastShownMs = nowMs;
+      log.info({ event: "heartbeat", ...tallyFields(market) }, heartbeatLine(market));
+    }
   };
-  return { emit, counts };
+  return { emit, counts, tally };
 }
 
 /** A dry run's exit line for one mandate: what it would have sent, per market, as filled at the expected prices. */
@@ -124,7 +139,7 @@ export function dryRunSummary(name: string, fills: ReturnType<Keeper["runners"][
   return `${name}: dry run would have sent ${orders} orders${markets.length ? `: ${markets.join("; ")}` : ""}`;
 }
 
-function summary(keeper: Keeper, counts: ReturnType<typeof eventSink>["counts"], log: Logger) {
+function summary(keeper: Keeper, { counts, tally }: Pick<ReturnType<typeof eventSink>, "counts" | "tally">, log: Logger) {
   const nowSec = Math.floor(Date.now() / 1000);
   log.info(
     { event: "summary", cycles: keeper.ticks, ...counts },
@@ -134,8 +149,9 @@ function summary(keeper: Keeper, counts: ReturnType<typeof eventSink>["counts"],
     const inFlight = r.inFlightRequests();
     log.info(
       { event: "summary", mandate: r.name, feesTodayUsd: Number(r.feesTodayUsd6(nowSec)) / 1e6, inFlight: inFlight.map((f) => ({ market: f.market, request: f.request, phase: f.phase })) },
-      `${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}${keeper.cfg.dryRun ? " (with the dry run's estimates)" : ""}; ${inFlight.length ? `handed over to the next run: ${inFlight.map((f) => `${f.market} ${f.request} (${f.phase})`).join(", ")}` : "nothing in flight"}`,
+      `${r.name}: fees today $${(Number(r.feesTodayUsd6(nowSec)) / 1e6).toFixed(2)}${keeper.cfg.dryRun ? " (with the dry run's estimates)" : ""}; ${inFlight.length ? `handed over to the next run: ${inFlight.map((f) => `${f.market} ${shortKey(f.request)} (${f.phase})`).join(", ")}` : "nothing in flight"}`,
     );
+    for (const t of tally.values()) if (t.mandate === r.name) log.info({ event: "summary", ...tallyFields(t) }, summaryLine(t));
     if (keeper.cfg.dryRun) {
       const fills = r.dryRunFills();
       const perMarket = Object.fromEntries([...fills].map(([m, f]) => [m, { orders: f.orders, netTokens: f.deltaTokens, netUsd: Number(f.sizeUsd6) / 1e6, estimatedFeesUsd: Number(f.estimatedFeeUsd6) / 1e6 }]));
@@ -153,6 +169,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   const duration = parseDuration(opts.durationSec);
   const logFormat = parseLogFormat(opts.log);
   if (!opts.config && opts.set?.length) throw new CliError("--set needs --config: the demo's config is built in; fix: pass --config FILE or drop --set", EXIT_USAGE);
+  if (opts.config && opts.keepState) throw new CliError("--keep-state is for the demo (no --config), whose state directory is temporary; a config's stateDir is always kept; fix: drop --keep-state", EXIT_USAGE);
   let demo: LocalDemo | undefined;
   let cfg: KeeperConfig;
   let keypairs: Map<string, Keypair>;
@@ -161,18 +178,21 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
     keypairs = loadSigners(cfg);
   } else {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
-    out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir})`);
-    // Loaded here so that a run against a real cluster never loads the localnet and LiteSVM (require: see main.ts).
-    const { DEMO_MANDATE, startLocalDemo } = require("../app/local-demo") as typeof import("../app/local-demo");
+    out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir}, ${opts.keepState ? "kept on exit" : "removed on exit unless --keep-state"})`);
     demo = await startLocalDemo({ stateDir });
     cfg = demo.cfg;
-    cfg.log.format = "pretty";
+    // The demo's market runs at 120x: a heartbeat every 5 s of wall time is 10 minutes of it.
+    cfg.log.heartbeatSec = 5;
     if (opts.dryRun) cfg.dryRun = true;
+    // `report --config <stateDir>/config.json` reads the demo's journal and history, during the run or after it.
+    fs.writeFileSync(path.join(stateDir, DEMO_CONFIG_FILE), `${JSON.stringify(cfg, null, 2)}\n`);
     out(`localnet at ${demo.world.url}; hedging wallet ${demo.wallet.publicKey.toBase58()}`);
     keypairs = new Map([[DEMO_MANDATE, demo.wallet]]);
   }
-  const log = createLogger({ level: cfg.log.level, format: logFormat ?? cfg.log.format, secrets: configSecrets(cfg), destination: lineStream(out) });
-  const { emit, counts } = eventSink(log);
+  // Decided from the real stdout (opts.terminal), not from lineStream, which is no TTY.
+  const log = createLogger({ level: cfg.log.level, format: logFormat ?? cfg.log.format, secrets: configSecrets(cfg), destination: lineStream(out), terminal: opts.terminal === true });
+  const sink = eventSink(log, cfg.log.heartbeatSec);
+  const { emit } = sink;
   let keeper: Keeper;
   try {
     // Each change of what holds the kill switch (kill file, SIGUSR1), logged once: the file used to engage silently.
@@ -181,6 +201,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
     keeper = new Keeper(cfg, { emit, keypairs, onKillSwitch });
   } catch (e) {
     await demo?.close();
+    if (demo) closeDemoState(demo.cfg, opts.keepState === true, out);
     throw e;
   }
   const stop = untilStop();
@@ -205,9 +226,22 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
     clearTimeout(durationTimer);
     for (const [signal, handler] of onKill) process.off(signal, handler);
     await keeper.stop(true);
-    summary(keeper, counts, log);
+    summary(keeper, sink, log);
     await demo?.close();
+    if (demo) closeDemoState(demo.cfg, opts.keepState === true, out);
   }
+}
+
+const DEMO_CONFIG_FILE = "config.json";
+
+/** The demo's temporary state goes with it, unless --keep-state: then the command that reads it. */
+function closeDemoState({ stateDir, mandates }: KeeperConfig, keep: boolean, out: Print): void {
+  if (!keep) {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    out(`demo state removed (${stateDir}); run with --keep-state to keep it for \`report\``);
+    return;
+  }
+  out(`demo state kept in ${stateDir}; read it with: gamma-keeper report --config ${path.join(stateDir, DEMO_CONFIG_FILE)} --mandate ${mandates[0]!.name} (from a checkout: npm run cli -- report ...); remove the directory when done`);
 }
 
 /** `plan`: one decision cycle with nothing sent. */

@@ -6,11 +6,24 @@ import { scrubSecrets } from "../lib/redact";
 export interface LoggerOptions {
   level: string;
   /** "auto": human lines on a TTY, JSON otherwise. */
-  format: "auto" | "json" | "pretty";
+  format: LogFormat;
   /** Strings never to print (RPC URLs, API keys); replaced wherever they appear in a message. */
   secrets: readonly string[];
   /** Where lines go (default stdout); tests pass a stream to scan. */
   destination?: NodeJS.WritableStream;
+  /**
+   * Whether the lines end up on a terminal, which decides "auto" and colours. The caller says so: the destination
+   * may be a wrapper around stdout that has no `isTTY` (which made "auto" print JSON on a terminal). Default: the
+   * real stdout's, when the destination is stdout itself.
+   */
+  terminal?: boolean;
+}
+
+export type LogFormat = "auto" | "json" | "pretty";
+
+/** Human lines for "pretty", and for "auto" on a terminal; JSON for log shippers and pipes. */
+export function humanLog(format: LogFormat, terminal: boolean): boolean {
+  return format === "pretty" || (format === "auto" && terminal);
 }
 
 /** Field names that could hold key material, censored wherever they appear. */
@@ -22,7 +35,8 @@ const SECRET_PATHS = ["secretKey", "*.secretKey", "keypair", "*.keypair", "apiKe
  */
 export function createLogger(o: LoggerOptions): Logger {
   const dest = o.destination ?? process.stdout;
-  const human = o.format === "pretty" || (o.format === "auto" && (dest as NodeJS.WriteStream).isTTY === true);
+  const terminal = o.terminal ?? (o.destination === undefined && process.stdout.isTTY === true);
+  const human = humanLog(o.format, terminal);
   const scrub = (v: unknown) => (typeof v === "string" ? scrubSecrets(v, o.secrets) : v);
   const options: pino.LoggerOptions = {
     level: o.level,
@@ -34,7 +48,8 @@ export function createLogger(o: LoggerOptions): Logger {
       },
     },
   };
-  const stream = human ? pretty({ destination: dest, colorize: (dest as NodeJS.WriteStream).isTTY === true, sync: true, ignore: "pid,hostname,app" }) : dest;
+  // One line per event: the message is the event's human line, its fields stay in the JSON log.
+  const stream = human ? pretty({ destination: dest, colorize: terminal, sync: true, hideObject: true, translateTime: "HH:MM:ss", ignore: "pid,hostname,app" }) : dest;
   return pino(options, stream);
 }
 
@@ -50,13 +65,17 @@ const LEVEL: Record<KeeperEvent["kind"], "info" | "warn" | "debug" | "error"> = 
   shortfall: "error",
 };
 
+/** Holds, every cycle: logged at debug, and summed up by the heartbeat at info. */
+export function isRoutine(e: KeeperEvent): boolean {
+  return (e.kind === "decision" || e.kind === "collateral") && e.action === "hold";
+}
+
 /**
  * One log line per event: its fields (mandate, market, request address, figures) as JSON, and the human line as
  * the message. Holds are logged at debug so a quiet market does not flood the log at info.
  */
 export function logEvent(log: Logger, e: KeeperEvent): void {
-  const quiet = (e.kind === "decision" || e.kind === "collateral") && e.action === "hold";
-  const level = quiet ? "debug" : LEVEL[e.kind];
+  const level = isRoutine(e) ? "debug" : LEVEL[e.kind];
   const { kind, ...fields } = e;
   log[level]({ event: kind, ...(kind === "liquidation" || kind === "shortfall" ? { alert: true } : {}), ...fields }, formatEvent(e));
 }
