@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Fork, type ForkOptions, SWAP_QUOTE } from "../fork/fork";
 import { LocalChain, type ChainOptions } from "./chain";
 import { FaultInjector, type FaultSettings } from "./faults";
+import type { GeyserServer, GeyserServerOptions } from "./geyser-server";
 import { PubSubServer } from "./pubsub";
 import { type HttpAnswer, localQuote } from "../quote-api/quote-api";
 import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, type RpcHandler, createRpcMethods } from "./rpc-methods";
@@ -24,6 +25,8 @@ const CLIENT_DRAIN_MS = 1000;
 export class LocalnetServer {
   readonly faults = new FaultInjector();
   readonly pubsub: PubSubServer;
+  /** The Yellowstone gRPC server when the localnet serves one (startLocalnet's `geyser`). */
+  geyser?: GeyserServer;
   private readonly handlers: Record<string, RpcHandler>;
   private readonly getRoutes: Record<string, (query: URLSearchParams) => HttpAnswer>;
   private http?: Server;
@@ -63,6 +66,10 @@ export class LocalnetServer {
       }
     }
     if (method === "localnet_disconnectWebSockets") return this.pubsub.disconnectAll();
+    if (method === "localnet_disconnectGeyser") {
+      if (!this.geyser) throw new RpcError(INVALID_PARAMS, "this localnet serves no Geyser gRPC; start it with a Geyser port (--geyser-port)");
+      return this.geyser.disconnectAll();
+    }
     return undefined;
   }
 
@@ -200,6 +207,8 @@ export interface LocalnetOptions extends ChainOptions {
   slotMs?: number;
   /** Fork a remote cluster: accounts the chain lacks are fetched from it on first read (localnet/fork/fork.ts). */
   fork?: ForkOptions;
+  /** Serve Yellowstone gRPC (Geyser) on 127.0.0.1:port too (0 picks a free one); off when absent. */
+  geyser?: GeyserServerOptions & { port: number };
 }
 
 /** A chain and its RPC and PubSub servers, started in-process. */
@@ -215,11 +224,25 @@ export async function startLocalnet(opts: LocalnetOptions = {}) {
     fork?.stop();
     throw e;
   }
+  let geyserUrl: string | undefined;
+  if (opts.geyser) {
+    try {
+      // Loaded only when asked for: a localnet without Geyser never loads gRPC.
+      const { GeyserServer } = require("./geyser-server") as typeof import("./geyser-server");
+      server.geyser = new GeyserServer(chain, opts.geyser);
+      geyserUrl = `http://127.0.0.1:${await server.geyser.listen(opts.geyser.port)}`;
+    } catch (e) {
+      fork?.stop();
+      await server.close();
+      throw e;
+    }
+  }
   const close = async () => {
     fork?.stop();
+    await server.geyser?.close();
     await server.close();
   };
-  return { chain, server, fork, ...served, close };
+  return { chain, server, fork, ...served, geyserUrl, close };
 }
 
 export type Localnet = Awaited<ReturnType<typeof startLocalnet>>;
