@@ -2,23 +2,38 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../app/config-load";
-import { KeypairError } from "../app/keypair";
-import { BookFileError } from "../exposure/book-file";
-import { JournalError } from "../ops/journal";
-import { type BacktestCliOptions, runBacktest } from "./backtest";
+import { packageRoot } from "../lib/package-root";
+import type { BacktestCliOptions } from "./backtest";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
-import { runInspect } from "./inspect";
-import { type LocalnetCliOptions, runLocalnet, untilSignal } from "./localnet";
-import { runPositions } from "./positions";
-import { type ReportCliOptions, runReport } from "./report";
-import { runConfigCheck } from "./config-check";
-import { applyEnvFile } from "./env-file";
-import { runKeeper, runPlan, runStatus, type RunCliOptions } from "./run";
-import { type PreflightCliOptions, runPreflightCli } from "./preflight";
+import type { LocalnetCliOptions } from "./localnet";
+import type { ReportCliOptions } from "./report";
+import type { RunCliOptions } from "./run";
+import type { PreflightCliOptions } from "./preflight";
 import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
+import { untilSignal } from "./signals";
 
-const INPUT_ERRORS = [ConfigError, KeypairError, JournalError, BookFileError];
+// Each command's module is loaded when the command runs, so --help, --version and a keeper run against a real
+// cluster load neither LiteSVM, the localnet nor the simulator (tests/cli/lazy-load.test.ts). require, not
+// import(): under mocha's tsx/cjs hook a dynamic import() of a .ts file is not transpiled.
+const inspect = (): typeof import("./inspect") => require("./inspect");
+const localnet = (): typeof import("./localnet") => require("./localnet");
+const positions = (): typeof import("./positions") => require("./positions");
+const report = (): typeof import("./report") => require("./report");
+const run = (): typeof import("./run") => require("./run");
+const preflight = (): typeof import("./preflight") => require("./preflight");
+const backtest = (): typeof import("./backtest") => require("./backtest");
+const configCheck = (): typeof import("./config-check") => require("./config-check");
+
+/** Errors that name a file, a field or a key the user can fix; their modules are loaded only once something failed. */
+function isInputError(e: unknown): boolean {
+  const kinds = [
+    (require("../app/config-load") as typeof import("../app/config-load")).ConfigError,
+    (require("../app/keypair") as typeof import("../app/keypair")).KeypairError,
+    (require("../ops/journal") as typeof import("../ops/journal")).JournalError,
+    (require("../exposure/book-file") as typeof import("../exposure/book-file")).BookFileError,
+  ];
+  return kinds.some((kind) => e instanceof kind);
+}
 
 const ENV_FILE_HELP =
   "read KEY=VALUE lines (systemd EnvironmentFile syntax, e.g. /etc/gamma-keeper/env) into the environment first, over what it holds; values are never printed";
@@ -27,13 +42,9 @@ const RPC_HELP = `RPC endpoint (default: $${RPC_ENV} or ${DEFAULT_RPC_URL}); its
 
 type Print = (s: string) => void;
 
-/** The version in package.json, the first one above this file: two folders up in the source, three in dist/. */
+/** The version in gamma-keeper's package.json, so it works from the source and from dist/. */
 export function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, "package.json");
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${__dirname} or any folder above it: reinstall gamma-keeper`);
-  }
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
 
 /** `outIsTerminal`: `out` is the process's stdout and that is a TTY, which `run --log auto` needs to know. */
@@ -49,7 +60,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
   // sees the variables the service will (the file is root-only, so the service user cannot read it).
   program.hook("preAction", (_program, command) => {
     const file = command.opts().envFile as string | undefined;
-    if (file !== undefined) applyEnvFile(file);
+    if (file !== undefined) (require("./env-file") as typeof import("./env-file")).applyEnvFile(file);
   });
 
   program
@@ -61,7 +72,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .argument("<target>", "account address or transaction signature (read over RPC), a `solana account --output json` file, or a getTransaction JSON file (the response or its result)")
     .option("--rpc <url>", RPC_HELP)
     .option("--json", "print a transaction as JSON instead of text (accounts are always JSON)")
-    .action((target: string, opts: { rpc?: string; json?: boolean }) => runInspect(target, opts, out));
+    .action((target: string, opts: { rpc?: string; json?: boolean }) => inspect().runInspect(target, opts, out));
 
   program
     .command("positions")
@@ -69,7 +80,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--owner <pubkey>", "wallet that owns the positions")
     .option("--rpc <url>", RPC_HELP)
     .option("--json", "print the whole snapshot as JSON instead of a table")
-    .action((opts: { owner: string; rpc?: string; json?: boolean }) => runPositions(opts, out));
+    .action((opts: { owner: string; rpc?: string; json?: boolean }) => positions().runPositions(opts, out));
 
   program
     .command("localnet")
@@ -97,7 +108,9 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--stand-in", "fork: keep the project's stand-in program at the Jupiter Perps address instead of the remote's")
     .option("--fork-refresh-sec <s>", "fork: re-fetch the remote's oracle accounts this often (default: frozen as first fetched); with --scenario, those of the markets it does not drive")
     .option("--fork-cache <dir>", "fork: keep fetched accounts in this directory and load them at start (no remote reads for them)")
-    .action((opts: LocalnetCliOptions, cmd: Command) => runLocalnet({ ...opts, scenarioGiven: cmd.getOptionValueSource("scenario") !== "default" }, out, stop));
+    .action((opts: LocalnetCliOptions, cmd: Command) =>
+      localnet().runLocalnet({ ...opts, scenarioGiven: cmd.getOptionValueSource("scenario") !== "default" }, out, stop),
+    );
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   program
@@ -110,7 +123,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--log <format>", "log format: auto (pretty when stdout is a terminal, JSON otherwise), json or pretty")
     .option("--keep-state", "demo only: keep its temporary state directory on exit and print the `report` command that reads it (default: removed)")
     .action((opts: { config?: string; dryRun?: boolean; duration?: string; set?: string[]; log?: string; keepState?: boolean }) =>
-      runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration, set: opts.set, log: opts.log, keepState: opts.keepState, terminal: outIsTerminal } satisfies RunCliOptions, out, stop),
+      run().runKeeper({ config: opts.config, dryRun: opts.dryRun, durationSec: opts.duration, set: opts.set, log: opts.log, keepState: opts.keepState, terminal: outIsTerminal } satisfies RunCliOptions, out, stop),
     );
 
   program
@@ -125,7 +138,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--mandate", "check FILE as one mandate's file even if it does not look like one")
     .option("--env-file <file>", ENV_FILE_HELP)
-    .action((file: string, opts: { set?: string[]; mandate?: boolean }) => runConfigCheck({ file, set: opts.set, mandate: opts.mandate }, out));
+    .action((file: string, opts: { set?: string[]; mandate?: boolean }) => configCheck().runConfigCheck({ file, set: opts.set, mandate: opts.mandate }, out));
 
   program
     .command("report")
@@ -136,7 +149,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--csv <file>", "also write the per-market table to FILE, the requests to FILE-trades.csv and the liquidations to FILE-liquidations.csv; a .csv ending of FILE is dropped first (r.csv gives r-trades.csv)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--env-file <file>", ENV_FILE_HELP)
-    .action((opts: ReportCliOptions) => runReport(opts, out));
+    .action((opts: ReportCliOptions) => report().runReport(opts, out));
 
   program
     .command("plan")
@@ -144,7 +157,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--env-file <file>", ENV_FILE_HELP)
-    .action((opts: { config: string; set?: string[] }) => runPlan(opts, out));
+    .action((opts: { config: string; set?: string[] }) => run().runPlan(opts, out));
 
   program
     .command("status")
@@ -152,7 +165,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--env-file <file>", ENV_FILE_HELP)
-    .action((opts: { config: string; set?: string[] }) => runStatus(opts, out));
+    .action((opts: { config: string; set?: string[] }) => run().runStatus(opts, out));
 
   program
     .command("preflight")
@@ -161,7 +174,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--fork <url>", "run on this fork (e.g. `gamma-keeper localnet --fork <RPC>`) instead of forking the config's RPC in the process; an endpoint that is not a fork is refused")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--env-file <file>", ENV_FILE_HELP)
-    .action((opts: PreflightCliOptions) => runPreflightCli(opts, out));
+    .action((opts: PreflightCliOptions) => preflight().runPreflightCli(opts, out));
 
   program
     .command("backtest")
@@ -214,7 +227,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--workers <n>", "worker threads (default: all cores)")
     .option("--out <dir>", "where results.csv, results.json and frontier.svg go (default backtest-<scenario name>)")
     .option("--quiet", "no progress lines")
-    .action((file: string | undefined, opts: BacktestCliOptions) => runBacktest(file, opts, out, err));
+    .action((file: string | undefined, opts: BacktestCliOptions) => backtest().runBacktest(file, opts, out, err));
 
   return program;
 }
@@ -238,7 +251,7 @@ export async function main(
       return e.exitCode;
     }
     // Errors that name a file, a field or a key the user can fix: the message is the whole answer.
-    if (INPUT_ERRORS.some((kind) => e instanceof kind)) {
+    if (isInputError(e)) {
       err(`gamma-keeper: ${(e as Error).message}`);
       return EXIT_USAGE;
     }

@@ -9,7 +9,7 @@ import { configSecrets, loadConfigFile } from "../app/config-load";
 import { formatEvent, type KeeperEvent } from "../app/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
-import { DEMO_MANDATE, startLocalDemo, type LocalDemo } from "../app/local-demo";
+import type { LocalDemo } from "../app/local-demo";
 import { createLogger, isRoutine, logEvent } from "../ops/logger";
 import { type SessionTally, heartbeatDue, heartbeatLine, summaryLine, tallyEvent, tallyFields } from "../ops/session-tally";
 import { shortKey } from "../ops/terminal-format";
@@ -179,6 +179,8 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
   } else {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
     out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir}, ${opts.keepState ? "kept on exit" : "removed on exit unless --keep-state"})`);
+    // Loaded here so that a run against a real cluster never loads the localnet and LiteSVM (require: see main.ts).
+    const { DEMO_MANDATE, startLocalDemo } = require("../app/local-demo") as typeof import("../app/local-demo");
     demo = await startLocalDemo({ stateDir });
     cfg = demo.cfg;
     // The demo's market runs at 120x: a heartbeat every 5 s of wall time is 10 minutes of it.
