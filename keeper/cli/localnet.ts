@@ -34,6 +34,8 @@ export interface LocalnetCliOptions {
   standIn?: boolean;
   forkRefreshSec?: string;
   forkCache?: string;
+  /** Serve Yellowstone gRPC (Geyser) on this port too; off when absent. */
+  geyserPort?: string;
   /** Whether --scenario was given (in fork mode the price driver runs only then). */
   scenarioGiven?: boolean;
 }
@@ -100,6 +102,7 @@ function describe(s: PriceScenario): string {
  */
 export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => void, untilStop: () => Promise<unknown>): Promise<void> {
   const port = number(o.port, "--port", (n) => Number.isInteger(n) && n >= 0 && n < 65535, "a TCP port (0 picks a free one)");
+  const geyserPort = o.geyserPort === undefined ? undefined : number(o.geyserPort, "--geyser-port", (n) => Number.isInteger(n) && n >= 0 && n <= 65535, "a TCP port (0 picks a free one)");
   const slotMs = number(o.slotMs, "--slot-ms", (n) => n >= 10 && n <= MAX_TIMER_MS, `milliseconds from 10 to ${MAX_TIMER_MS}`);
   const markets = o.markets.split(",").map((m) => m.trim().toUpperCase());
   const bad = markets.find((m) => !isMarketSymbol(m));
@@ -129,6 +132,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
       priceDriver: { speed, intervalMs },
       fillKeeper,
       fork,
+      geyser: geyserPort === undefined ? undefined : { port: geyserPort },
       onFillKeeperError: (e) => out(`fill keeper error: ${e.message}`),
     });
   } catch (e) {
@@ -136,6 +140,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     if (code === "EADDRINUSE" || code === "EACCES") throw new CliError(`--port ${port} ${code === "EADDRINUSE" ? "is in use" : "needs privileges"} (${code}); fix: choose another port, or --port 0 for a free one`, EXIT_USAGE);
     if (e instanceof ForkStartError) throw new CliError(e.message, EXIT_RUNTIME);
     if (e instanceof ForkCacheError) throw new CliError(e.message, EXIT_USAGE);
+    if (e instanceof Error && e.message.startsWith("cannot serve Geyser gRPC")) throw new CliError(`--geyser-port: ${e.message}`, EXIT_USAGE);
     throw e;
   }
   // Signals are listened for once the world serves: a command line that fails above leaves nothing behind.
@@ -145,6 +150,7 @@ export async function runLocalnet(o: LocalnetCliOptions, out: (s: string) => voi
     out("gamma-keeper localnet");
     out(`  RPC          ${world.url}`);
     out(`  WebSocket    ${world.wsUrl}`);
+    if (world.geyserUrl) out(`  Geyser gRPC  ${world.geyserUrl} (Yellowstone: accounts and slots; rpc.accountStream: geyser)`);
     out(`  slots        every ${slotMs} ms; the Clock follows wall time${fork ? ", from the remote's slot and time at start" : ""}`);
     if (fork) {
       out(`  fork of      ${redactUrl(fork.url)}: accounts fetched on first read, then local; nothing is ever sent to it but reads`);

@@ -112,6 +112,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
       localnet().runLocalnet({ ...opts, scenarioGiven: cmd.getOptionValueSource("scenario") !== "default" }, out, stop),
     );
 
+    .option("--geyser-port <n>", "also serve Yellowstone gRPC (Geyser: account and slot streams, for rpc.accountStream: geyser) on 127.0.0.1:<n>, e.g. 10000; 0 picks a free one; off by default")
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   program
     .command("run")

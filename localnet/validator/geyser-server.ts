@@ -8,7 +8,10 @@ import type { LocalChain } from "./chain";
 import { type DecodedSubscribeRequest, EMPTY_SUBSCRIPTION, type Subscription, matchingFilters, parseSubscription } from "./geyser-filter";
 
 /** rpcpool/yellowstone-grpc's geyser.proto and solana-storage.proto, vendored (their header names the commit). */
-export const GEYSER_PROTO_DIR = join(packageRoot(), "localnet", "validator", "geyser-proto");
+export const GEYSER_PROTO_DIR = join(packageRoot(), "localnet", "geyser-proto");
+
+// grpc-js prints its own errors to stderr ("E No address added..."); ours say the same with the fix, once.
+grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 /** Yellowstone pings every stream every 10 s, so load balancers keep it open and dead clients are found. */
 const DEFAULT_PING_INTERVAL_MS = 10_000;
