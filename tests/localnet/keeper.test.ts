@@ -233,20 +233,20 @@ describe("keeper crash and restart", function () {
     fs.writeFileSync(configFile, JSON.stringify(cfg));
 
     const first = runCli(configFile);
-    await until("the first run to send its request", 30_000, () => first.lines.some((l) => / REQUEST sent /.test(l)));
+    await until("the first run to send its request", 30_000, () => first.lines.some((l) => l.includes('"stage":"sent"')));
     first.child.kill("SIGKILL");
     await new Promise((r) => first.child.once("exit", r));
     // "sent" is journaled (and logged) just before the first broadcast, so the kill may land before or after it:
     // either way the restart must adopt the journaled request, rebroadcasting its exact bytes if need be.
 
     const second = runCli(configFile);
-    await until("the restarted keeper to adopt it", 30_000, () => second.lines.some((l) => / REQUEST resumed /.test(l)));
+    await until("the restarted keeper to adopt it", 30_000, () => second.lines.some((l) => l.includes('"stage":"resumed"')));
     await until("the adopted request to exist on chain", 15_000, async () => (await openRequestsOnChain(demo!)) === 1);
     await sleep(3_000);
-    assert.equal(second.lines.filter((l) => / REQUEST intent /.test(l)).length, 0, `no second request while the first is open:\n${second.lines.join("\n")}`);
+    assert.equal(second.lines.filter((l) => l.includes('"stage":"intent"')).length, 0, `no second request while the first is open:\n${second.lines.join("\n")}`);
     assert.equal(await openRequestsOnChain(demo), 1);
     demo.world.fills!.setKnobs({ paused: false });
-    await until("the adopted request to fill", 30_000, () => second.lines.some((l) => / FILLED /.test(l)));
+    await until("the adopted request to fill", 30_000, () => second.lines.some((l) => l.includes('"result":"filled"')));
     second.child.kill("SIGTERM");
     await new Promise((r) => second.child.once("exit", r));
   });
