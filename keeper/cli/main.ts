@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { packageRoot } from "../lib/package-root";
 import type { BacktestCliOptions } from "./backtest";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
+import type { FundCliOptions } from "./fund";
 import type { LocalnetCliOptions } from "./localnet";
 import type { ReportCliOptions } from "./report";
 import type { RunCliOptions } from "./run";
@@ -22,6 +23,9 @@ const report = (): typeof import("./report") => require("./report");
 const run = (): typeof import("./run") => require("./run");
 const preflight = (): typeof import("./preflight") => require("./preflight");
 const backtest = (): typeof import("./backtest") => require("./backtest");
+const fund = (): typeof import("./fund") => require("./fund");
+const keygen = (): typeof import("./keygen") => require("./keygen");
+const watch = (): typeof import("./watch") => require("./watch");
 const configCheck = (): typeof import("./config-check") => require("./config-check");
 
 /** Errors that name a file, a field or a key the user can fix; their modules are loaded only once something failed. */
@@ -82,7 +86,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--json", "print the whole snapshot as JSON instead of a table")
     .action((opts: { owner: string; rpc?: string; json?: boolean }) => positions().runPositions(opts, out));
 
-  program
+  const localnetCommand = program
     .command("localnet")
     .description(
       "Run the local validator (LiteSVM behind JSON-RPC and PubSub on 127.0.0.1) with mainnet-shaped Jupiter Perps " +
@@ -108,11 +112,28 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--stand-in", "fork: keep the project's stand-in program at the Jupiter Perps address instead of the remote's")
     .option("--fork-refresh-sec <s>", "fork: re-fetch the remote's oracle accounts this often (default: frozen as first fetched); with --scenario, those of the markets it does not drive")
     .option("--fork-cache <dir>", "fork: keep fetched accounts in this directory and load them at start (no remote reads for them)")
+    .option("--geyser-port <n>", "also serve Yellowstone gRPC (Geyser: account and slot streams, for rpc.accountStream: geyser) on 127.0.0.1:<n>, e.g. 10000; 0 picks a free one; off by default")
     .action((opts: LocalnetCliOptions, cmd: Command) =>
       localnet().runLocalnet({ ...opts, scenarioGiven: cmd.getOptionValueSource("scenario") !== "default" }, out, stop),
     );
+  localnetCommand
+    .command("fund")
+    .description("Give a wallet test SOL (airdrop) and tokens (added to its associated token accounts) on a running localnet; any other endpoint is refused")
+    .requiredOption("--owner <pubkey>", "wallet to fund")
+    .option("--sol <amount>", "SOL to airdrop, a decimal such as 2.5 (exact to the lamport)")
+    .option("--usdc <amount>", "USDC to add")
+    .option("--usdt <amount>", "USDT to add")
+    .option("--eth <amount>", "ETH (the pool's ETH mint) to add")
+    .option("--btc <amount>", "BTC (the pool's BTC mint) to add")
+    .option("--rpc <url>", RPC_HELP)
+    .action((opts: FundCliOptions) => fund().runFund(opts, out));
 
-    .option("--geyser-port <n>", "also serve Yellowstone gRPC (Geyser: account and slot streams, for rpc.accountStream: geyser) on 127.0.0.1:<n>, e.g. 10000; 0 picks a free one; off by default")
+  program
+    .command("keygen")
+    .description("Write a new keypair in the Solana CLI format to FILE, created with mode 0600 (never over an existing file), and print its public key (only)")
+    .requiredOption("--out <file>", "keypair file to create, e.g. config/wallet.json (git ignores wallet files under config/)")
+    .action((opts: { out: string }) => keygen().runKeygen(opts, out));
+
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   program
     .command("run")
@@ -165,8 +186,11 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .description("Per mandate and market: price and age, exposures, perp delta, net delta, band, the request in flight, today's fees")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
+    .option("--watch [sec]", "refresh every SEC seconds (default 5) until Ctrl-C: redrawn in place on a terminal, one block per refresh otherwise")
     .option("--env-file <file>", ENV_FILE_HELP)
-    .action((opts: { config: string; set?: string[] }) => run().runStatus(opts, out));
+    .action((opts: { config: string; set?: string[]; watch?: string | true }) =>
+      opts.watch === undefined ? run().runStatus(opts, out) : watch().runStatusWatch({ ...opts, watch: opts.watch }, out, stop),
+    );
 
   program
     .command("preflight")
