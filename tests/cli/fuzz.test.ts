@@ -93,11 +93,14 @@ interface Case {
   argv: string[];
 }
 
-/** Every leaf command with its options, from the CLI itself, so a flag added later is fuzzed too. */
+/**
+ * Every command with its options, from the CLI itself, so a flag added later is fuzzed too: the leaves, and a command
+ * with subcommands that also runs on its own, which has options of its own (localnet, beside localnet fund).
+ */
 function leafCommands(c: Command, prefix: string[] = []): { name: string[]; options: readonly Option[] }[] {
   const here = [...prefix, c.name()];
-  if (c.commands.length === 0) return [{ name: here.slice(1), options: c.options }];
-  return c.commands.flatMap((sub) => leafCommands(sub, here));
+  const runsItself = prefix.length > 0 && (c.commands.length === 0 || c.options.length > 0);
+  return [...(runsItself ? [{ name: here.slice(1), options: c.options }] : []), ...c.commands.flatMap((sub) => leafCommands(sub, here))];
 }
 const COMMANDS = leafCommands(buildCli(() => {}, () => {}));
 
@@ -110,6 +113,10 @@ function baseArgs(name: string): fc.Arbitrary<string[]> {
       return fc.constant(["--owner", ADDRESSES[0]!, "--rpc", UNREACHABLE_RPC]);
     case "localnet":
       return fc.constant(["--port", "0"]);
+    case "localnet fund":
+      return fc.constantFrom(["--owner", ADDRESSES[0]!, "--sol", "1", "--rpc", UNREACHABLE_RPC], ["--owner", ADDRESSES[0]!, "--rpc", UNREACHABLE_RPC]);
+    case "keygen":
+      return fc.constant(["--out", path.join(s.dir, "fuzz-key.json")]);
     case "run":
     case "plan":
     case "status":
@@ -194,7 +201,7 @@ const textCase: fc.Arbitrary<Case> = fc
   });
 
 /** Commands whose answer needs the chain: with the RPC unreachable they may end in exit 1, the world failing. */
-const READS_CHAIN = new Set(["inspect", "positions", "plan", "status", "preflight"]);
+const READS_CHAIN = new Set(["inspect", "positions", "plan", "status", "preflight", "localnet fund"]);
 
 describe("fuzz: every command's flags and config files (issue 14)", function () {
   this.timeout(300_000);
