@@ -50,6 +50,13 @@ export function accountFromUpdate(info: NonNullable<NonNullable<SubscribeUpdate[
   return { owner: new PublicKey(info.owner), data: Buffer.from(info.data), lamports: Number(info.lamports), executable: info.executable };
 }
 
+/** The native client's errors say "subscribe stream receive failed" and keep the gRPC status in `cause`. */
+function describeError(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : undefined;
+  return cause ? `${message} (${cause})` : message;
+}
+
 /**
  * Yellowstone gRPC (Geyser) as an AccountStream, through @triton-one/yellowstone-grpc (loaded on first use, so a
  * WebSocket keeper never loads it). One Subscribe stream carries everything: each change of what is followed writes
@@ -187,7 +194,7 @@ export class GeyserAccountStream implements AccountStream {
         });
         reason = "the server ended the stream";
       } catch (e) {
-        reason = (e as Error).message;
+        reason = describeError(e);
       }
       this.stream = null;
       if (this.closed) return;

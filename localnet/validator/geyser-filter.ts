@@ -1,3 +1,4 @@
+import { PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
 import type { RawAccount } from "../../programs-client";
 
@@ -76,11 +77,21 @@ export function parseSubscription(req: DecodedSubscribeRequest): Subscription | 
       } else if (x.datasize !== undefined) dataSize = Number(x.datasize);
       else return { error: `accounts filter ${name}: only memcmp and datasize filters are served, got ${x.filter ?? "none"}` };
     }
+    const bad = [...(f.account ?? []), ...(f.owner ?? [])].find((k) => !isPubkey(k));
+    if (bad !== undefined) return { error: `accounts filter ${name}: invalid pubkey ${JSON.stringify(bad)}` };
     const set = (xs: string[] | undefined) => (xs && xs.length > 0 ? new Set(xs) : null);
     accounts.push({ name, accounts: set(f.account), owners: set(f.owner), memcmp, dataSize });
   }
   const slots = Object.entries(req.slots ?? {}).map(([name, s]) => ({ name, filterByCommitment: s.filterByCommitment ?? false }));
   return { accounts, slots, commitment: req.commitment ?? 0 };
+}
+
+function isPubkey(key: string): boolean {
+  try {
+    return new PublicKey(key).toBase58() === key;
+  } catch {
+    return false;
+  }
 }
 
 /** The names of the filters an account's new state matches (an update goes out when there is at least one). */

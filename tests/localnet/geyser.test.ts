@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { createTransferInstruction, TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { Connection, Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
-import Client from "@triton-one/yellowstone-grpc";
+import Client, { SubscribeRequest } from "@triton-one/yellowstone-grpc";
 import { MAINNET, associatedTokenAddress } from "../../programs-client";
 import type { AccountUpdate } from "../../keeper/state/account-stream";
 import { GeyserAccountStream } from "../../keeper/state/geyser-stream";
@@ -194,6 +194,17 @@ describe("Geyser: GeyserAccountStream (@triton-one/yellowstone-grpc) against the
     }
   });
 
+  it("a request the localnet does not serve ends the stream with the server's reason", async () => {
+    const client = new Client(world.geyserUrl!, undefined, undefined);
+    await client.connect();
+    const stream = await client.subscribe();
+    const failed = new Promise<Error>((resolve) => stream.on("error", resolve));
+    stream.on("data", () => {});
+    stream.write(SubscribeRequest.fromPartial({ transactions: { t: { vote: false, accountInclude: [], accountExclude: [], accountRequired: [] } } }));
+    const e = await failed;
+    assert.match(String((e.cause as Error | undefined)?.message), /invalid argument.*failed to create filter: .*remove the transactions filter/);
+  });
+
   it("sends the x-token, and a wrong one is refused", async () => {
     const server = new GeyserServer(world.chain, { xToken: "s3cret-token" });
     const port = await server.listen(0);
@@ -209,6 +220,7 @@ describe("Geyser: GeyserAccountStream (@triton-one/yellowstone-grpc) against the
       world.chain.airdrop(target, 3_000_000n);
       await until("the update with the right token", 5000, () => seenGood.of(target).length >= 1);
       await until("the refusal", 5000, () => errors.length >= 1);
+      assert.match(errors[0]!, /could not open: .*x-token missing or wrong/);
       assert.ok(errors.every((e) => !e.includes("wrong-token")), `the token never appears in errors: ${errors[0]}`);
     } finally {
       await Promise.all([good.close(), bad.close()]);
