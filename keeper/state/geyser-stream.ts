@@ -86,6 +86,8 @@ export class GeyserAccountStream implements AccountStream {
   private readonly watchdog: NodeJS.Timeout;
   private wake: (() => void) | null = null;
   private readonly running: Promise<void>;
+  /** A connect in progress cannot be cancelled (up to the client's 10 s connect timeout); close() does not wait for it. */
+  private connecting = false;
 
   constructor(private readonly o: GeyserStreamOptions) {
     this.commitment = COMMITMENT[o.commitment ?? "confirmed"];
@@ -148,7 +150,7 @@ export class GeyserAccountStream implements AccountStream {
     this.wake?.();
     this.stream?.destroy();
     this.settleSyncs();
-    await this.running;
+    if (!this.connecting) await this.running;
   }
 
   private gap(reason: string): void {
@@ -216,8 +218,14 @@ export class GeyserAccountStream implements AccountStream {
   private async session(onLive: () => void): Promise<void> {
     this.mod ??= require("@triton-one/yellowstone-grpc") as typeof Yellowstone;
     const client = new this.mod.default(this.o.url, this.o.xToken, undefined);
-    await client.connect();
-    const stream = await client.subscribe();
+    this.connecting = true;
+    let stream: ClientDuplexStream;
+    try {
+      await client.connect();
+      stream = await client.subscribe();
+    } finally {
+      this.connecting = false;
+    }
     if (this.closed) {
       stream.destroy();
       return;
