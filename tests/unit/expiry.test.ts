@@ -92,6 +92,8 @@ describe("the keeper's book warns once per expired leg", () => {
       book.legs();
       assert.equal(warnings.length, 2);
       assert.match(warnings[1]!, /SOL call 150 x1 expired 2027-03-01T02:01:00.000Z/, "+2h counted from the start, not rolled forward");
+      // fs.watchFile takes its first stat asynchronously: a write before it would be its baseline, not a change.
+      await new Promise((r) => setTimeout(r, 1500));
       fs.writeFileSync(file, "underlying,kind,strike,expiry,quantity,impliedVol\nSOL,put,140,2027-03-01T00:00:00Z,5,0.7\nSOL,put,130,2027-03-01T01:00:00Z,3,0.7\n");
       await waitFor(() => warnings.length >= 4, 5000);
       assert.match(warnings[2]!, /reloaded: 2 legs/);
