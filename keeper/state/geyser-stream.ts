@@ -44,7 +44,11 @@ export function subscribeRequest(accounts: Iterable<string>, programs: readonly 
   return { accounts: filters, slots: { slots: { filterByCommitment: true } }, commitment };
 }
 
-/** An account update as the cache takes it; Geyser reports a closed account as 0 lamports (Agave's default account). */
+/**
+ * An account update as the cache takes it. Geyser reports a closed account as Agave's default account, 0 lamports and
+ * owned by the System program (rpcpool/yellowstone-grpc#275), so a filter by owner never sees the closure: only a
+ * filter by address does, and the cache's re-reads find the rest.
+ */
 export function accountFromUpdate(info: NonNullable<NonNullable<SubscribeUpdate["account"]>["account"]>): RawAccount | null {
   if (info.lamports === "0") return null;
   return { owner: new PublicKey(info.owner), data: Buffer.from(info.data), lamports: Number(info.lamports), executable: info.executable };

@@ -19,7 +19,10 @@ const DEFAULT_PING_INTERVAL_MS = 10_000;
 /** geyser.SlotStatus: the localnet's slots are processed, confirmed and finalized at once. */
 const SLOT_STATUSES = [0, 1, 2] as const;
 
-/** What Agave hands Geyser for a closed account: the default account, 0 lamports, owned by the System program. */
+/**
+ * What Agave hands Geyser for a closed account: the default account, 0 lamports, owned by the System program
+ * (Yellowstone's maintainer in rpcpool/yellowstone-grpc#275: deleted accounts are "owner = system program + lamports = 0").
+ */
 const CLOSED: RawAccount = { lamports: 0, owner: SystemProgram.programId, data: Buffer.alloc(0), executable: false };
 
 export interface GeyserServerOptions {
