@@ -300,7 +300,7 @@ export async function runStatus(opts: { config: string; set?: string[] }, out: P
         out(
           `  ${m.symbol}: price $${m.markPriceUsd6 === null ? "?" : (Number(m.markPriceUsd6) / 1e6).toFixed(4)} (Pyth age ${age(m.pyth)}, Doves age ${age(m.doves)})` +
             (d
-              ? `; exposure ${(d.netDelta - d.hedgeTokens).toFixed(4)} (wallets ${(ext?.walletTokens[m.symbol] ?? 0).toFixed(4)}, JLP ${(ext?.jlpTokens[m.symbol] ?? 0).toFixed(4)}); perp ${d.hedgeTokens.toFixed(4)}; net ${d.netDelta.toFixed(4)}; band ${d.bandCenter.toFixed(4)} ± ${d.bandHalfWidth.toFixed(4)}; would ${d.action}: ${d.reason}`
+              ? `; exposure ${(d.netDelta - d.hedgeTokens).toFixed(4)} (wallets ${(ext?.walletTokens[m.symbol] ?? 0).toFixed(4)}, JLP ${(ext?.jlpTokens[m.symbol] ?? 0).toFixed(4)}); perp ${d.hedgeTokens.toFixed(4)} (its band ${d.bandCenter.toFixed(4)} ± ${d.bandHalfWidth.toFixed(4)}); net ${d.netDelta.toFixed(4)}; would ${d.action}: ${d.reason}`
               : ""),
         );
       }
