@@ -1,7 +1,7 @@
 import type { MarketSymbol } from "../../programs-client";
 import type { KeeperEvent } from "../app/events";
 import { ZERO_STEP, addSteps, type PnlStep } from "../exposure/pnl-attribution";
-import { hedgeInBand, signedUsd, tokens, usd } from "./terminal-format";
+import { hedgeInBand, marketState, signedUsd, tokens, usd } from "./terminal-format";
 
 /**
  * What this run did per mandate and market, summed from the event stream alone: the latest decision's state,
@@ -80,12 +80,8 @@ export function tallyFields(t: MarketTally) {
   };
 }
 
-function stateText(d: Decision): string {
-  return `at ${usd(d.priceUsd)}: net delta ${tokens(d.netDelta, d.market, true)}; ${hedgeInBand(d, d.market)}`;
-}
-
 export function heartbeatLine(t: MarketTally): string {
-  return `${t.mandate} ${t.market} HOLDING ${t.last ? `${stateText(t.last)}; ` : ""}${pnlText(t)}`;
+  return `${t.mandate} ${t.market} HOLDING ${t.last ? `${marketState(t.last)}; ` : ""}${pnlText(t)}`;
 }
 
 /** The exit summary of one market: where the hedge was left, what it cost and what it earned. */

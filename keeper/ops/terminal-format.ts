@@ -57,6 +57,12 @@ export function band(center: number, halfWidth: number, market: MarketSymbol): s
   return `${grouped(center, TOKEN_DECIMALS[market])} ± ${tokens(halfWidth, market)}`;
 }
 
+/** "at $150.09: net delta +7.26 SOL; hedge -7.02 SOL in band -14.28 ± 6.68 SOL", and what is pending. */
+export function marketState(d: Extract<KeeperEvent, { kind: "decision" }>): string {
+  const pending = d.pendingTokens ? `, ${tokens(d.pendingTokens, d.market, true)} pending` : "";
+  return `at ${usd(d.priceUsd)}: net delta ${tokens(d.netDelta, d.market, true)}; ${hedgeInBand(d, d.market)}${pending}`;
+}
+
 /** "hedge -7.02 SOL in band -14.28 ± 6.68 SOL" (or "outside"). */
 export function hedgeInBand(d: { hedgeTokens: number; bandCenter: number; bandHalfWidth: number }, market: MarketSymbol): string {
   const inside = Math.abs(d.hedgeTokens - d.bandCenter) <= d.bandHalfWidth;
@@ -93,10 +99,7 @@ function describeFill(e: Outcome & { fill: NonNullable<Outcome["fill"]> }): stri
 export function formatEvent(e: KeeperEvent): string {
   switch (e.kind) {
     case "decision":
-      return (
-        `${e.mandate} ${e.market} ${e.action.toUpperCase()} at ${usd(e.priceUsd)}: net delta ${tokens(e.netDelta, e.market, true)}; ${hedgeInBand(e, e.market)}` +
-        `${e.pendingTokens ? `, ${tokens(e.pendingTokens, e.market, true)} pending` : ""}; ${e.reason}`
-      );
+      return `${e.mandate} ${e.market} ${e.action.toUpperCase()} ${marketState(e)}; ${e.reason}`;
     case "veto":
       return `${e.mandate} ${e.market} VETO ${e.reasons.join("; ")}`;
     case "request": {
