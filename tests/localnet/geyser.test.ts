@@ -88,6 +88,23 @@ describe("Geyser: GeyserAccountStream (@triton-one/yellowstone-grpc) against the
     assert.deepEqual(info?.data, second.account?.data);
   });
 
+  it("unwatchAccounts rewrites the filter: the dropped address goes quiet, the kept one still arrives", async () => {
+    const [kept, dropped] = [Keypair.generate().publicKey, Keypair.generate().publicKey];
+    const stream = open();
+    const seen = record(stream);
+    stream.watchAccounts([kept, dropped]);
+    stream.watchAccounts([kept]);
+    await stream.synced();
+    stream.unwatchAccounts([dropped]);
+    await stream.synced();
+    world.chain.airdrop(dropped, 1_000_000n);
+    world.chain.airdrop(kept, 2_000_000n);
+    await until("the kept address's update", 5000, () => seen.of(kept).length >= 1);
+    world.chain.airdrop(kept, 1n);
+    await until("a second update of the kept address", 5000, () => seen.of(kept).length >= 2);
+    assert.equal(seen.of(dropped).length, 0);
+  });
+
   it("oracle writes by the price driver arrive in strictly increasing slots", async () => {
     const oracle = MAINNET.custodies.SOL.pythPriceUpdate;
     const stream = open();
