@@ -10,7 +10,7 @@ import type { LocalnetCliOptions } from "./localnet";
 import type { ReportCliOptions } from "./report";
 import type { RunCliOptions } from "./run";
 import type { PreflightCliOptions } from "./preflight";
-import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc";
+import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc-env";
 import { untilSignal } from "./signals";
 
 // Each command's module is loaded when the command runs, so --help, --version and a keeper run against a real

@@ -1,9 +1,7 @@
 import { Connection, PublicKey } from "@solana/web3.js";
 import { redactUrl, scrubSecrets } from "../lib/redact";
 import { CliError, EXIT_RUNTIME } from "./cli-error";
-
-export const DEFAULT_RPC_URL = "http://127.0.0.1:8899";
-export const RPC_ENV = "GAMMA_KEEPER_RPC_URL";
+import { DEFAULT_RPC_URL, RPC_ENV } from "./rpc-env";
 
 /** --rpc, else $GAMMA_KEEPER_RPC_URL, else the local validator. */
 export function resolveRpcUrl(flag: string | undefined): string {

@@ -44,6 +44,13 @@ describe("commands load lazily", function () {
     { argv: ["localnet", "--port", "not-a-port"], loads: ["litesvm", "localnet"] },
     { argv: ["backtest", "--paths", "0"], loads: ["simulator"] },
   ];
+  for (const flag of ["--help", "--version"]) {
+    it(`${flag} loads no Solana client either (web3.js)`, () => {
+      const { modules, output } = loadedModules([flag]);
+      assert.ok(modules.length > 5, output);
+      assert.deepEqual(modules.filter((m) => /[\\/]@solana[\\/]web3\.js[\\/]/.test(m)), []);
+    });
+  }
   for (const c of cases) {
     it(`${c.argv.join(" ").replace(config, "CONFIG")} loads ${c.loads.length ? c.loads.join(" and ") : `none of ${Object.keys(HEAVY).join(", ")}`}`, () => {
       const { modules, status, output } = loadedModules(c.argv);
