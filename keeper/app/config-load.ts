@@ -317,11 +317,13 @@ export function redactedConfig(cfg: KeeperConfig): unknown {
   copy.rpc.fallbacks = copy.rpc.fallbacks.map((e) => ({ url: redactUrl(e.url), ...(e.wsUrl ? { wsUrl: redactUrl(e.wsUrl) } : {}) }));
   copy.execution.swapApi.url = redactUrl(copy.execution.swapApi.url);
   if (copy.execution.swapApi.apiKey) copy.execution.swapApi.apiKey = "***";
+  if (copy.rpc.geyser) copy.rpc.geyser = { url: redactUrl(copy.rpc.geyser.url), ...(copy.rpc.geyser.xToken ? { xToken: "***" } : {}) };
   return copy;
 }
 
 /** Every secret a config carries, for scrubbing text that might quote one (errors from libraries). */
 export function configSecrets(cfg: KeeperConfig): string[] {
-  const urls = [cfg.rpc.url, cfg.rpc.wsUrl, ...cfg.rpc.fallbacks.flatMap((e) => [e.url, e.wsUrl]), cfg.execution.swapApi.url];
-  return [...urls.filter((u): u is string => !!u), ...(cfg.execution.swapApi.apiKey ? [cfg.execution.swapApi.apiKey] : [])];
+  const urls = [cfg.rpc.url, cfg.rpc.wsUrl, ...cfg.rpc.fallbacks.flatMap((e) => [e.url, e.wsUrl]), cfg.rpc.geyser?.url, cfg.execution.swapApi.url];
+  const keys = [cfg.execution.swapApi.apiKey, cfg.rpc.geyser?.xToken];
+  return [...urls, ...keys].filter((s): s is string => !!s);
 }

@@ -114,11 +114,25 @@ export const configSchema = obj({
     wsUrl: wsUrl.optional(),
     fallbacks: z.array(endpoint).default([]),
     timeoutMs: z.number().int().min(100).default(10_000),
+    /** Where account updates come from: the endpoint's WebSocket, or a Yellowstone gRPC (Geyser) endpoint. */
+    accountStream: z.enum(["websocket", "geyser"]).default("websocket"),
+    geyser: obj({ url: httpUrl, xToken: z.string().min(1).optional() }).optional(),
+  }).refine((r) => r.accountStream !== "geyser" || r.geyser !== undefined, {
+    message: "accountStream geyser needs rpc.geyser.url (the Yellowstone gRPC endpoint, e.g. https://host:443) and, for most providers, rpc.geyser.xToken",
+    path: ["geyser"],
   }),
   stateDir: z.string().default("./state"),
   dryRun: z.boolean().default(false),
   killFile: z.string().optional(),
-  loop: obj({ backupPollMs: z.number().int().min(100).default(2000) }).default({}),
+  loop: obj({
+    backupPollMs: z.number().int().min(100).default(2000),
+    /** No decision on account state older than this: a stream gap not yet re-read, or a silent stream. */
+    maxStateAgeMs: z.number().int().min(100).default(5_000),
+    /** The account stream counts as dropped (a gap: everything is re-read) after this long without a slot. */
+    streamSilenceMs: z.number().int().min(100).default(3_000),
+    /** Every account followed is re-read over RPC this often, whatever the stream says. */
+    reconcileSec: positive.default(60),
+  }).default({}),
   oracle: obj({ maxAgeSec: positive.default(20), maxConfBps: positive.default(100), maxDivergenceBps: positive.default(100), jlpAumToleranceBps: positive.default(100) }).default({}),
   execution: obj({
     priorityFee: obj({

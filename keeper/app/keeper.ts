@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Connection, type Keypair, PublicKey } from "@solana/web3.js";
-import { MAINNET, PROGRAM_IDS } from "../../programs-client";
+import { Connection, type Keypair, SYSVAR_CLOCK_PUBKEY } from "@solana/web3.js";
+import { MAINNET, type MarketSymbol } from "../../programs-client";
 import { BlockhashCache } from "../execution/blockhash-cache";
 import { PriorityFeeTracker } from "../execution/priority-fee";
 import { jupiterQuoter } from "../execution/swap-quote";
@@ -13,6 +13,9 @@ import { HealthServer, type Probe } from "../ops/health-server";
 import { KeeperMetrics } from "../ops/metrics";
 import { closeWebSocket, routeWebSocketErrors } from "../rpc/web3-websocket";
 import { EndpointPool } from "../rpc/endpoint-pool";
+import { AccountCache, StaleStateError } from "../state/account-cache";
+import type { AccountStream } from "../state/account-stream";
+import { WebSocketAccountStream } from "../state/websocket-stream";
 import { configSecrets } from "./config-load";
 import { type HistorySample, HistoryRecorder } from "./history";
 import type { KeeperConfig, MandateConfig } from "./config";
@@ -21,6 +24,8 @@ import { loadMandateKey } from "./keypair";
 import { BookSource } from "./mandate-book";
 import { MandateRunner } from "./mandate-runner";
 import type { JournalRecord } from "./records";
+
+const CLOCK = SYSVAR_CLOCK_PUBKEY.toBase58();
 
 export interface KeeperOptions {
   emit: (e: KeeperEvent) => void;
@@ -51,11 +56,22 @@ export class Keeper {
   private readonly secrets: string[];
   /** The caller's emit, fanned out to the metrics and the history first. */
   private readonly emit: (e: KeeperEvent) => void;
-  private subs: { connection: Connection; ids: { id: number; program: boolean }[] } | null = null;
+  /** Every account the mandates read, fed by the account stream: decisions read it, never the RPC. */
+  readonly cache: AccountCache;
+  /** The Connection the WebSocket stream runs on when it is not the main one (a fallback endpoint). */
+  private streamConnection: Connection | null = null;
+  /** Which market an oracle or custody account moves; other accounts (an owner's positions, requests) move all. */
+  private readonly marketOfKey = new Map<string, MarketSymbol>();
+  /** Markets whose accounts changed since their last decision; "all" after a timer or a re-read. */
+  private dirty: Set<MarketSymbol> | "all" = "all";
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private staleReported = false;
   private health: HealthServer | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private scheduled = false;
+  private started = false;
   private stopped = false;
   private killSignal = false;
   /** What held the kill switch at the last look: "SIGUSR1" and/or "kill file PATH". */
@@ -76,6 +92,11 @@ export class Keeper {
       this.metrics.observe(e);
       this.history?.observe(e);
       opts.emit(e);
+      // A settled request frees its market, which is decided again at once, price move or not.
+      if (e.kind === "outcome" && this.dirty !== "all") {
+        this.dirty.add(e.market);
+        this.trigger(false);
+      }
     };
     this.emit = emit;
     this.rpc = new EndpointPool([{ url: cfg.rpc.url, wsUrl: cfg.rpc.wsUrl }, ...cfg.rpc.fallbacks], {
@@ -84,11 +105,11 @@ export class Keeper {
       onSwitch: (index, label) => {
         this.metrics.rpcSwitch(index);
         emit({ kind: "warning", message: `RPC now served by endpoint ${label}` });
-        if (this.subs && !this.stopped) void this.resubscribe();
+        // Geyser is its own endpoint; the WebSocket stream moves with the RPC.
+        if (!this.stopped && cfg.rpc.accountStream === "websocket") void this.cache.replaceStream(this.makeStream());
       },
     });
     this.connection = new Connection(cfg.rpc.url, { commitment: "confirmed", wsEndpoint: cfg.rpc.wsUrl, disableRetryOnRateLimit: true, fetch: this.rpc.fetch });
-    this.watchWebSocket(this.connection, 0);
     const x = cfg.execution;
     this.blockhash = new BlockhashCache(this.connection, x.blockhashRefreshMs, 30_000, nowMs);
     this.fees = new PriorityFeeTracker(this.connection, x.priorityFee, x.priorityFee.refreshMs, nowMs);
@@ -98,7 +119,16 @@ export class Keeper {
     this.historyJournal = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log"));
     this.historyJournal.open();
     this.history = new HistoryRecorder(this.historyJournal);
-    const source = new ConnectionAccountSource(this.connection);
+    for (const market of new Set(cfg.mandates.flatMap((m) => m.markets))) {
+      const c = MAINNET.custodies[market];
+      for (const k of [c.custody, c.pythPriceUpdate, c.dovesAg]) this.marketOfKey.set(k.toBase58(), market);
+    }
+    this.cache = new AccountCache(new ConnectionAccountSource(this.connection), this.makeStream(), {
+      nowMs: Date.now,
+      maxStateAgeMs: cfg.loop.maxStateAgeMs,
+      onChange: (keys) => this.onAccountsChanged(keys),
+      onError: (e) => emit({ kind: "warning", message: `re-reading the account state failed, retrying: ${this.scrub(e.message)}` }),
+    });
     const history = new ConnectionTransactionHistory(this.connection);
     const quoter = jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs });
     for (const m of cfg.mandates) {
@@ -109,7 +139,8 @@ export class Keeper {
         new MandateRunner({
           connection: this.connection,
           history,
-          source,
+          source: this.cache,
+          refresh: (keys) => this.cache.refresh(keys),
           cfg,
           mandate: m,
           payer,
@@ -158,7 +189,8 @@ export class Keeper {
     this.blockhash.start();
     this.fees.start();
     await this.blockhash.refresh().catch((e: Error) => this.emit({ kind: "warning", message: `first blockhash read failed, retrying in the background: ${this.scrub(e.message)}` }));
-    this.subscribe();
+    this.started = true;
+    this.reconcileTimer = setInterval(() => void this.cache.rereadAll(), this.cfg.loop.reconcileSec * 1000);
     this.timer = setInterval(() => this.trigger(), this.cfg.loop.backupPollMs);
     this.trigger();
     await this.idle();
@@ -183,8 +215,9 @@ export class Keeper {
     const reasons = [...this.healthProbe(nowMs).reasons];
     const kill = this.killSwitch();
     if (kill.length) reasons.push(`kill switch engaged by ${kill.join(" and ")}: no new requests`);
-    const quietMs = Math.max(10_000, 3 * this.cfg.loop.backupPollMs);
-    if (nowMs - this.lastNotificationMs > quietMs) reasons.push(`no account notification for over ${quietMs / 1000}s: subscriptions down`);
+    const { ageMs, gap } = this.cache.staleness();
+    if (gap) reasons.push(`account stream gap (${gap}): re-reading`);
+    else if (ageMs > this.cfg.loop.maxStateAgeMs) reasons.push(`no account stream message for ${(ageMs / 1000).toFixed(1)}s (limit ${this.cfg.loop.maxStateAgeMs / 1000}s): stream down`);
     const minLamports = BigInt(Math.round(this.cfg.metrics.minWalletSol * 1e9));
     for (const r of this.runners) {
       const snap = r.lastSnapshot;
@@ -204,79 +237,79 @@ export class Keeper {
   }
 
   /**
-   * Oracle accounts and each wallet's perps accounts, on the endpoint the pool is using. web3.js reconnects a
-   * dropped WebSocket and resubscribes by itself; a change of endpoint moves the subscriptions here.
+   * The account stream on the endpoint the pool is using (or the configured Geyser endpoint). Only the stream's
+   * constructor is chosen here; what it follows is whatever the mandates read, through the cache.
    */
-  private subscribe() {
+  private makeStream(): AccountStream {
+    if (this.cfg.rpc.accountStream === "geyser") {
+      const g = this.cfg.rpc.geyser!;
+      // Loaded only when chosen: the gRPC client and its native binding stay out of a WebSocket keeper.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { GeyserAccountStream } = require("../state/geyser-stream") as typeof import("../state/geyser-stream");
+      return new GeyserAccountStream({
+        url: g.url,
+        xToken: g.xToken,
+        onError: (e) => this.emit({ kind: "warning", message: `Geyser stream failed, reconnecting: ${this.scrub(e.message)}` }),
+      });
+    }
     const endpoint = this.rpc.activeEndpoint;
-    const connection =
-      endpoint.url === this.cfg.rpc.url && endpoint.wsUrl === this.cfg.rpc.wsUrl
-        ? this.connection
-        : new Connection(endpoint.url, { commitment: "confirmed", wsEndpoint: endpoint.wsUrl, fetch: this.rpc.fetch });
-    if (connection !== this.connection) this.watchWebSocket(connection, this.rpc.activeIndex);
-    const ids: { id: number; program: boolean }[] = [];
-    const onChange = () => {
-      this.lastNotificationMs = Date.now();
-      this.metrics.notifications.inc();
-      this.trigger();
-    };
-    try {
-      for (const market of new Set(this.cfg.mandates.flatMap((m) => m.markets))) {
-        const c = MAINNET.custodies[market];
-        ids.push({ id: connection.onAccountChange(c.pythPriceUpdate, onChange, { commitment: "confirmed" }), program: false });
-        ids.push({ id: connection.onAccountChange(c.dovesAg, onChange, { commitment: "confirmed" }), program: false });
-      }
-      for (const m of this.cfg.mandates) {
-        const filters = [{ memcmp: { offset: 8, bytes: new PublicKey(m.wallet).toBase58() } }];
-        ids.push({ id: connection.onProgramAccountChange(PROGRAM_IDS.perpetuals, onChange, { commitment: "confirmed", filters }), program: true });
-      }
-    } catch (e) {
-      this.emit({ kind: "warning", message: `subscriptions unavailable, polling only: ${this.scrub((e as Error).message)}` });
-    }
-    this.subs = { connection, ids };
-  }
-
-  private watchWebSocket(connection: Connection, endpointIndex: number) {
+    const main = endpoint.url === this.cfg.rpc.url && endpoint.wsUrl === this.cfg.rpc.wsUrl;
+    if (this.streamConnection) closeWebSocket(this.streamConnection);
+    this.streamConnection = main ? null : new Connection(endpoint.url, { commitment: "confirmed", wsEndpoint: endpoint.wsUrl, fetch: this.rpc.fetch });
+    const connection = this.streamConnection ?? this.connection;
+    const stream = new WebSocketAccountStream(connection, { silenceGapMs: this.cfg.loop.streamSilenceMs, nowMs: Date.now });
+    const index = this.rpc.activeIndex;
     routeWebSocketErrors(connection, (message) => {
-      this.metrics.rpcError(endpointIndex, "websocket");
-      this.emit({ kind: "warning", message: `WebSocket of RPC endpoint ${this.rpc.label(endpointIndex)} failed, reconnecting: ${this.scrub(message)}` });
+      this.metrics.rpcError(index, "websocket");
+      this.emit({ kind: "warning", message: `WebSocket of RPC endpoint ${this.rpc.label(index)} failed, reconnecting: ${this.scrub(message)}` });
+      stream.gap(`WebSocket error: ${this.scrub(message)}`);
     });
+    return stream;
   }
 
-  private async unsubscribe() {
-    const subs = this.subs;
-    this.subs = null;
-    if (!subs) return;
-    for (const s of subs.ids) {
-      const remove = s.program ? subs.connection.removeProgramAccountChangeListener(s.id) : subs.connection.removeAccountChangeListener(s.id);
-      await remove.catch(() => {});
-    }
-    // A connection made for a fallback endpoint is done with; the main one still carries signature subscriptions.
-    if (subs.connection !== this.connection) closeWebSocket(subs.connection);
-  }
-
-  private async resubscribe() {
-    await this.unsubscribe();
-    if (!this.stopped) this.subscribe();
+  /** A changed account marks its market (or, for an owner's account or a re-read, every market) for the next cycle. */
+  private onAccountsChanged(keys: readonly string[]) {
+    this.lastNotificationMs = Date.now();
+    this.metrics.notifications.inc(keys.length);
+    // The Clock moves every slot and decides nothing by itself: the timer covers time passing.
+    const moved = keys.filter((k) => k !== CLOCK);
+    if (keys.length > 0 && moved.length === 0) return;
+    const markets = moved.map((k) => this.marketOfKey.get(k));
+    if (keys.length === 0 || markets.includes(undefined)) this.dirty = "all";
+    else if (this.dirty !== "all") for (const m of markets) this.dirty.add(m!);
+    this.trigger(false);
   }
 
   private scrub(text: string) {
     return scrubSecrets(text, this.secrets);
   }
 
-  /** Ask for a decision cycle now. Coalesces: at most one cycle runs and at most one waits. */
-  trigger(): void {
-    if (this.stopped) return;
+  /**
+   * Ask for a decision cycle. Coalesces: at most one cycle runs and at most one waits, and a burst of notifications
+   * (a price update moves Pyth, Doves and the custody, each notified apart) in one turn of the event loop makes one
+   * cycle. `all` (the timer, the start): every market; otherwise only the markets whose accounts changed.
+   */
+  trigger(all = true): void {
+    if (this.stopped || !this.started) return;
+    if (all) this.dirty = "all";
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = this.cycle().finally(() => {
-      this.running = null;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.trigger();
-      }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopped || this.running) return;
+      const markets = this.dirty;
+      this.dirty = new Set();
+      this.running = this.cycle(markets).finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.trigger(false);
+        }
+      });
     });
   }
 
@@ -285,17 +318,37 @@ export class Keeper {
     while (this.running) await this.running;
   }
 
-  private async cycle(): Promise<void> {
-    for (const r of this.runners) {
-      try {
-        await r.tick();
-      } catch (e) {
-        this.emit({ kind: "warning", mandate: r.name, message: `cycle failed, will retry: ${this.scrub((e as Error).message)} (RPC ${this.rpc.label(this.rpc.activeIndex)})` });
-      }
+  /** Every mandate at once over the same cache; a mandate's failure is its own. */
+  private async cycle(markets: Set<MarketSymbol> | "all"): Promise<void> {
+    if (markets !== "all" && markets.size === 0) return;
+    // The stream has a gap or has gone quiet: read over RPC first and decide on that, as a polling keeper would,
+    // rather than stop hedging. An RPC that hangs too holds the loop, which /health then reports.
+    const { ageMs, gap } = this.cache.staleness();
+    if (gap || ageMs > this.cfg.loop.maxStateAgeMs / 2) await this.cache.rereadAll();
+    await Promise.all(
+      this.runners.map(async (r) => {
+        try {
+          await r.tick({ send: true, markets: markets === "all" ? undefined : markets });
+        } catch (e) {
+          if (e instanceof StaleStateError) return this.reportStale(e);
+          this.emit({ kind: "warning", mandate: r.name, message: `cycle failed, will retry: ${this.scrub((e as Error).message)} (RPC ${this.rpc.label(this.rpc.activeIndex)})` });
+        }
+      }),
+    );
+    if (this.staleReported && this.cache.staleness().ageMs <= this.cfg.loop.maxStateAgeMs && !this.cache.staleness().gap) {
+      this.staleReported = false;
+      this.emit({ kind: "warning", message: "account state current again: deciding resumed" });
     }
     this.lastTickMs = Date.now();
     this.metrics.lastTick.set(this.lastTickMs / 1000);
     this.ticks++;
+  }
+
+  /** Once per episode, not every cycle: deciding is suspended until the stream or the re-read catches up. */
+  private reportStale(e: StaleStateError) {
+    if (this.staleReported) return;
+    this.staleReported = true;
+    this.emit({ kind: "warning", message: this.scrub(e.message) });
   }
 
   /**
@@ -307,7 +360,9 @@ export class Keeper {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle();
-    await this.unsubscribe();
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    await this.cache.close();
+    if (this.streamConnection) closeWebSocket(this.streamConnection);
     await Promise.all(this.runners.map((r) => r.stop(abortSends)));
     this.blockhash.stop();
     this.fees.stop();

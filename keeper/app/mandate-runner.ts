@@ -3,7 +3,7 @@ import { MAINNET, type MarketSymbol, closePositionRequest3 } from "../../program
 import type { OptionLeg } from "../exposure/options-book";
 import { valueExposure } from "../exposure/mandate-exposure";
 import { type MarkState, attributeStep } from "../exposure/pnl-attribution";
-import type { AccountSource } from "../market/account-source";
+import type { AccountSource, RawAccount } from "../market/account-source";
 import { type MarketSnapshot, type MarketView, type PositionView, type RequestView, readMarketSnapshot } from "../market/reader";
 import type { Journal } from "../ops/journal";
 import { usd } from "../ops/terminal-format";
@@ -33,7 +33,13 @@ import { LiquidationWatch } from "./liquidation-watch";
 
 export interface RunnerDeps {
   connection: Connection;
+  /** Where decisions read accounts: the keeper's stream-fed cache (or any source, in tests). */
   source: AccountSource;
+  /**
+   * Read addresses over RPC at one slot, and make `source` at least that new for them: how an outcome is judged.
+   * Without it, `source` is read.
+   */
+  refresh?: (keys: PublicKey[]) => Promise<{ slot: number; accounts: (RawAccount | null)[] }>;
   /** Where fills and liquidations are read from: the transactions' own events. */
   history: TransactionHistory;
   cfg: KeeperConfig;
@@ -282,19 +288,28 @@ export class MandateRunner {
   }
 
   /** One decision cycle over every market of the mandate. Sends are started, not awaited. */
-  async tick(options: { send: boolean } = { send: true }): Promise<void> {
+  async tick(options: { send: boolean; markets?: ReadonlySet<MarketSymbol> } = { send: true }): Promise<void> {
     const startedMs = this.d.nowMs();
     const nowSec = Math.floor(startedMs / 1000);
-    // The accounts whose state decides an outcome are read by address in the snapshot's one getMultipleAccounts, at
-    // one slot: a request or position list from getProgramAccounts can be partial, and absence there proves nothing.
-    const watched = [...this.inFlight.values()].flatMap((f) => [new PublicKey(f.open.intent.request), new PublicKey(f.open.intent.position)]);
-    const extraKeys = [...this.external.keys, ...watched, ...this.liquidations.watchedPositions()];
+    // An outcome is judged on the request and its position read by address at one slot, over RPC: two notifications
+    // (the request closing, the position changing) do not arrive together, and a program listing's absence proves
+    // nothing. Only landed requests need it, so a cycle with nothing waiting on the chain makes no round trip.
+    const watched = [...this.inFlight.values()].filter((f) => f.phase === "landed").flatMap((f) => [new PublicKey(f.open.intent.request), new PublicKey(f.open.intent.position)]);
+    const verified = watched.length ? await (this.d.refresh ?? ((k) => this.d.source.getMultipleAccounts(k)))(watched) : null;
+    const extraKeys = [...this.external.keys, ...this.liquidations.watchedPositions()];
     const snap = await readMarketSnapshot(this.d.source, { owner: this.wallet, markets: this.d.mandate.markets, nowSec: BigInt(nowSec), extraKeys });
+    if (verified) {
+      watched.forEach((k, i) => snap.extra.set(k.toBase58(), verified.accounts[i] ?? null));
+      snap.accountsSlot = verified.slot;
+    }
     this.lastSnapshot = snap;
     const external = await readExternalExposure(this.d.source, this.d.mandate, this.external, snap, this.d.cfg.oracle.jlpAumToleranceBps);
     this.lastExternal = external;
     for (const w of external.warnings) this.d.emit({ kind: "warning", mandate: this.name, message: w });
+    const busy = new Set(this.inFlight.keys());
     for (const market of this.d.mandate.markets) this.reconcile(market, snap, startedMs, options.send);
+    // A market its request just released is decided now, whatever moved: its hedge changed.
+    const freed = new Set([...busy].filter((m) => !this.inFlight.has(m)));
     // Only a decrease of ours that takes the whole size can close a position: with anything else in flight it can
     // still be liquidated.
     const closing = new Set(
@@ -305,7 +320,8 @@ export class MandateRunner {
     this.liquidations.observe(snap, closing);
     for (const market of this.d.mandate.markets) {
       const view = snap.markets.find((m) => m.symbol === market);
-      if (!view) continue;
+      // A market whose accounts did not move since its last decision is not decided again on the same state.
+      if (!view || (options.markets && !options.markets.has(market) && !freed.has(market))) continue;
       this.decideMarket(market, view, snap, external, nowSec, options.send);
       this.manageCollateral(market, view, snap, external, nowSec, options.send);
     }

@@ -72,13 +72,18 @@ export class AccountCache {
 
   constructor(
     private readonly seed: SeedSource,
-    private readonly stream: AccountStream,
+    private stream: AccountStream,
     private readonly o: AccountCacheOptions,
   ) {
     this.currentAtMs = o.nowMs();
-    stream.onUpdate((u) => this.onStreamUpdate(u));
-    stream.onGap((reason) => this.onGap(reason));
-    stream.onSlot?.((slot) => this.onStreamSlot(slot));
+    this.listen(stream);
+  }
+
+  /** Only the current stream's messages count: a replaced one may still deliver, and must not mark the cache live. */
+  private listen(stream: AccountStream) {
+    stream.onUpdate((u) => stream === this.stream && this.onStreamUpdate(u));
+    stream.onGap((reason) => stream === this.stream && this.onGap(reason));
+    stream.onSlot?.((slot) => stream === this.stream && this.onStreamSlot(slot));
   }
 
   /** Highest slot of any write applied. */
@@ -172,6 +177,35 @@ export class AccountCache {
     }
     for (const k of w.keys) if (!seen.has(k)) this.apply({ pubkey: new PublicKey(k), account: null, slot: res.slot });
     w.seeded = true;
+  }
+
+  /**
+   * Read these addresses over RPC now, at one slot, and apply them: how an outcome is judged (a request gone and its
+   * position changed must be seen together, which two notifications do not promise) and how the decision after it
+   * sees at least that slot.
+   */
+  async refresh(keys: PublicKey[]): Promise<{ slot: number; accounts: (RawAccount | null)[] }> {
+    const fresh = keys.filter((k) => !this.entries.has(k.toBase58()));
+    if (fresh.length) this.stream.watchAccounts(fresh);
+    const res = await this.seed.getMultipleAccounts(keys);
+    keys.forEach((key, i) => this.apply({ pubkey: key, account: res.accounts[i] ?? null, slot: res.slot }));
+    return res;
+  }
+
+  /** Follow everything through another stream (the RPC failed over): what the old one may have missed is re-read. */
+  replaceStream(stream: AccountStream): Promise<void> {
+    const old = this.stream;
+    this.stream = stream;
+    this.listen(stream);
+    stream.watchAccounts([...this.entries.values()].map((e) => e.key));
+    for (const w of this.programs.values()) stream.watchProgram(w.program, w.filters);
+    void old.close().catch(() => {});
+    this.gap ??= { sinceMs: this.o.nowMs(), reason: "account stream replaced" };
+    return this.rereadAll();
+  }
+
+  async close(): Promise<void> {
+    await this.stream.close();
   }
 
   /** Start following addresses ahead of need (a request about to be sent), read once now. */

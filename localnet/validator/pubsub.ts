@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { PublicKey } from "@solana/web3.js";
+import { type PublicKey, SystemProgram } from "@solana/web3.js";
 import { type WebSocket, WebSocketServer } from "ws";
 import { type RpcAccountFilter as AccountFilter, matchesFilters } from "../../programs-client";
 import type { LocalChain } from "./chain";
@@ -55,6 +55,8 @@ export class PubSubServer {
   }
 
   /** Cut every client's connection (a fault knob: clients must reconnect and resubscribe). */
+  private silent = false;
+
   disconnectAll(): number {
     const n = this.clients.size;
     for (const c of this.clients) c.socket.terminate();
@@ -145,15 +147,30 @@ export class PubSubServer {
   }
 
   private notify(client: Client, method: string, subscription: number, result: unknown): void {
+    if (this.silent) return;
     this.send(client, { jsonrpc: "2.0", method, params: { result, subscription } });
+  }
+
+  /**
+   * A stalled stream: sockets stay open and answer subscribe calls, but no notification is sent (and none is sent
+   * later for what happened meanwhile), as when a provider's PubSub node falls behind. Returns the new setting.
+   */
+  setSilent(on: boolean): boolean {
+    this.silent = on;
+    return on;
   }
 
   private context() {
     return { slot: Number(this.chain.slot) };
   }
 
+  /**
+   * A closed or never-created account is notified as a cluster does, as the default account (0 lamports, no data,
+   * owned by the system program), never as null: web3.js rejects a null value, and throws from its socket handler.
+   */
   private accountJson(key: string): string {
-    return JSON.stringify(toRpcAccount(this.chain.getAccount(pubkeyParam(key, "pubkey"))));
+    const account = this.chain.getAccount(pubkeyParam(key, "pubkey"));
+    return JSON.stringify(account ? toRpcAccount(account) : { ...toRpcAccount({ owner: SystemProgram.programId, data: Buffer.alloc(0), lamports: 0 }), rentEpoch: 0 });
   }
 
   private notifySlot(slot: bigint): void {

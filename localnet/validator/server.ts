@@ -66,6 +66,7 @@ export class LocalnetServer {
       }
     }
     if (method === "localnet_disconnectWebSockets") return this.pubsub.disconnectAll();
+    if (method === "localnet_silenceWebSockets") return this.pubsub.setSilent(params[0] !== false);
     if (method === "localnet_disconnectGeyser") {
       if (!this.geyser) throw new RpcError(INVALID_PARAMS, "this localnet serves no Geyser gRPC; start it with a Geyser port (--geyser-port)");
       return this.geyser.disconnectAll();

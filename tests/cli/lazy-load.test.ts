@@ -16,6 +16,8 @@ const HEAVY: Record<string, RegExp> = {
   litesvm: /[\\/]node_modules[\\/]litesvm[\\/]/,
   localnet: new RegExp(`^${ROOT.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}[\\\\/]localnet[\\\\/]`),
   simulator: /[\\/]keeper[\\/]sim[\\/]/,
+  // The Yellowstone gRPC client (and its native binding) only when the config selects rpc.accountStream: geyser.
+  "yellowstone-grpc": /[\\/]node_modules[\\/]@triton-one[\\/]/,
 };
 
 function loadedModules(argv: string[]): { modules: string[]; status: number | null; output: string } {
@@ -34,6 +36,8 @@ describe("commands load lazily", function () {
   const scratch = new ConfigScratch();
   // A config run on a cluster that refuses connections: the keeper loads everything it needs to start, then fails.
   const config = scratch.write("keeper.yaml", scratch.config());
+  const base = scratch.config();
+  const geyserConfig = scratch.write("geyser.yaml", { ...base, rpc: { ...base.rpc, accountStream: "geyser", geyser: { url: "http://127.0.0.1:9" } } });
   const cases: Array<{ argv: string[]; loads: string[] }> = [
     { argv: ["--help"], loads: [] },
     { argv: ["--version"], loads: [] },
@@ -43,6 +47,7 @@ describe("commands load lazily", function () {
     // The controls: the hook sees what a command loads.
     { argv: ["localnet", "--port", "not-a-port"], loads: ["litesvm", "localnet"] },
     { argv: ["backtest", "--paths", "0"], loads: ["simulator"] },
+    { argv: ["run", "--config", geyserConfig, "--duration", "1"], loads: ["yellowstone-grpc"] },
   ];
   for (const flag of ["--help", "--version"]) {
     it(`${flag} loads no Solana client either (web3.js)`, () => {
@@ -52,7 +57,7 @@ describe("commands load lazily", function () {
     });
   }
   for (const c of cases) {
-    it(`${c.argv.join(" ").replace(config, "CONFIG")} loads ${c.loads.length ? c.loads.join(" and ") : `none of ${Object.keys(HEAVY).join(", ")}`}`, () => {
+    it(`${c.argv.join(" ").replace(config, "CONFIG").replace(geyserConfig, "GEYSER-CONFIG")} loads ${c.loads.length ? c.loads.join(" and ") : `none of ${Object.keys(HEAVY).join(", ")}`}`, () => {
       const { modules, status, output } = loadedModules(c.argv);
       assert.ok(modules.length > 10 && status !== null, `the CLI ran (exit ${status}): ${output}`);
       // A control names what it loads and is not checked for the rest (the localnet uses the simulator's RNG).

@@ -22,15 +22,27 @@ describe("keeper on localnet", function () {
     localnet.start(opts, configure, { prepare });
 
   /** Stop the price, let every request settle, and return the keeper's final view. */
+  /**
+   * Prices stopped, every request reconciled, then the first decision not held back by a cooldown or a request in
+   * flight: what the keeper settles on. (A market is re-decided the moment its request settles, often inside the
+   * cooldown, so the first hold after the last fill can be a cooldown's.)
+   */
   async function settle(d: LocalDemo, k: Keeper, rec: Recorder) {
     d.world.prices.stop();
-    await until("every request to be reconciled", 30_000, async () => rec.open.size === 0 && (await openRequestsOnChain(d)) === 0);
-    const before = rec.events.length;
-    k.trigger();
-    await until("a decision after settling", 10_000, () => rec.events.slice(before).some((e) => e.kind === "decision" && e.action === "hold"));
-    await k.idle();
-    await until("no request in flight", 20_000, () => rec.open.size === 0);
-    return rec.lastDecision();
+    let settled: ReturnType<Recorder["lastDecision"]> | undefined;
+    await until("a decision with nothing in flight and no cooldown", 40_000, async () => {
+      if (rec.open.size > 0 || (await openRequestsOnChain(d)) > 0) return false;
+      const before = rec.events.length;
+      k.trigger();
+      await k.idle();
+      await sleep(50);
+      settled = rec.events
+        .slice(before)
+        .filter((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision" && !/cooldown|in flight/.test(e.reason))
+        .at(-1);
+      return settled !== undefined && settled.action === "hold" && rec.open.size === 0;
+    });
+    return settled!;
   }
 
   it("from flat with +100 SOL of exposure, shorts into the band, then trades only on band breaches", async () => {
@@ -78,9 +90,11 @@ describe("keeper on localnet", function () {
     const before = await balance();
     await until("the request to land and wait on chain", 20_000, async () => (await openRequestsOnChain(d)) === 1 && rec.events.some((e) => e.kind === "request" && e.stage === "landed"));
     assert.ok((await balance()) < before, "the request holds the short's USDC collateral");
+    // Engaged first: the keeper re-decides a market the moment its request settles, and this test wants no second one.
+    // The switch stops new requests, not the cancel of an overdue one.
+    k.setKillSwitch(true);
     d.world.chain.timeTravel({ unixMs: Number(d.world.chain.nowSec()) * 1000 + 60_000 });
     await until("the keeper to cancel its overdue request", 20_000, () => rec.events.some((e) => e.kind === "request" && e.stage === "cancel"));
-    k.setKillSwitch(true);
     await until("the cancelled request to be reconciled", 20_000, () => rec.outcomes().length >= 1);
     const outcome = rec.outcomes()[0]!;
     assert.equal(outcome.result, "expired");

@@ -85,9 +85,11 @@ describe("operations on localnet: secrets, metrics, health and readiness through
         // A dead fallback with its own key: failed calls go through it, so its errors are exercised too.
         fallbacks: [{ url: `http://127.0.0.1:9/rpc?api-key=${apiKey}-fallback` }],
         timeoutMs: 8_000,
+        accountStream: "websocket",
       };
       cfg.oracle.maxAgeSec = 4;
       cfg.metrics = { ...cfg.metrics, port: 0, maxTickAgeSec: 3 };
+      cfg.loop.reconcileSec = 0.5;
     });
     await until("the metrics port to be logged", 20_000, () => lines.some((l) => l.includes('"event":"metrics"')));
     const port = (JSON.parse(lines.find((l) => l.includes('"event":"metrics"'))!) as { port: number }).port;
@@ -108,8 +110,10 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     custody.fundingRateState.cumulativeInterestRate += 1_000_000n;
     demo.world.chain.setAccount(usdcCustody, { ...raw, data: encodeAccount("Custody", custody, raw.data.length) });
 
-    // Injected 503s on one method: the pool retries them on the dead fallback, so RPC errors are logged and counted.
-    await rpc(demo.world.url, "localnet_setFaults", [{ failRate: 0.5, failStatus: 503, methods: ["getMultipleAccounts"], seed: 5 }]);
+    // Injected 503s on getMultipleAccounts, which decisions no longer make (they read the account cache) but the
+    // cache's background re-read does, every 500 ms here: the pool retries them on the dead fallback, so RPC errors
+    // are logged and counted.
+    await rpc(demo.world.url, "localnet_setFaults", [{ failRate: 1, failStatus: 503, methods: ["getMultipleAccounts"], seed: 5 }]);
     await sleep(3_000);
     await rpc(demo.world.url, "localnet_setFaults", [{}]);
 
@@ -144,13 +148,16 @@ describe("operations on localnet: secrets, metrics, health and readiness through
     demo.world.prices.start();
     await until("/ready to recover", 15_000, async () => (await probe(port, "/ready")).status === 200);
 
-    // Stall the loop: snapshot reads hang past the health limit (until the 8 s call deadline).
-    await rpc(demo.world.url, "localnet_setFaults", [{ latencyMs: 20_000, methods: ["getProgramAccounts"] }]);
+    // Stall the loop: the account stream goes silent, so each cycle re-reads over RPC first, and those reads hang
+    // past the health limit (until the 8 s call deadline).
+    await rpc(demo.world.url, "localnet_silenceWebSockets", [true]);
+    await rpc(demo.world.url, "localnet_setFaults", [{ latencyMs: 20_000, methods: ["getMultipleAccounts", "getProgramAccounts"] }]);
     await until("/health to fail while the loop is stuck", 15_000, async () => {
       const r = await probe(port, "/health");
       return r.status === 503 && /last cycle .*s ago/.test(r.body);
     });
     await rpc(demo.world.url, "localnet_setFaults", [{}]);
+    await rpc(demo.world.url, "localnet_silenceWebSockets", [false]);
     await until("/health to recover", 30_000, async () => (await probe(port, "/health")).status === 200);
     const finalMetrics = (await probe(port, "/metrics")).body;
 
