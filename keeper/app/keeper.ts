@@ -9,6 +9,7 @@ import { ConnectionTransactionHistory } from "../market/transaction-history";
 import { ConnectionAccountSource } from "../market/account-source";
 import { Journal } from "../ops/journal";
 import { scrubSecrets } from "../lib/redact";
+import type { TraceHook } from "../lib/trace";
 import { HealthServer, type Probe } from "../ops/health-server";
 import { KeeperMetrics } from "../ops/metrics";
 import { closeWebSocket, routeWebSocketErrors } from "../rpc/web3-websocket";
@@ -30,6 +31,8 @@ const CLOCK = SYSVAR_CLOCK_PUBKEY.toBase58();
 export interface KeeperOptions {
   emit: (e: KeeperEvent) => void;
   nowMs?: () => number;
+  /** Hot-path timestamps for benchmarks (keeper/bench): off unless given; must not throw or block. */
+  trace?: TraceHook;
   /** Keys by mandate name, instead of reading keypairFile (the in-process localnet demo). */
   keypairs?: ReadonlyMap<string, Keypair>;
   /** Called when what holds the kill switch changes (`by` empty: released; `was`: what held it before). */
@@ -151,6 +154,7 @@ export class Keeper {
           quoter,
           emit,
           nowMs,
+          trace: opts.trace,
           killSwitch: () => this.killSwitch().length > 0,
           legs: () => book.legs(),
         }),
@@ -269,6 +273,7 @@ export class Keeper {
 
   /** A changed account marks its market (or, for an owner's account or a re-read, every market) for the next cycle. */
   private onAccountsChanged(keys: readonly string[]) {
+    this.opts.trace?.("notified", {});
     this.lastNotificationMs = Date.now();
     this.metrics.notifications.inc(keys.length);
     // The Clock moves every slot and decides nothing by itself: the timer covers time passing.
@@ -303,6 +308,7 @@ export class Keeper {
       if (this.stopped || this.running) return;
       const markets = this.dirty;
       this.dirty = new Set();
+      this.opts.trace?.("cycle", {});
       this.running = this.cycle(markets).finally(() => {
         this.running = null;
         if (this.again && !this.stopped) {

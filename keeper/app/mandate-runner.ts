@@ -20,6 +20,7 @@ import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import { type SignedTransaction, SimulationRejected, simulateAndSign } from "../execution/transaction";
 import { NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
 import type { KeeperConfig, MandateConfig } from "./config";
+import type { TraceHook } from "../lib/trace";
 import { type KeeperEvent, type RequestStage, type SentTx, orderSummary } from "./events";
 import { applyOutcome, type JournalRecord, type LastFill, type OpenIntent, type RequestResult, type RestoredState, restoreState, toFillRecord } from "./records";
 import { buildRequest, fundingMint, needsSwap, requestAddresses } from "./request-builder";
@@ -40,6 +41,7 @@ export interface RunnerDeps {
    * Without it, `source` is read.
    */
   refresh?: (keys: PublicKey[]) => Promise<{ slot: number; accounts: (RawAccount | null)[] }>;
+  trace?: TraceHook;
   /** Where fills and liquidations are read from: the transactions' own events. */
   history: TransactionHistory;
   cfg: KeeperConfig;
@@ -688,6 +690,7 @@ export class MandateRunner {
     };
     const open: OpenIntent = { intent, sent: null, landedSlot: null };
     this.inFlight.set(market, { open, phase: "sending", landedAtMs: 0, openedChainSec: null, cancelSentMs: null });
+    this.d.trace?.("decided", { mandate: this.name, market });
     this.d.journal.append(intent);
     this.emitRequest(open, "intent", `${before.purpose === "collateral" ? `${order.kind === "increase" ? "deposit" : "withdraw"} collateral $${(Number(order.kind === "increase" ? order.collateralUsd6 : order.collateralUsdDelta6) / USD6).toFixed(2)} on ` : ""}${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
 
@@ -704,6 +707,7 @@ export class MandateRunner {
           }
           this.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
           signed = await this.simulateAndSign(instructions);
+          this.d.trace?.("signed", { mandate: this.name, market });
         } catch (e) {
           this.refusedToSign(e, market);
           const result: RequestResult = e instanceof SimulationRejected ? "sim-rejected" : "failed";
@@ -717,6 +721,7 @@ export class MandateRunner {
         }
         const sent = { t: "sent" as const, id, signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
         this.d.journal.append(sent);
+        this.d.trace?.("journaled", { mandate: this.name, market });
         open.sent = sent;
         this.emitRequest(open, "sent", `cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));
         await this.followSend(open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
@@ -749,15 +754,16 @@ export class MandateRunner {
   }
 
   /** The one way this runner sends: the same bytes until settled, stopped by stop(). */
-  private sendUntilSettled(tx: { signature: string; bytes: Uint8Array; lastValidBlockHeight: number }): Promise<SendOutcome> {
+  private sendUntilSettled(tx: { signature: string; bytes: Uint8Array; lastValidBlockHeight: number }, market?: MarketSymbol): Promise<SendOutcome> {
     const x = this.d.cfg.execution;
-    return sendUntilSettled(this.d.connection, tx, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal });
+    const onFirstBroadcast = market && this.d.trace ? () => this.d.trace!("sent", { mandate: this.name, market }) : undefined;
+    return sendUntilSettled(this.d.connection, tx, { rebroadcastMs: x.rebroadcastMs, pollMs: x.pollMs, signal: this.abort.signal, onFirstBroadcast });
   }
 
   private async followSend(open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number) {
     let outcome: SendOutcome;
     try {
-      outcome = await this.sendUntilSettled({ signature, bytes, lastValidBlockHeight });
+      outcome = await this.sendUntilSettled({ signature, bytes, lastValidBlockHeight }, open.intent.market);
     } catch (e) {
       this.d.emit({ kind: "warning", mandate: this.name, market: open.intent.market, message: `send of ${open.intent.id} failed: ${(e as Error).message}` });
       return;

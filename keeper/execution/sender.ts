@@ -6,6 +6,8 @@ export interface SendOptions {
   /** Status polling period, the fallback when the WebSocket notification does not come. */
   pollMs: number;
   signal?: AbortSignal;
+  /** Called as the first broadcast is handed to the RPC client (the hot path's last stage, for benchmarks). */
+  onFirstBroadcast?: () => void;
 }
 
 export type SendOutcome =
@@ -57,6 +59,7 @@ export async function sendUntilSettled(connection: Connection, tx: Broadcast, op
     });
 
   try {
+    opts.onFirstBroadcast?.();
     await broadcast();
     let lastBroadcast = Date.now();
     while (!settled) {
