@@ -4,7 +4,8 @@ import * as path from "node:path";
 
 /**
  * An append-only journal of what the keeper intended, sent and observed. One record per line:
- * `<8 hex checksum> <json>`, fsynced before the call returns, so a record the keeper acted on is on disk.
+ * `<8 hex checksum> <json>`, fsynced before the call returns (unless the journal is not `durable`), so a record the
+ * keeper acted on is on disk.
  * A crash can tear only the last line; opening the journal detects that by its checksum, drops it and
  * truncates the file back to the last whole record. A bad line anywhere else is corruption and is refused.
  */
@@ -26,7 +27,14 @@ export interface OpenedJournal<R> {
 export class Journal<R extends object> {
   private fd: number | null = null;
 
-  constructor(readonly file: string) {}
+  /**
+   * `durable: false` skips the fsync per record (the file is synced on close): for records that inform rather than
+   * decide (history samples), so a disk flush never sits on the hot path for them.
+   */
+  constructor(
+    readonly file: string,
+    private readonly opts: { durable: boolean } = { durable: true },
+  ) {}
 
   /** Reads every whole record without changing the file (a report may read while the keeper writes). */
   read(): OpenedJournal<R> & { goodBytes: number; totalBytes: number } {
@@ -83,10 +91,11 @@ export class Journal<R extends object> {
     if (this.fd === null) throw new JournalError(`${this.file} is not open`);
     const json = toJson(record);
     fs.writeSync(this.fd, `${checksum(json)} ${json}\n`);
-    fs.fsyncSync(this.fd);
+    if (this.opts.durable) fs.fsyncSync(this.fd);
   }
 
   close(): void {
+    if (this.fd !== null && !this.opts.durable) fs.fsyncSync(this.fd);
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
   }

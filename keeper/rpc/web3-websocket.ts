@@ -12,6 +12,7 @@ interface RpcWebSocketClient {
   reconnect_timer_id?: NodeJS.Timeout;
   removeAllListeners(event: string): void;
   on(event: string, listener: (arg: Error) => void): void;
+  on(event: "close", listener: (code: number, reason: string) => void): void;
 }
 
 interface Web3ConnectionInternals {
@@ -64,4 +65,12 @@ export function routeWebSocketErrors(connection: Connection, report: (message: s
   ws.on("open", () => {
     reported = false;
   });
+}
+
+/**
+ * Calls `listener` each time the Connection's WebSocket closes (web3.js then reconnects and resubscribes by itself,
+ * but whatever was notified while it was down is lost, so a subscriber must re-read).
+ */
+export function onWebSocketClose(connection: Connection, listener: (code: number) => void): void {
+  internals(connection)._rpcWebSocket?.on("close", (code: number) => listener(code));
 }

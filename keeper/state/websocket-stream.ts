@@ -1,6 +1,7 @@
 import { type AccountInfo, type Connection, PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
 import type { MemcmpFilter, RawAccount } from "../../programs-client";
+import { onWebSocketClose } from "../rpc/web3-websocket";
 import type { AccountStream, AccountUpdate } from "./account-stream";
 
 /** An account notification of a closed account: lamports 0 and no data is what the RPC sends after a close. */
@@ -39,6 +40,9 @@ export class WebSocketAccountStream implements AccountStream {
   ) {
     this.lastSlotMs = o.nowMs();
     this.slotId = connection.onSlotChange((s) => this.onSlotNotification(s.slot));
+    onWebSocketClose(connection, (code) => {
+      if (!this.closed) this.gap(`WebSocket closed (code ${code}); web3.js reconnects and resubscribes`);
+    });
     this.watchdog = setInterval(() => this.checkSilence(), Math.max(50, Math.floor(o.silenceGapMs / 4)));
     this.watchdog.unref();
   }
