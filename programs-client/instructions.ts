@@ -43,7 +43,7 @@ function accountMetas(name: PerpsInstructionName, accounts: Record<string, Publi
   });
 }
 
-function encodeData(name: PerpsInstructionName, params: Record<string, unknown> | undefined): Buffer {
+function encodeData(name: PerpsInstructionName, params: object | undefined): Buffer {
   const args = params === undefined ? {} : { params: toAnchor(PERPETUALS_IDL, paramsType(name), params) };
   return coder.encode(name, args);
 }
@@ -53,7 +53,7 @@ function paramsType(name: PerpsInstructionName) {
   return ix.args[0]!.type;
 }
 
-function instruction(name: PerpsInstructionName, accounts: Record<string, PublicKey | undefined>, params?: Record<string, unknown>) {
+function instruction(name: PerpsInstructionName, accounts: Record<string, PublicKey | undefined>, params?: object) {
   return new TransactionInstruction({ programId: PERPS, keys: accountMetas(name, accounts), data: encodeData(name, params) });
 }
 
@@ -113,16 +113,16 @@ export function createIncreasePositionMarketRequest(args: IncreaseRequestArgs): 
       inputMint: args.inputMint,
       referral: args.referral,
     },
-    {
-      sizeUsdDelta: args.sizeUsdDelta,
-      collateralTokenDelta: args.collateralTokenDelta,
-      side: args.side,
-      priceSlippage: args.priceSlippage,
-      jupiterMinimumOut: args.jupiterMinimumOut,
-      counter: args.counter,
-    },
+    args,
   );
   return { instruction: ix, position, positionRequest, positionRequestAta };
+}
+
+export type IncreaseRequestParams = Pick<IncreaseRequestArgs, "sizeUsdDelta" | "collateralTokenDelta" | "side" | "priceSlippage" | "jupiterMinimumOut" | "counter">;
+
+/** The data of createIncreasePositionMarketRequest alone: for a transaction whose accounts were compiled once. */
+export function encodeIncreaseRequestData(params: IncreaseRequestParams): Buffer {
+  return encodeData("createIncreasePositionMarketRequest", params);
 }
 
 export interface DecreaseRequestArgs {
@@ -163,16 +163,16 @@ export function createDecreasePositionMarketRequest(args: DecreaseRequestArgs): 
       desiredMint: args.desiredMint,
       referral: args.referral,
     },
-    {
-      collateralUsdDelta: args.collateralUsdDelta,
-      sizeUsdDelta: args.sizeUsdDelta,
-      priceSlippage: args.priceSlippage,
-      jupiterMinimumOut: args.jupiterMinimumOut,
-      entirePosition: args.entirePosition,
-      counter: args.counter,
-    },
+    args,
   );
   return { instruction: ix, position, positionRequest, positionRequestAta };
+}
+
+export type DecreaseRequestParams = Pick<DecreaseRequestArgs, "collateralUsdDelta" | "sizeUsdDelta" | "priceSlippage" | "jupiterMinimumOut" | "entirePosition" | "counter">;
+
+/** The data of createDecreasePositionMarketRequest alone: for a transaction whose accounts were compiled once. */
+export function encodeDecreaseRequestData(params: DecreaseRequestParams): Buffer {
+  return encodeData("createDecreasePositionMarketRequest", params);
 }
 
 export interface CloseRequestArgs {

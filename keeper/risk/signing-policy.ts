@@ -252,7 +252,7 @@ function decodeComputeBudget(c: Checker): { type: "SetComputeUnitPrice" | "SetCo
 }
 
 /** Decodes the compute budget, refusing duplicates and anything but a limit and a price; caps the fee it bids. */
-function checkComputeBudget(instructions: readonly TransactionInstruction[], p: SigningPolicy) {
+export function checkComputeBudget(instructions: readonly TransactionInstruction[], p: SigningPolicy) {
   let price: number | null = null;
   let limit: number | null = null;
   instructions.forEach((ix, i) => {
