@@ -1,7 +1,7 @@
 import type { MarketSymbol } from "../../programs-client";
 import { type PnlStep, ZERO_STEP, addSteps } from "../exposure/pnl-attribution";
 import type { Journal } from "../ops/journal";
-import type { KeeperEvent } from "./events";
+import type { KeeperEvent } from "../mandate/events";
 
 /**
  * One window of a market's hedge, for reports: how far from flat and from the band it was (time-weighted), and

@@ -20,11 +20,11 @@ import { WebSocketAccountStream } from "../state/websocket-stream";
 import { configSecrets } from "./config-load";
 import { type HistorySample, HistoryRecorder } from "./history";
 import type { KeeperConfig, MandateConfig } from "./config";
-import type { KeeperEvent } from "./events";
+import type { KeeperEvent } from "../mandate/events";
 import { loadMandateKey } from "./keypair";
 import { BookSource } from "./mandate-book";
-import { MandateRunner } from "./mandate-runner";
-import type { JournalRecord } from "./records";
+import { MandateRunner } from "../mandate/runner";
+import type { JournalRecord } from "../mandate/records";
 
 const CLOCK = SYSVAR_CLOCK_PUBKEY.toBase58();
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseBookFile, parseLeg } from "../exposure/book-file";
 import { type OptionLeg, expiredLegs, expiredLegsMessage, legKey, newlyExpiredLegs } from "../exposure/options-book";
 import type { KeeperConfig, MandateConfig } from "./config";
-import type { KeeperEvent } from "./events";
+import type { KeeperEvent } from "../mandate/events";
 
 /** A mandate's config legs, a relative expiry ("+30d") counted from `loadedSec`, the moment the keeper loads them. */
 export function configLegs(m: MandateConfig, loadedSec: number): OptionLeg[] {

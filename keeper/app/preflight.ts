@@ -17,7 +17,7 @@ import { type Order, type OrderContext, orderFor } from "../strategy/orders";
 import { simulateAndSign } from "../execution/transaction";
 import type { SwapQuoter } from "../execution/swap-quote";
 import type { KeeperConfig, MandateConfig } from "./config";
-import { buildRequest, needsSwap, requestAddresses } from "./request-builder";
+import { buildRequest, needsSwap, requestAddresses } from "../execution/request-builder";
 
 /**
  * The pre-flight: the exact requests the keeper would send now, for each mandate, market and collateral path, run on

@@ -1,6 +1,6 @@
 import type { HistorySample } from "./history";
 import { slippageBps } from "../market/fill-report";
-import type { JournalRecord } from "./records";
+import type { JournalRecord } from "../mandate/records";
 
 export interface TradeRow {
   time: string;

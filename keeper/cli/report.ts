@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HistorySample } from "../app/history";
-import type { JournalRecord } from "../app/records";
+import type { JournalRecord } from "../mandate/records";
 import { buildReport, formatReport, liquidationsCsv, summaryCsv, tradesCsv } from "../app/report";
 import { Journal } from "../ops/journal";
 import { CliError, EXIT_USAGE } from "./cli-error";

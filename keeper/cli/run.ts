@@ -6,15 +6,15 @@ import type { Logger } from "pino";
 import type { KeeperConfig } from "../app/config";
 import type { Keypair } from "@solana/web3.js";
 import { configSecrets, loadConfigFile } from "../app/config-load";
-import { formatEvent, type KeeperEvent } from "../app/events";
+import type { KeeperEvent } from "../mandate/events";
 import { Keeper } from "../app/keeper";
 import { KeypairError, loadMandateKey } from "../app/keypair";
 import type { LocalDemo } from "../app/local-demo";
 import { createLogger, isRoutine, logEvent } from "../ops/logger";
 import { type SessionTally, heartbeatDue, heartbeatLine, summaryLine, tallyEvent, tallyFields } from "../ops/session-tally";
-import { shortKey } from "../ops/terminal-format";
+import { formatEvent, shortKey } from "../ops/terminal-format";
 import { slippageBps } from "../market/fill-report";
-import type { LastFill } from "../app/records";
+import type { LastFill } from "../mandate/records";
 import { redactUrl, scrubSecrets } from "../lib/redact";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error";
 

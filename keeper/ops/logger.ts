@@ -1,6 +1,7 @@
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
-import { formatEvent, type KeeperEvent } from "../app/events";
+import type { KeeperEvent } from "../mandate/events";
+import { formatEvent } from "./terminal-format";
 import { scrubSecrets } from "../lib/redact";
 
 export interface LoggerOptions {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { KeeperEvent } from "../app/events";
+import type { KeeperEvent } from "../mandate/events";
 
 const PNL_COMPONENTS = ["gamma", "theta", "delta", "fees", "borrow"] as const;
 

@@ -1,5 +1,5 @@
 import type { MarketSymbol } from "../../programs-client";
-import type { KeeperEvent } from "../app/events";
+import type { KeeperEvent } from "../mandate/events";
 import { ZERO_STEP, addSteps, type PnlStep } from "../exposure/pnl-attribution";
 import { hedgeInBand, marketState, signedUsd, tokens, usd } from "./terminal-format";
 

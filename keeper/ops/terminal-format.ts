@@ -1,5 +1,9 @@
 import type { MarketSymbol } from "../../programs-client";
-import type { KeeperEvent, OrderSummary, RequestStage } from "../app/events";
+import type { KeeperEvent, OrderSummary, RequestStage } from "../mandate/events";
+import { grouped, usd } from "../lib/number-format";
+
+// Dollars are shared with the mandate's fill details, so they live in lib; re-exported for the terminal's callers.
+export { usd };
 
 /**
  * The terminal's words for the keeper's events: one line each, in dollars, tokens, percent and basis points, with
@@ -8,19 +12,6 @@ import type { KeeperEvent, OrderSummary, RequestStage } from "../app/events";
 
 /** Enough decimals to see a minimum trade: 0.01 SOL is $1.50, 0.0001 BTC $10. */
 const TOKEN_DECIMALS: Record<MarketSymbol, number> = { SOL: 2, ETH: 3, BTC: 4 };
-
-/** `digits` decimals with thousands separators; a value that rounds to zero has no sign. */
-function grouped(v: number, digits: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const text = Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  return v < 0 && /[1-9]/.test(text) ? `-${text}` : text;
-}
-
-/** $1,164.57, -$3.20. */
-export function usd(v: number, digits = 2): string {
-  const text = grouped(v, digits);
-  return text.startsWith("-") ? `-$${text.slice(1)}` : `$${text}`;
-}
 
 /** +$1.23, -$1.23, $0.00: a P&L. */
 export function signedUsd(v: number): string {

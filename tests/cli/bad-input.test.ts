@@ -8,7 +8,7 @@ import { Keypair, PublicKey } from "@solana/web3.js";
 import { PROGRAM_IDS } from "../../programs-client";
 import { encodeTokenAccount } from "../../programs-client/spl-token";
 import { buildReport } from "../../keeper/app/report";
-import { type JournalRecord, restoreState } from "../../keeper/app/records";
+import { type JournalRecord, restoreState } from "../../keeper/mandate/records";
 import { Journal } from "../../keeper/ops/journal";
 import { startLocalWorld } from "../../localnet/world";
 import { ConfigScratch, runCli, STACK_LINE, type CliRun } from "../helpers/cli-config";

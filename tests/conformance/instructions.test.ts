@@ -12,7 +12,7 @@ import {
   increasePositionWithInternalSwap,
   liquidateFullPosition4,
 } from "../../programs-client";
-import { buildRequest } from "../../keeper/app/request-builder";
+import { buildRequest } from "../../keeper/execution/request-builder";
 import type { Order } from "../../keeper/strategy/orders";
 import { type Value, keyValues, perpsOracle, readVectorText, snakeCase } from "./borsh-oracle";
 import { TX_CLOSE, VIXEN, ixAt } from "./mainnet-vectors";
@@ -180,7 +180,7 @@ describe("conformance: instructions built from the public IDL", () => {
     );
   });
 
-  // The keeper's own request builder (keeper/app/request-builder.ts): what the runner signs.
+  // The keeper's own request builder (keeper/execution/request-builder.ts): what the runner signs.
   const orders: [MarketSymbol, Order, bigint | null][] = [
     ["SOL", { kind: "increase", side: "long", sizeUsdDelta6: 2_000_000_000n, collateralUsd6: 666_666_666n, collateralTokenAmount: 4_444_444_444n, collateralToken: "underlying", priceSlippageUsd6: 151_000_000n, deltaTokens: 13.3 }, null],
     ["ETH", { kind: "increase", side: "short", sizeUsdDelta6: 9_000_000_000n, collateralUsd6: 3_000_000_000n, collateralTokenAmount: 3_000_000_000n, collateralToken: "usdc", priceSlippageUsd6: 2_400_000_000n, deltaTokens: -3 }, null],

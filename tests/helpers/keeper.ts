@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import bs58 from "bs58";
 import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
-import type { KeeperEvent } from "../../keeper/app/events";
+import type { KeeperEvent } from "../../keeper/mandate/events";
 import type { KeeperConfig } from "../../keeper/app/config";
 import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, type LocalDemo, type LocalDemoOptions, startLocalDemo } from "../../keeper/app/local-demo";

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
-import type { JournalRecord } from "../../keeper/app/records";
+import type { JournalRecord } from "../../keeper/mandate/records";
 import { type LocalDemo, startLocalDemo } from "../../keeper/app/local-demo";
 import { Journal } from "../../keeper/ops/journal";
 import { seededUniform } from "../../keeper/sim/random";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
-import type { KeeperEvent } from "../../keeper/app/events";
-import { type JournalRecord, restoreState } from "../../keeper/app/records";
+import type { KeeperEvent } from "../../keeper/mandate/events";
+import { type JournalRecord, restoreState } from "../../keeper/mandate/records";
 import { Journal } from "../../keeper/ops/journal";
 import { dryRunSummary } from "../../keeper/cli/run";
 import { sleep } from "../helpers/wait";

@@ -30,7 +30,7 @@ import { fillOutcomeFor, fundedKeypair, rpc, usdcShortRequest } from "../helpers
 import { until } from "../helpers/wait";
 import { hundredSolMandate, keeperOnLocalnet } from "../helpers/keeper";
 import { recordRemote } from "../helpers/remote";
-import type { KeeperEvent } from "../../keeper/app/events";
+import type { KeeperEvent } from "../../keeper/mandate/events";
 
 const { SOL, USDC } = MAINNET.custodies;
 const USD = 1_000_000n;

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import type { KeeperEvent } from "../../keeper/app/events";
+import type { KeeperEvent } from "../../keeper/mandate/events";
 import { ComputeBudgetProgram, SystemProgram } from "@solana/web3.js";
 import { NATIVE_MINT, PROGRAM_IDS } from "../../programs-client";
 import { setTokenBalance } from "../../localnet/fixtures/load";

@@ -7,7 +7,7 @@ import { Keypair, type PublicKey } from "@solana/web3.js";
 import { MAINNET, PROGRAM_IDS, associatedTokenAddress, decodeAccount, decodeMint, decodeOracleAccount, priceUsd6 } from "../../programs-client";
 import { jlpExposure } from "../../keeper/exposure/jlp";
 import { setTokenBalance } from "../../localnet/fixtures/load";
-import type { KeeperEvent } from "../../keeper/app/events";
+import type { KeeperEvent } from "../../keeper/mandate/events";
 import type { Keeper } from "../../keeper/app/keeper";
 import { startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
 import type { KeeperConfig } from "../../keeper/app/config";

@@ -10,7 +10,7 @@ import { MAINNET } from "../../programs-client";
 import { setTokenBalance } from "../../localnet/fixtures/load";
 import { type LocalDemo, startLocalDemo } from "../../keeper/app/local-demo";
 import { runPreflight } from "../../keeper/app/preflight";
-import { buildRequest } from "../../keeper/app/request-builder";
+import { buildRequest } from "../../keeper/execution/request-builder";
 import { jupiterQuoter } from "../../keeper/execution/swap-quote";
 import { main } from "../../keeper/cli/main";
 import { rpc } from "../helpers/localnet";

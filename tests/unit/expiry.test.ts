@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Keypair } from "@solana/web3.js";
 import { parseConfig } from "../../keeper/app/config-load";
-import type { KeeperEvent } from "../../keeper/app/events";
+import type { KeeperEvent } from "../../keeper/mandate/events";
 import { BookSource, configLegs, expiredLegWarnings } from "../../keeper/app/mandate-book";
 import { BookFileError, expirySeconds, parseBookFile } from "../../keeper/exposure/book-file";
 import { type OptionLeg, expiredLegs, expiredLegsMessage, legKey, newlyExpiredLegs } from "../../keeper/exposure/options-book";

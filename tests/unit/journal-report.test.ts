@@ -5,7 +5,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { attributeStep } from "../../keeper/exposure/pnl-attribution";
 import type { HistorySample } from "../../keeper/app/history";
-import type { JournalRecord } from "../../keeper/app/records";
+import type { JournalRecord } from "../../keeper/mandate/records";
 import { buildReport, summaryCsv } from "../../keeper/app/report";
 import { Journal, JournalError } from "../../keeper/ops/journal";
 

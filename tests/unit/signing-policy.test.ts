@@ -15,8 +15,8 @@ import {
   wrapSolInstructions,
 } from "../../programs-client";
 import { configSchema } from "../../keeper/app/config";
-import type { KeeperEvent } from "../../keeper/app/events";
-import { buildRequest, needsSwap, requestAddresses } from "../../keeper/app/request-builder";
+import type { KeeperEvent } from "../../keeper/mandate/events";
+import { buildRequest, needsSwap, requestAddresses } from "../../keeper/execution/request-builder";
 import { simulateAndSign } from "../../keeper/execution/transaction";
 import { KeeperMetrics } from "../../keeper/ops/metrics";
 import { type SigningPolicy, type SigningRefusalCode, SigningPolicyError, checkSigningPolicy, signingPolicyFor } from "../../keeper/risk/signing-policy";

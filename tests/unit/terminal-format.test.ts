@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { Writable } from "node:stream";
-import type { KeeperEvent } from "../../keeper/app/events";
+import type { KeeperEvent } from "../../keeper/mandate/events";
 import { createLogger, humanLog, logEvent } from "../../keeper/ops/logger";
 import { heartbeatDue, heartbeatLine, pnlTotals, summaryLine, tallyEvent, type MarketTally, type SessionTally } from "../../keeper/ops/session-tally";
 import { bps, formatEvent, percent, shortKey, signedUsd, tokens, usd } from "../../keeper/ops/terminal-format";

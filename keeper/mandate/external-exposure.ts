@@ -13,7 +13,7 @@ import {
 import { jlpExposure, type JlpCustodyInput } from "../exposure/jlp";
 import type { AccountSource, RawAccount } from "../market/account-source";
 import type { MarketSnapshot } from "../market/reader";
-import type { MandateConfig } from "./config";
+import type { MandateConfig } from "../app/config";
 
 /** Exposure read from accounts other than the perps: watched vault wallets, a JLP holding, the wallet's collateral. */
 export interface ExternalExposure {

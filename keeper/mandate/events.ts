@@ -140,6 +140,3 @@ export interface FillSummary {
   impactFeeUsd: number;
   borrowUsd: number;
 }
-
-/** One human line per event (terminal, plan, status); the fields stay the source. */
-export { formatEvent } from "../ops/terminal-format";

@@ -2,15 +2,14 @@ import { PublicKey } from "@solana/web3.js";
 import { type Position, decodeAccount } from "../../programs-client";
 import type { MarketSnapshot } from "../market/reader";
 import type { TransactionHistory } from "../market/transaction-history";
-import type { Journal } from "../ops/journal";
 import { type SeenPosition, closedBehindOurBack, readLiquidation, seenPosition } from "./chain-outcomes";
 import type { KeeperEvent } from "./events";
-import type { JournalRecord } from "./records";
+import type { RecordJournal } from "./records";
 
 export interface LiquidationWatchDeps {
   mandate: string;
   history: TransactionHistory;
-  journal: Journal<JournalRecord>;
+  journal: RecordJournal;
   emit: (e: KeeperEvent) => void;
   nowSec: () => number;
   /** Registers background work, so a stop waits for it. */

@@ -71,6 +71,11 @@ export type JournalRecord =
     };
 
 /** How a request ended. Only `filled` changes the hedge; the rest count as failures for the circuit breaker. */
+/** Where a mandate appends its records: the keeper's journal (ops/journal), seen only through this, so the mandate needs nothing from ops. */
+export interface RecordJournal {
+  append(record: JournalRecord): void;
+}
+
 export type RequestResult = "filled" | "rejected" | "expired" | "dropped" | "failed" | "sim-rejected" | "dry-run";
 
 export const FAILURE_RESULTS: ReadonlySet<RequestResult> = new Set(["rejected", "expired", "dropped", "failed", "sim-rejected"]);
