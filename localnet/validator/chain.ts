@@ -3,6 +3,7 @@ import { AddressLookupTableAccount, PublicKey, SYSVAR_CLOCK_PUBKEY, type Version
 import bs58 from "bs58";
 import {
   Account,
+  type AddressAndAccount,
   Clock,
   FailedTransactionMetadata,
   LiteSvm,
@@ -19,7 +20,7 @@ import {
   decodeTokenAccount,
   matchesFilters,
 } from "../../programs-client";
-import { computeBudgetOf, messageFeeLamports, writableAccounts } from "./compute-budget";
+import { computeBudgetOf, messageFeeLamports } from "./compute-budget";
 import {
   BlockhashWindow,
   PrioritizationFeeCache,
@@ -31,6 +32,7 @@ import {
   type TxStatus,
 } from "./ledger";
 import { type RpcTransactionError, toRpcError, wasExecuted } from "./tx-error";
+import { sameBytes, staticKeyBytes } from "./wire";
 
 function fromSvm(a: Account): RawAccount {
   return { owner: new PublicKey(a.owner()), data: Buffer.from(a.data()), lamports: Number(a.lamports()), executable: a.executable() };
@@ -176,32 +178,75 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 
   /**
-   * Execute a signed transaction in the current slot. Executed transactions (successful or not) pay their fee,
-   * get a status, go into the history with their status meta and feed the prioritization-fee cache; ones a cluster
-   * would drop throw DroppedTransaction.
+   * Execute a signed transaction in the current slot, as a cluster does with skipPreflight. Executed transactions
+   * (successful or not) pay their fee, get a status, go into the history with their status meta and feed the
+   * prioritization-fee cache; ones a cluster would drop throw DroppedTransaction.
    */
   sendTransaction(bytes: Uint8Array): TxOutcome {
-    const tx = VersionedTransaction.deserialize(bytes);
-    const signature = firstSignature(tx);
+    const parsed = parseWire(bytes);
+    const { tx, signature } = parsed;
     if (this.statuses.has(signature)) throw new DroppedTransaction(signature, "AlreadyProcessed");
     if (!this.isBlockhashValid(tx.message.recentBlockhash)) throw new DroppedTransaction(signature, "BlockhashNotFound");
     const loaded = this.loadedAddresses(signature, tx.message);
-    const keys = [...tx.message.staticAccountKeys, ...loaded.writable, ...loaded.readonly];
+    const keys = accountKeyBytes(parsed, loaded);
     const pre = this.balances(keys);
     const result = tx.version === "legacy" ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
-    const err = result instanceof FailedTransactionMetadata ? result.err() : null;
-    if (err !== null && !wasExecuted(err)) throw new DroppedTransaction(signature, toRpcError(err));
-    const outcome = outcomeOf(signature, result);
+    if (!(result instanceof FailedTransactionMetadata)) return this.land(parsed, loaded, keys, pre, result, null);
+    const err = result.err();
+    if (!wasExecuted(err)) throw new DroppedTransaction(signature, toRpcError(err));
+    return this.land(parsed, loaded, keys, pre, result.meta(), toRpcError(err));
+  }
+
+  /**
+   * sendTransaction with preflight, executing the transaction once. It runs as the preflight simulation does
+   * (signatures verified, blockhash checked against the window, nothing written); an error is the preflight's
+   * answer and nothing lands (no fee, no status, no history), as on a cluster. On success that very execution is
+   * committed, writing the accounts it changed as LiteSVM's own send writes them, and recorded as sendTransaction
+   * records it. A transaction the cluster would drop after a successful preflight throws DroppedTransaction.
+   */
+  sendWithPreflight(bytes: Uint8Array): TxOutcome {
+    const parsed = parseWire(bytes);
+    const refused = this.refusal(parsed, { replaceRecentBlockhash: false });
+    if (refused) return refused;
+    let loaded: TxRecord["loadedAddresses"];
+    try {
+      loaded = this.loadedAddresses(parsed.signature, parsed.tx.message);
+    } catch (e) {
+      if (!(e instanceof DroppedTransaction)) throw e;
+      // The runtime names the fault in the preflight's answer, as when the simulation ran before everything else.
+      const sim = this.simulate(parsed, true);
+      if (sim instanceof FailedTransactionMetadata) return outcomeOf(parsed.signature, sim);
+      throw e;
+    }
+    const keys = accountKeyBytes(parsed, loaded);
+    const pre = this.balances(keys);
+    const sim = this.simulate(parsed, true);
+    if (sim instanceof FailedTransactionMetadata) return outcomeOf(parsed.signature, sim);
+    this.commit(sim.postAccounts());
+    return this.land(parsed, loaded, keys, pre, sim.meta(), null);
+  }
+
+  /** Record an executed transaction: history with its status meta, fee cache, status, account notifications. */
+  private land(
+    parsed: ParsedWire,
+    loaded: TxRecord["loadedAddresses"],
+    keys: Uint8Array[],
+    pre: Balances,
+    meta: TransactionMetadata,
+    err: RpcTransactionError | null,
+  ): TxOutcome {
+    const { tx, signature, wire } = parsed;
+    const outcome = outcomeOfMeta(signature, meta, err);
     const post = this.balances(keys);
-    const meta = result instanceof FailedTransactionMetadata ? result.meta() : result;
+    const budget = computeBudgetOf(tx.message, parsed.staticKeys);
     this.history.add(
       {
         signature,
         slot: this.slotValue,
         blockTimeSec: this.nowSec(),
-        wire: ownCopy(bytes),
-        err: outcome.err,
-        feeLamports: this.feeForMessage(tx.message),
+        wire: ownCopy(wire),
+        err,
+        feeLamports: messageFeeLamports(tx.message, budget),
         loadedAddresses: loaded,
         preBalances: pre.lamports,
         postBalances: post.lamports,
@@ -215,11 +260,42 @@ export class LocalChain extends EventEmitter<ChainEvents> {
       } satisfies TxRecord,
       keys,
     );
-    const writable = writableAccounts(tx.message);
-    this.priorityFees.record(this.slotValue, computeBudgetOf(tx.message).unitPriceMicroLamports, writable);
-    this.recordStatus(signature, outcome.err);
-    this.emit("accounts", writable);
+    const writable = tx.message.staticAccountKeys.map((_, i) => tx.message.isAccountWritable(i));
+    this.priorityFees.record(this.slotValue, budget.unitPriceMicroLamports, parsed.staticKeys.filter((_, i) => writable[i]));
+    this.recordStatus(signature, err);
+    this.emit("accounts", tx.message.staticAccountKeys.filter((_, i) => writable[i]));
     return outcome;
+  }
+
+  /**
+   * Write what an execution changed, as LiteSVM's send commits it: ProgramData accounts first, so a program
+   * deployed or upgraded in the same transaction is compiled from its new data.
+   */
+  private commit(written: AddressAndAccount[]): void {
+    const entries = written.map((e) => ({ address: e.address, account: e.account() }));
+    const isProgramData = (a: Account) => sameBytes(a.owner(), UPGRADEABLE_LOADER) && a.data()[0] === PROGRAM_DATA_TAG;
+    for (const e of entries) if (isProgramData(e.account)) this.svm.setAccount(e.address, e.account);
+    for (const e of entries) if (!isProgramData(e.account)) this.svm.setAccount(e.address, e.account);
+  }
+
+  /** Why a simulation (or a preflight) is refused before it runs: an unknown blockhash, or a duplicate. */
+  private refusal({ tx, signature }: ParsedWire, opts: { replaceRecentBlockhash: boolean }): TxOutcome | undefined {
+    if (!opts.replaceRecentBlockhash && !this.isBlockhashValid(tx.message.recentBlockhash)) {
+      return { signature, err: "BlockhashNotFound", logs: [], unitsConsumed: 0n, returnData: null };
+    }
+    if (this.statuses.has(signature)) return { signature, err: "AlreadyProcessed", logs: [], unitsConsumed: 0n, returnData: null };
+    return undefined;
+  }
+
+  /** Run without committing; `sigVerify` false accepts unsigned transactions. */
+  private simulate({ tx, wire }: ParsedWire, sigVerify: boolean): SimulatedTransactionInfo | FailedTransactionMetadata {
+    const was = this.svm.getSigverify();
+    if (was !== sigVerify) this.svm.setSigverify(sigVerify);
+    try {
+      return tx.version === "legacy" ? this.svm.simulateLegacyTransaction(wire) : this.svm.simulateVersionedTransaction(wire);
+    } finally {
+      if (was !== sigVerify) this.svm.setSigverify(was);
+    }
   }
 
   /**
@@ -251,13 +327,13 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 
   /** Lamports of each key, and the SPL Token balances among them (with their mint's decimals), right now. */
-  private balances(keys: PublicKey[]): { lamports: BigUint64Array; tokens: TokenBalance[] } {
+  private balances(keys: Uint8Array[]): Balances {
     const lamports = new BigUint64Array(keys.length);
     const tokens: TokenBalance[] = [];
     keys.forEach((key, accountIndex) => {
-      const account = this.svm.getAccount(key.toBytes());
+      const account = this.svm.getAccount(key);
       lamports[accountIndex] = account?.lamports() ?? 0n;
-      if (!account || !PROGRAM_IDS.token.equals(new PublicKey(account.owner()))) return;
+      if (!account || !sameBytes(account.owner(), TOKEN_PROGRAM)) return;
       const data = account.data();
       if (data.length !== TOKEN_ACCOUNT_SIZE) return;
       const token = decodeTokenAccount(data);
@@ -282,25 +358,16 @@ export class LocalChain extends EventEmitter<ChainEvents> {
    * simulateTransaction does by default); `replaceRecentBlockhash` skips the blockhash check.
    */
   simulateTransaction(bytes: Uint8Array, opts: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts?: PublicKey[] }): TxOutcome {
-    const tx = VersionedTransaction.deserialize(bytes);
-    const signature = firstSignature(tx);
-    if (!opts.replaceRecentBlockhash && !this.isBlockhashValid(tx.message.recentBlockhash)) {
-      return { signature, err: "BlockhashNotFound", logs: [], unitsConsumed: 0n, returnData: null };
+    const parsed = parseWire(bytes);
+    const refused = this.refusal(parsed, opts);
+    if (refused) return refused;
+    const result = this.simulate(parsed, opts.sigVerify);
+    const outcome = outcomeOf(parsed.signature, result);
+    if (!(result instanceof FailedTransactionMetadata) && opts.accounts) {
+      const post = new Map(result.postAccounts().map((e) => [new PublicKey(e.address).toBase58(), fromSvm(e.account())]));
+      outcome.postAccounts = new Map(opts.accounts.map((k) => [k.toBase58(), post.get(k.toBase58()) ?? this.getAccount(k)!]));
     }
-    if (this.statuses.has(signature)) return { signature, err: "AlreadyProcessed", logs: [], unitsConsumed: 0n, returnData: null };
-    const sigverify = this.svm.getSigverify();
-    this.svm.setSigverify(opts.sigVerify);
-    try {
-      const result = tx.version === "legacy" ? this.svm.simulateLegacyTransaction(bytes) : this.svm.simulateVersionedTransaction(bytes);
-      const outcome = outcomeOf(signature, result);
-      if (!(result instanceof FailedTransactionMetadata) && opts.accounts) {
-        const post = new Map(result.postAccounts().map((e) => [new PublicKey(e.address).toBase58(), fromSvm(e.account())]));
-        outcome.postAccounts = new Map(opts.accounts.map((k) => [k.toBase58(), post.get(k.toBase58()) ?? this.getAccount(k)!]));
-      }
-      return outcome;
-    } finally {
-      this.svm.setSigverify(sigverify);
-    }
+    return outcome;
   }
 
   /** A real System transfer from LiteSVM's faucet; its signature gets a status like any transaction. */
@@ -328,10 +395,29 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 }
 
-function firstSignature(tx: VersionedTransaction): string {
+/** A transaction deserialized once: web3.js's view, its first signature in base58, its static keys as bytes. */
+interface ParsedWire {
+  wire: Uint8Array;
+  tx: VersionedTransaction;
+  signature: string;
+  staticKeys: Uint8Array[];
+}
+
+function parseWire(wire: Uint8Array): ParsedWire {
+  const tx = VersionedTransaction.deserialize(wire);
   const sig = tx.signatures[0];
   if (!sig) throw new RangeError("transaction has no signatures");
-  return flatString(bs58.encode(sig));
+  return { wire, tx, signature: flatString(bs58.encode(sig)), staticKeys: staticKeyBytes(wire) };
+}
+
+/** Every account key of a transaction as bytes, in the runtime's order: static, then loaded writable, then loaded readonly. */
+function accountKeyBytes(parsed: ParsedWire, loaded: TxRecord["loadedAddresses"]): Uint8Array[] {
+  return [...parsed.staticKeys, ...loaded.writable.map((k) => k.toBytes()), ...loaded.readonly.map((k) => k.toBytes())];
+}
+
+interface Balances {
+  lamports: BigUint64Array;
+  tokens: TokenBalance[];
 }
 
 /**
@@ -359,12 +445,19 @@ function innerInstructionsOf(meta: TransactionMetadata): TxRecord["innerInstruct
     .filter((group) => group.instructions.length > 0);
 }
 
-const MEMO_PROGRAMS = new Set(["MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"]);
+const MEMO_PROGRAMS = ["MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"].map((id) => new PublicKey(id).toBytes());
+const TOKEN_PROGRAM = PROGRAM_IDS.token.toBytes();
+const UPGRADEABLE_LOADER = new PublicKey("BPFLoaderUpgradeab1e11111111111111111111111").toBytes();
+/** The first byte of an upgradeable loader's ProgramData account (UpgradeableLoaderState::ProgramData). */
+const PROGRAM_DATA_TAG = 3;
 
 /** Agave's memo field: each top-level memo instruction as "[byte length] text", joined by "; ". */
-function memoOf(message: VersionedMessage, keys: PublicKey[]): string | null {
+function memoOf(message: VersionedMessage, keys: Uint8Array[]): string | null {
   const memos = message.compiledInstructions
-    .filter((ix) => MEMO_PROGRAMS.has(keys[ix.programIdIndex]?.toBase58() ?? ""))
+    .filter((ix) => {
+      const program = keys[ix.programIdIndex];
+      return program !== undefined && MEMO_PROGRAMS.some((id) => sameBytes(program, id));
+    })
     .map((ix) => {
       let text: string;
       try {
@@ -377,15 +470,17 @@ function memoOf(message: VersionedMessage, keys: PublicKey[]): string | null {
   return memos.length > 0 ? memos.join("; ") : null;
 }
 
-function outcomeOf(signature: string, result: TransactionMetadata | FailedTransactionMetadata | SimulatedTransactionInfo): TxOutcome {
-  const failed = result instanceof FailedTransactionMetadata;
-  const meta = failed || !("logs" in result) ? result.meta() : result;
+function outcomeOf(signature: string, result: FailedTransactionMetadata | SimulatedTransactionInfo): TxOutcome {
+  return outcomeOfMeta(signature, result.meta(), result instanceof FailedTransactionMetadata ? toRpcError(result.err()) : null);
+}
+
+function outcomeOfMeta(signature: string, meta: TransactionMetadata, err: RpcTransactionError | null): TxOutcome {
   const rd = meta.returnData();
   const programId = new PublicKey(rd.programId());
   const data = Buffer.from(rd.data());
   return {
     signature,
-    err: failed ? toRpcError(result.err()) : null,
+    err,
     logs: meta.logs(),
     unitsConsumed: meta.computeUnitsConsumed(),
     returnData: data.length > 0 || !programId.equals(PublicKey.default) ? { programId, data } : null,

@@ -1,4 +1,5 @@
-import { ComputeBudgetProgram, type PublicKey, type VersionedMessage } from "@solana/web3.js";
+import { ComputeBudgetProgram, PublicKey, type VersionedMessage } from "@solana/web3.js";
+import { sameBytes } from "./wire";
 
 export const LAMPORTS_PER_SIGNATURE = 5000n;
 const MAX_COMPUTE_UNIT_LIMIT = 1_400_000n;
@@ -7,8 +8,9 @@ const DEFAULT_UNITS_PER_BUILTIN = 3_000n;
 const SET_COMPUTE_UNIT_LIMIT = 2;
 const SET_COMPUTE_UNIT_PRICE = 3;
 
+const COMPUTE_BUDGET_PROGRAM = ComputeBudgetProgram.programId.toBytes();
 // Programs whose instructions Agave budgets at 3,000 CU by default instead of 200,000.
-const BUILTINS = new Set([
+const BUILTINS = [
   "11111111111111111111111111111111",
   "ComputeBudget111111111111111111111111111111",
   "Vote111111111111111111111111111111111111111",
@@ -20,7 +22,7 @@ const BUILTINS = new Set([
   "Ed25519SigVerify111111111111111111111111111",
   "KeccakSecp256k11111111111111111111111111111",
   "Secp256r1SigVerify1111111111111111111111111",
-]);
+].map((id) => new PublicKey(id).toBytes());
 
 export interface ComputeBudget {
   /** The requested compute-unit limit (explicit, or Agave's default for the instructions). */
@@ -29,20 +31,23 @@ export interface ComputeBudget {
   unitPriceMicroLamports: bigint;
 }
 
-/** The compute budget a message asks for, read from its ComputeBudget instructions as the runtime reads them. */
-export function computeBudgetOf(message: VersionedMessage): ComputeBudget {
-  const keys = message.staticAccountKeys;
+/**
+ * The compute budget a message asks for, read from its ComputeBudget instructions as the runtime reads them.
+ * `keys` are the message's static keys as bytes (the validator has them from the wire; a PublicKey converts back
+ * through a bignum every time it is compared or encoded).
+ */
+export function computeBudgetOf(message: VersionedMessage, keys: Uint8Array[] = message.staticAccountKeys.map((k) => k.toBytes())): ComputeBudget {
   let explicitLimit: bigint | undefined;
   let price = 0n;
   let defaultLimit = 0n;
   for (const ix of message.compiledInstructions) {
-    const program: PublicKey | undefined = keys[ix.programIdIndex];
-    const data = Buffer.from(ix.data);
-    if (program?.equals(ComputeBudgetProgram.programId)) {
+    const program = keys[ix.programIdIndex];
+    const data = Buffer.from(ix.data.buffer, ix.data.byteOffset, ix.data.byteLength);
+    if (program && sameBytes(program, COMPUTE_BUDGET_PROGRAM)) {
       if (data[0] === SET_COMPUTE_UNIT_LIMIT && data.length >= 5) explicitLimit = BigInt(data.readUInt32LE(1));
       if (data[0] === SET_COMPUTE_UNIT_PRICE && data.length >= 9) price = data.readBigUInt64LE(1);
     }
-    defaultLimit += program && BUILTINS.has(program.toBase58()) ? DEFAULT_UNITS_PER_BUILTIN : DEFAULT_UNITS_PER_INSTRUCTION;
+    defaultLimit += program && BUILTINS.some((id) => sameBytes(program, id)) ? DEFAULT_UNITS_PER_BUILTIN : DEFAULT_UNITS_PER_INSTRUCTION;
   }
   const limit = explicitLimit ?? defaultLimit;
   return { unitLimit: limit < MAX_COMPUTE_UNIT_LIMIT ? limit : MAX_COMPUTE_UNIT_LIMIT, unitPriceMicroLamports: price };
@@ -54,11 +59,6 @@ export function priorityFeeLamports(budget: ComputeBudget): bigint {
 }
 
 /** The whole fee a message pays: 5,000 lamports per signature plus its priority fee. */
-export function messageFeeLamports(message: VersionedMessage): bigint {
-  return LAMPORTS_PER_SIGNATURE * BigInt(message.header.numRequiredSignatures) + priorityFeeLamports(computeBudgetOf(message));
-}
-
-/** The writable accounts a message locks (static keys; accounts from lookup tables are not resolved here). */
-export function writableAccounts(message: VersionedMessage): PublicKey[] {
-  return message.staticAccountKeys.filter((_, i) => message.isAccountWritable(i));
+export function messageFeeLamports(message: VersionedMessage, budget: ComputeBudget = computeBudgetOf(message)): bigint {
+  return LAMPORTS_PER_SIGNATURE * BigInt(message.header.numRequiredSignatures) + priorityFeeLamports(budget);
 }

@@ -1,6 +1,7 @@
 import { type PublicKey, VersionedTransaction } from "@solana/web3.js";
 import bs58 from "bs58";
 import type { RpcTransactionError } from "./tx-error";
+import { bytesKey } from "./wire";
 
 /** How many blocks a blockhash stays usable, as on a real cluster. */
 export const BLOCKHASH_VALIDITY_BLOCKS = 150n;
@@ -51,7 +52,8 @@ interface SlotFees {
 export class PrioritizationFeeCache {
   private readonly slots: SlotFees[] = [];
 
-  record(slot: bigint, unitPriceMicroLamports: bigint, writable: PublicKey[]): void {
+  /** `writable`: the accounts the transaction locked for writing, as their 32 bytes. */
+  record(slot: bigint, unitPriceMicroLamports: bigint, writable: Uint8Array[]): void {
     let entry = this.slots.at(-1);
     if (!entry || entry.slot !== slot) {
       entry = { slot, minPrice: unitPriceMicroLamports, minPriceByAccount: new Map() };
@@ -60,7 +62,7 @@ export class PrioritizationFeeCache {
     }
     if (unitPriceMicroLamports < entry.minPrice) entry.minPrice = unitPriceMicroLamports;
     for (const key of writable) {
-      const k = key.toBase58();
+      const k = bytesKey(key);
       const prev = entry.minPriceByAccount.get(k);
       if (prev === undefined || unitPriceMicroLamports < prev) entry.minPriceByAccount.set(k, unitPriceMicroLamports);
     }
@@ -72,7 +74,7 @@ export class PrioritizationFeeCache {
    */
   recent(currentSlot: bigint, accounts: PublicKey[]): { slot: bigint; prioritizationFee: bigint }[] {
     const bySlot = new Map(this.slots.map((s) => [s.slot, s]));
-    const keys = accounts.map((a) => a.toBase58());
+    const keys = accounts.map((a) => bytesKey(a.toBytes()));
     const out: { slot: bigint; prioritizationFee: bigint }[] = [];
     const first = currentSlot - BigInt(PRIORITIZATION_FEE_SLOTS) + 1n;
     for (let slot = first; slot <= currentSlot; slot++) {
@@ -162,11 +164,6 @@ export function flatString(s: string): string {
   return Buffer.from(s, "latin1").toString("latin1");
 }
 
-/** An address as a Map key: its 32 bytes as a flat 32-character string (cheaper than base58). */
-function addressKey(address: PublicKey): string {
-  return address.toBuffer().toString("latin1");
-}
-
 /**
  * The ledger's bounded transaction history: by signature, and per account address in execution order. When it is
  * full the oldest transaction goes, from the signature index and from the front of every address list it is in
@@ -185,11 +182,11 @@ export class TransactionHistory {
     return this.bySignature.size;
   }
 
-  /** Record a transaction that touched `addresses` (every account key, static and loaded). */
-  add(record: TxRecord, addresses: PublicKey[]): void {
+  /** Record a transaction that touched `addresses` (every account key, static and loaded, as its 32 bytes). */
+  add(record: TxRecord, addresses: Uint8Array[]): void {
     const entry: Entry = { record, seq: this.nextSeq++, lists: [] };
     this.bySignature.set(record.signature, entry);
-    for (const address of new Set(addresses.map(addressKey))) {
+    for (const address of new Set(addresses.map(bytesKey))) {
       let list = this.byAddress.get(address);
       if (!list) {
         list = { address, entries: [] };
@@ -221,7 +218,7 @@ export class TransactionHistory {
    * `until`. As on a real node, an unknown `before` gives nothing and an unknown `until` sets no lower bound.
    */
   signaturesFor(address: PublicKey, opts: { limit: number; before?: string; until?: string }): TxRecord[] {
-    const list = this.byAddress.get(addressKey(address))?.entries ?? [];
+    const list = this.byAddress.get(bytesKey(address.toBytes()))?.entries ?? [];
     let end = list.length;
     if (opts.before !== undefined) {
       const before = this.bySignature.get(opts.before);

@@ -226,22 +226,20 @@ export function createRpcMethods(chain: LocalChain): Record<string, RpcHandler> 
     sendTransaction: (params) => {
       const { bytes, cfg } = parseTx(params);
       context(cfg);
-      if (!cfg.skipPreflight) {
-        const sim = safely(() => chain.simulateTransaction(bytes, { sigVerify: true, replaceRecentBlockhash: false }));
-        if (sim.err !== null) {
-          throw new RpcError(PREFLIGHT_FAILURE, `Transaction simulation failed: ${describeRpcError(sim.err)}`, {
-            err: sim.err,
-            logs: sim.logs,
-            accounts: null,
-            unitsConsumed: Number(sim.unitsConsumed),
-            returnData: returnDataJson(sim),
-          });
-        }
-      }
       try {
-        return safely(() => chain.sendTransaction(bytes)).signature;
+        if (cfg.skipPreflight) return safely(() => chain.sendTransaction(bytes)).signature;
+        // One execution: the preflight's, committed when it succeeds.
+        const sent = safely(() => chain.sendWithPreflight(bytes));
+        if (sent.err === null) return sent.signature;
+        throw new RpcError(PREFLIGHT_FAILURE, `Transaction simulation failed: ${describeRpcError(sent.err)}`, {
+          err: sent.err,
+          logs: sent.logs,
+          accounts: null,
+          unitsConsumed: Number(sent.unitsConsumed),
+          returnData: returnDataJson(sent),
+        });
       } catch (e) {
-        // With preflight skipped a cluster accepts the bytes and silently drops what cannot run.
+        // A cluster accepts the bytes and silently drops what cannot run (preflight skipped, or passed but the send dropped).
         if (e instanceof DroppedTransaction) return e.signature;
         throw e;
       }

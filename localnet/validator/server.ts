@@ -143,8 +143,10 @@ export class LocalnetServer {
           return;
         }
         const send = (reply: unknown) => {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify(reply));
+          const json = JSON.stringify(reply);
+          // With the length known the answer goes out in one write, without chunked framing.
+          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+          res.end(json);
         };
         if (body === undefined) send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
         else if (!this.prefetch) send(Array.isArray(body) ? body.map((r) => this.dispatch(r)) : this.dispatch(body as JsonRpcRequest));

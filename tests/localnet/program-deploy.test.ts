@@ -10,12 +10,21 @@ import { readObject } from "../../localnet/programs/sbf-linker/elf";
 import { LinkError, link } from "../../localnet/programs/sbf-linker/link";
 import { LocalChain } from "../../localnet/validator/chain";
 
-function sender(chain: LocalChain, payer: Keypair) {
+type Send = (chain: LocalChain, wire: Uint8Array) => ReturnType<LocalChain["sendTransaction"]>;
+
+// Both ways a transaction lands: executed by LiteSVM's send (skipPreflight), and the preflight's own execution
+// committed account by account, which must leave the loader's program cache as LiteSVM's send does.
+const SEND_PATHS: [string, Send][] = [
+  ["skipPreflight", (chain, wire) => chain.sendTransaction(wire)],
+  ["preflight (its execution committed)", (chain, wire) => chain.sendWithPreflight(wire)],
+];
+
+function sender(chain: LocalChain, payer: Keypair, send: Send) {
   return (tx: Transaction, signers: Keypair[]) => {
     tx.feePayer = payer.publicKey;
     tx.recentBlockhash = chain.latestBlockhash().blockhash;
     tx.sign(...signers);
-    const out = chain.sendTransaction(tx.serialize());
+    const out = send(chain, tx.serialize());
     if (out.err) throw new Error(`${JSON.stringify(out.err)}\n${out.logs.join("\n")}`);
   };
 }
@@ -35,13 +44,13 @@ function clang(): string | undefined {
 describe("stand-in Jupiter Perps program: deployment", function () {
   this.timeout(60_000);
 
-  it("deploys through the upgradeable loader (deploy-time ELF checks and verifier) and runs", async () => {
+  for (const [path, send] of SEND_PATHS) it(`deploys through the upgradeable loader (deploy-time ELF checks and verifier) and runs: ${path}`, async () => {
     const chain = new LocalChain();
     const payer = Keypair.generate();
     chain.airdrop(payer.publicKey, 100_000_000_000n);
     const program = Keypair.generate();
     const so = readFileSync(PERPS_SO_PATH);
-    const { programData } = await deployWithUpgradeableLoader(sender(chain, payer), { payer, program, so, rent: (n) => Number(chain.minimumBalanceForRentExemption(n)) });
+    const { programData } = await deployWithUpgradeableLoader(sender(chain, payer, send), { payer, program, so, rent: (n) => Number(chain.minimumBalanceForRentExemption(n)) });
     const account = chain.getAccount(program.publicKey);
     assert.ok(account?.executable && account.owner.equals(BPF_LOADER_UPGRADEABLE));
     assert.ok(chain.getAccount(programData)!.data.subarray(45, 45 + so.length).equals(so), "ProgramData holds the ELF after its 45-byte header");
@@ -51,7 +60,7 @@ describe("stand-in Jupiter Perps program: deployment", function () {
     tx.feePayer = payer.publicKey;
     tx.recentBlockhash = chain.latestBlockhash().blockhash;
     tx.sign(payer);
-    const out = chain.sendTransaction(tx.serialize());
+    const out = send(chain, tx.serialize());
     assert.deepEqual(out.err, { InstructionError: [0, { Custom: 101 }] });
     assert.ok(out.logs.some((l) => l.includes("InstructionFallbackNotFound")));
   });

@@ -208,7 +208,7 @@ describe("localnet ledger: the bounded transaction history", () => {
   it("forgets the oldest transactions beyond its capacity, by signature and by address", () => {
     const history = new TransactionHistory(3);
     // Transaction n touches key 0 (everyone) and key n.
-    for (let n = 1; n <= 5; n++) history.add(record(n), [key(0), key(n), key(0)]);
+    for (let n = 1; n <= 5; n++) history.add(record(n), [key(0), key(n), key(0)].map((k) => k.toBytes()));
     assert.equal(history.size, 3);
     const cases: [string, string | undefined][] = [["sig1", undefined], ["sig2", undefined], ["sig3", "sig3"], ["sig5", "sig5"]];
     for (const [sig, expected] of cases) assert.equal(history.get(sig)?.signature, expected, sig);

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import {
+  AddressLookupTableAccount,
   ComputeBudgetProgram,
   Connection,
   Keypair,
@@ -8,14 +9,19 @@ import {
   SendTransactionError,
   SystemProgram,
   Transaction,
+  TransactionInstruction,
   TransactionMessage,
   VersionedTransaction,
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 import { TOKEN_PROGRAM_ID, createMint, getAccount, getOrCreateAssociatedTokenAccount, mintTo, transfer } from "@solana/spl-token";
+import bs58 from "bs58";
 import { PrioritizationFeeCache } from "../../localnet/validator/ledger";
 import { type Localnet, startLocalnet } from "../../localnet/validator/server";
+import { staticKeyBytes } from "../../localnet/validator/wire";
 import { fundedKeypair, rpc } from "../helpers/localnet";
+
+const MEMO_PROGRAM = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
 describe("localnet validator: transactions and PubSub through an unmodified web3.js Connection", function () {
   this.timeout(60_000);
@@ -146,10 +152,10 @@ describe("localnet validator: transactions and PubSub through an unmodified web3
   it("per slot: the lowest price landed, raised to the given accounts' lowest (Agave's rule)", () => {
     const cache = new PrioritizationFeeCache();
     const [a, b, c] = [Keypair.generate().publicKey, Keypair.generate().publicKey, Keypair.generate().publicKey];
-    cache.record(10n, 0n, [a]);
-    cache.record(10n, 777_000n, [b]);
-    cache.record(10n, 900_000n, [b, c]);
-    cache.record(12n, 5n, [c]);
+    cache.record(10n, 0n, [a.toBytes()]);
+    cache.record(10n, 777_000n, [b.toBytes()]);
+    cache.record(10n, 900_000n, [b.toBytes(), c.toBytes()]);
+    cache.record(12n, 5n, [c.toBytes()]);
     const fee = (keys: PublicKey[]) => Object.fromEntries(cache.recent(12n, keys).filter((f) => f.slot >= 10n).map((f) => [String(f.slot), f.prioritizationFee]));
     assert.deepEqual(fee([]), { "10": 0n, "11": 0n, "12": 5n });
     assert.deepEqual(fee([b]), { "10": 777_000n, "11": 0n, "12": 5n });
@@ -194,4 +200,123 @@ describe("localnet validator: transactions and PubSub through an unmodified web3
     const r = await rpc(net.url, "getBalance", [payer.publicKey.toBase58(), { minContextSlot: Number(net.chain.slot) + 1000 }]);
     assert.equal(r.error?.code, -32016);
   });
+
+  // sendTransaction with preflight executes once: the preflight's execution is what lands. These pin what that
+  // must not change: the preflight error, nothing landing on failure, landing exactly once, and the recorded meta.
+  describe("sendTransaction with preflight executes once", () => {
+    const send = (wire: Uint8Array, skipPreflight = false) =>
+      rpc<string>(net.url, "sendTransaction", [Buffer.from(wire).toString("base64"), { encoding: "base64", skipPreflight }]);
+    const transfer = async (from: Keypair, lamports: number, opts: { blockhash?: string; badSignature?: boolean } = {}) => {
+      const blockhash = opts.blockhash ?? (await connection.getLatestBlockhash()).blockhash;
+      const tx = new Transaction({ feePayer: from.publicKey, blockhash, lastValidBlockHeight: 0 }).add(
+        SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: payer.publicKey, lamports }),
+      );
+      tx.sign(from);
+      const wire = tx.serialize();
+      if (opts.badSignature) wire[64]! ^= 1;
+      return wire;
+    };
+    const nothingLanded = async (signature: string, from: PublicKey, lamports: number) => {
+      assert.deepEqual((await connection.getSignatureStatuses([signature])).value, [null]);
+      assert.equal((await rpc(net.url, "getTransaction", [signature, { encoding: "json" }])).result, null);
+      assert.deepEqual((await rpc(net.url, "getSignaturesForAddress", [from.toBase58()])).result, []);
+      assert.equal(await connection.getBalance(from), lamports);
+    };
+
+    const failures: [string, (poor: Keypair) => Promise<Uint8Array>, string][] = [
+      ["an instruction error (insufficient lamports)", (poor) => transfer(poor, 5_000_000), "Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1"],
+      ["a bad signature", (poor) => transfer(poor, 1_000, { badSignature: true }), "Transaction simulation failed: SignatureFailure"],
+      ["an unknown blockhash", (poor) => transfer(poor, 1_000, { blockhash: Keypair.generate().publicKey.toBase58() }), "Transaction simulation failed: BlockhashNotFound"],
+    ];
+    for (const [what, build, message] of failures) {
+      it(`a preflight failure on ${what} answers -32002 with the simulation's err, logs and units, and nothing lands`, async () => {
+        const poor = Keypair.generate();
+        await connection.confirmTransaction(await connection.requestAirdrop(poor.publicKey, 1_000_000));
+        const wire = await build(poor);
+        const sim = await rpc<{ value: Record<string, unknown> }>(net.url, "simulateTransaction", [Buffer.from(wire).toString("base64"), { encoding: "base64", sigVerify: true }]);
+        const { err, logs, unitsConsumed, returnData } = sim.result!.value;
+        const answer = await send(wire);
+        assert.deepEqual(answer.error, { code: -32002, message, data: { err, logs, accounts: null, unitsConsumed, returnData } });
+        await nothingLanded(signatureOf(wire), poor.publicKey, 1_000_000);
+      });
+    }
+
+    it("the same bytes land after a failed preflight, since the failure never landed", async () => {
+      const poor = Keypair.generate();
+      await connection.confirmTransaction(await connection.requestAirdrop(poor.publicKey, 1_000_000));
+      const wire = await transfer(poor, 2_000_000);
+      assert.equal((await send(wire)).error?.code, -32002);
+      await connection.confirmTransaction(await connection.requestAirdrop(poor.publicKey, 2_000_000));
+      assert.equal((await send(wire)).result, signatureOf(wire));
+      assert.equal(await connection.getBalance(poor.publicKey), 3_000_000 - 2_000_000 - 5_000);
+    });
+
+    it("the same transaction sent twice lands once, with preflight or without", async () => {
+      const from = await fundedKeypair(connection, 1);
+      const before = await connection.getBalance(from.publicKey);
+      const wire = await transfer(from, 1_000_000);
+      const signature = (await send(wire)).result!;
+      assert.equal(signature, signatureOf(wire));
+      const again = await send(wire);
+      assert.equal(again.error?.code, -32002);
+      assert.equal(again.error?.message, "Transaction simulation failed: AlreadyProcessed");
+      assert.equal((await send(wire, true)).result, signature, "skipPreflight answers the signature and drops the duplicate");
+      assert.equal(await connection.getBalance(from.publicKey), before - 1_000_000 - 5_000);
+      const history = (await rpc<{ signature: string }[]>(net.url, "getSignaturesForAddress", [from.publicKey.toBase58()])).result!;
+      assert.deepEqual(history.map((h) => h.signature), [signature]);
+      const [status] = (await connection.getSignatureStatuses([signature])).value;
+      assert.equal(status?.err, null);
+    });
+
+    it("records the same status meta whether the preflight's execution landed or LiteSVM's send", async () => {
+      const meta = async (skipPreflight: boolean) => {
+        const from = await fundedKeypair(connection, 1);
+        const to = Keypair.generate().publicKey;
+        const { blockhash } = await connection.getLatestBlockhash();
+        const tx = new Transaction({ feePayer: from.publicKey, blockhash, lastValidBlockHeight: 0 }).add(
+          ComputeBudgetProgram.setComputeUnitLimit({ units: 20_000 }),
+          ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 12_345 }),
+          SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to, lamports: 3_000_000 }),
+          new TransactionInstruction({ programId: MEMO_PROGRAM, keys: [], data: Buffer.from("once") }),
+        );
+        tx.sign(from);
+        const signature = (await send(tx.serialize(), skipPreflight)).result!;
+        const record = (await rpc<{ meta: Record<string, unknown> }>(net.url, "getTransaction", [signature, { encoding: "json" }])).result!;
+        const [listed] = (await rpc<{ memo: string }[]>(net.url, "getSignaturesForAddress", [to.toBase58()])).result!;
+        return { meta: record.meta, memo: listed?.memo };
+      };
+      const [landedPreflight, landedSkip] = [await meta(false), await meta(true)];
+      assert.deepEqual(landedPreflight, landedSkip);
+      assert.equal(landedPreflight.meta.fee, 5_000 + Math.ceil((12_345 * 20_000) / 1e6));
+      assert.equal(landedPreflight.memo, "[4] once");
+    });
+
+    it("reads the static keys from the wire as web3.js does (legacy, v0 with a lookup table, two signers)", () => {
+      const [a, b] = [Keypair.generate(), Keypair.generate()];
+      const table = new AddressLookupTableAccount({
+        key: Keypair.generate().publicKey,
+        state: { deactivationSlot: 2n ** 64n - 1n, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, addresses: [Keypair.generate().publicKey] },
+      });
+      const ixs = [
+        SystemProgram.transfer({ fromPubkey: a.publicKey, toPubkey: table.state.addresses[0]!, lamports: 1 }),
+        SystemProgram.transfer({ fromPubkey: b.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 1 }),
+      ];
+      const blockhash = Keypair.generate().publicKey.toBase58();
+      const legacy = new VersionedTransaction(new TransactionMessage({ payerKey: a.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToLegacyMessage());
+      const v0 = new VersionedTransaction(new TransactionMessage({ payerKey: a.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message([table]));
+      for (const tx of [legacy, v0]) {
+        tx.sign([a, b]);
+        const wire = tx.serialize();
+        assert.deepEqual(
+          staticKeyBytes(wire).map((k) => Buffer.from(k).toString("hex")),
+          tx.message.staticAccountKeys.map((k) => k.toBuffer().toString("hex")),
+          `version ${tx.version}`,
+        );
+      }
+    });
+  });
 });
+
+function signatureOf(wire: Uint8Array): string {
+  return bs58.encode(wire.subarray(1, 65));
+}
