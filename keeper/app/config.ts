@@ -146,6 +146,8 @@ export const configSchema = obj({
     }).default({}),
     computeUnitMargin: z.number().min(1).max(3).default(1.2),
     minComputeUnits: z.number().int().positive().default(50_000),
+    /** The limit of a request kind not yet calibrated (its simulation at start failed): safe, not cheap. */
+    defaultComputeUnits: z.number().int().positive().default(400_000),
     rebroadcastMs: z.number().int().min(200).default(2_000),
     pollMs: z.number().int().min(50).default(500),
     blockhashRefreshMs: z.number().int().min(200).default(2_000),
@@ -168,6 +170,7 @@ export const configSchema = obj({
       if (x.priorityFee.capMicroLamports > cap) ctx.addIssue({ code: "custom", path: ["priorityFee", "capMicroLamports"], message: `must be at most execution.signing.maxComputeUnitPriceMicroLamports (${cap})` });
       if ((x.priorityFee.staticMicroLamports ?? 0) > cap) ctx.addIssue({ code: "custom", path: ["priorityFee", "staticMicroLamports"], message: `must be at most execution.signing.maxComputeUnitPriceMicroLamports (${cap})` });
       if (x.minComputeUnits > x.signing.maxComputeUnitLimit) ctx.addIssue({ code: "custom", path: ["minComputeUnits"], message: `must be at most execution.signing.maxComputeUnitLimit (${x.signing.maxComputeUnitLimit})` });
+      if (x.defaultComputeUnits > x.signing.maxComputeUnitLimit || x.defaultComputeUnits < x.minComputeUnits) ctx.addIssue({ code: "custom", path: ["defaultComputeUnits"], message: `must be between execution.minComputeUnits (${x.minComputeUnits}) and execution.signing.maxComputeUnitLimit (${x.signing.maxComputeUnitLimit})` });
     })
     .default({}),
   /** Prometheus metrics, /health and /ready on one HTTP port; off unless a port is set. */
