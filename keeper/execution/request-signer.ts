@@ -33,6 +33,11 @@ export interface ReservedRequest extends NextRequest {
   order: Order;
   wrapSol: boolean;
   position: PublicKey;
+  /** The token the request moves, and the collateral custody's: a swap turns the first into the second. */
+  mint: PublicKey;
+  collateralMint: PublicKey;
+  /** True when the funding is swapped: the send needs a quote's jupiterMinimumOut. */
+  swap: boolean;
   /** The request's writable accounts but its own PDA: where the fee market is read. */
   writable: readonly PublicKey[];
 }
@@ -73,7 +78,8 @@ export class RequestSigner {
   /** The request's counter and addresses, taken ready: what the intent names before anything is signed. */
   reserve(market: MarketSymbol, order: Order, wrapSol: boolean): ReservedRequest {
     const shape = this.shape(market, order, wrapSol);
-    return { ...this.pdas.take(shape.slot), market, order, wrapSol, position: shape.slot.position, writable: shape.writable };
+    const collateralMint = collateralMintOf(market, order);
+    return { ...this.pdas.take(shape.slot), market, order, wrapSol, position: shape.slot.position, mint: shape.slot.mint, collateralMint, swap: !shape.slot.mint.equals(collateralMint), writable: shape.writable };
   }
 
   /** Signs a reserved request on the given blockhash and price; a SigningPolicyError is a refusal. */
@@ -82,7 +88,7 @@ export class RequestSigner {
     const { template } = this.shape(market, order, r.wrapSol);
     if ((extras.wrapLamports !== null) !== r.wrapSol) throw new Error(`${market} ${order.kind} ${order.side}: reserved ${r.wrapSol ? "with" : "without"} SOL wrapping, signed ${r.wrapSol ? "without" : "with"}`);
     const swap = extras.jupiterMinimumOut !== null;
-    if (swap !== this.swaps(market, order)) throw new Error(`${market} ${order.kind} ${order.side}: jupiterMinimumOut must be set exactly when the funding mint differs from the collateral mint`);
+    if (swap !== r.swap) throw new Error(`${market} ${order.kind} ${order.side}: jupiterMinimumOut must be set exactly when the funding mint differs from the collateral mint`);
     const kind = kindOf({ change: order.kind, purpose: extras.purpose, wrapSol: r.wrapSol, swap });
     const requestData =
       order.kind === "increase"
@@ -108,18 +114,13 @@ export class RequestSigner {
     return { ...(await this.units.simulate(probe.kind, probe.bytes)), kind: probe.kind };
   }
 
-  private swaps(market: MarketSymbol, order: Order): boolean {
-    const collateralMint = (order.side === "short" ? MAINNET.custodies.USDC : MAINNET.custodies[market]).mint;
-    return !fundingMint(market, order).equals(collateralMint);
-  }
-
   private shape(market: MarketSymbol, order: Order, wrapSol: boolean): Shape {
     const usdcFunded = fundingMint(market, order).equals(MAINNET.custodies.USDC.mint);
     const id = `${market}:${order.side}:${order.kind}:${usdcFunded ? "usdc" : "own"}:${wrapSol ? "wrap" : ""}`;
     let s = this.shapes.get(id);
     if (!s) {
       // Any counter: only the request's two PDAs depend on it, and the template lets exactly those vary.
-      const sample = buildRequest(this.payer.publicKey, market, order, 0n, this.swaps(market, order) ? 1n : null, this.policy.referral ?? undefined);
+      const sample = buildRequest(this.payer.publicKey, market, order, 0n, fundingMint(market, order).equals(collateralMintOf(market, order)) ? null : 1n, this.policy.referral ?? undefined);
       const positionRequestAta = associatedTokenAddress(sample.mint, sample.positionRequest);
       const template = requestTemplate(this.payer.publicKey, { instruction: sample.instruction, positionRequest: sample.positionRequest, positionRequestAta }, wrapSol, this.units.cfg.minUnits, this.policy);
       const writable = sample.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(sample.positionRequest) && !k.pubkey.equals(positionRequestAta)).map((k) => k.pubkey);
@@ -129,3 +130,5 @@ export class RequestSigner {
     return s;
   }
 }
+
+const collateralMintOf = (market: MarketSymbol, order: Order) => (order.side === "short" ? MAINNET.custodies.USDC : MAINNET.custodies[market]).mint;
