@@ -28,7 +28,7 @@ function keyCheck(m: MandateConfig, env: NodeJS.ProcessEnv): { line?: string; pr
 /**
  * `config check FILE`: every problem of the config, its mandate files and its mandates' keys at once (exit 2), or
  * the signers and the effective config with secrets redacted. The environment is the process's, with
- * `--env-file` applied before this runs.
+ * `--environment-file` applied before this runs.
  */
 export function runConfigCheck(opts: ConfigCheckOptions, out: Print, env: NodeJS.ProcessEnv = process.env): void {
   const data = readStructured(opts.file);

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { CliError, EXIT_USAGE } from "./cli-error";
 
 /**
- * `--env-file FILE`: the variables of a systemd EnvironmentFile (the service's /etc/gamma-keeper/env), so root can
+ * `--environment-file FILE`: the variables of a systemd EnvironmentFile (the service's /etc/gamma-keeper/env), so root can
  * check a config whose keys or RPC URLs live there as the service will see them. Values are secrets: errors name
  * the file and the line, never a value.
  */
@@ -56,12 +56,12 @@ export function parseEnvFile(text: string, source: string): Record<string, strin
 export function applyEnvFile(file: string, env: NodeJS.ProcessEnv = process.env): string[] {
   let text: string;
   try {
-    if (!fs.statSync(file).isFile()) throw new CliError(`--env-file ${file} is not a regular file; fix: pass the service's EnvironmentFile, e.g. /etc/gamma-keeper/env`, EXIT_USAGE);
+    if (!fs.statSync(file).isFile()) throw new CliError(`--environment-file ${file} is not a regular file; fix: pass the service's EnvironmentFile, e.g. /etc/gamma-keeper/env`, EXIT_USAGE);
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof CliError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new CliError(`cannot read --env-file ${file} (${code}); fix: ${code === "EACCES" ? "run the check as root (the file is root-only by design)" : "check the path"}`, EXIT_USAGE);
+    throw new CliError(`cannot read --environment-file ${file} (${code}); fix: ${code === "EACCES" ? "run the check as root (the file is root-only by design)" : "check the path"}`, EXIT_USAGE);
   }
   const vars = parseEnvFile(text, file);
   Object.assign(env, vars);

@@ -60,10 +60,11 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) })
     .showHelpAfterError()
     .exitOverride();
-  // Before the action loads the config and the keys: `config check --env-file /etc/gamma-keeper/env` run as root
-  // sees the variables the service will (the file is root-only, so the service user cannot read it).
+  // Before the action loads the config and the keys: `config check --environment-file /etc/gamma-keeper/env` run as
+  // root sees the variables the service will (the file is root-only, so the service user cannot read it). Not
+  // --env-file: Node 20 claims that one even after the script's name (nodejs/node#54232) and exits before we run.
   program.hook("preAction", (_program, command) => {
-    const file = command.opts().envFile as string | undefined;
+    const file = command.opts().environmentFile as string | undefined;
     if (file !== undefined) (require("./env-file") as typeof import("./env-file")).applyEnvFile(file);
   });
 
@@ -159,7 +160,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .argument("<file>", "keeper config, or one mandate's file (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--mandate", "check FILE as one mandate's file even if it does not look like one")
-    .option("--env-file <file>", ENV_FILE_HELP)
+    .option("--environment-file <file>", ENV_FILE_HELP)
     .action((file: string, opts: { set?: string[]; mandate?: boolean }) => configCheck().runConfigCheck({ file, set: opts.set, mandate: opts.mandate }, out));
 
   program
@@ -170,7 +171,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .option("--since <date>", "only from this date (ISO-8601)")
     .option("--csv <file>", "also write the per-market table to FILE, the requests to FILE-trades.csv and the liquidations to FILE-liquidations.csv; a .csv ending of FILE is dropped first (r.csv gives r-trades.csv)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
-    .option("--env-file <file>", ENV_FILE_HELP)
+    .option("--environment-file <file>", ENV_FILE_HELP)
     .action((opts: ReportCliOptions) => report().runReport(opts, out));
 
   program
@@ -178,7 +179,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .description("Run one decision cycle and print it; nothing is sent")
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
-    .option("--env-file <file>", ENV_FILE_HELP)
+    .option("--environment-file <file>", ENV_FILE_HELP)
     .action((opts: { config: string; set?: string[] }) => run().runPlan(opts, out));
 
   program
@@ -187,7 +188,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
     .option("--watch [sec]", "refresh every SEC seconds (default 5) until Ctrl-C: redrawn in place on a terminal, one block per refresh otherwise")
-    .option("--env-file <file>", ENV_FILE_HELP)
+    .option("--environment-file <file>", ENV_FILE_HELP)
     .action((opts: { config: string; set?: string[]; watch?: string | true }) =>
       opts.watch === undefined ? run().runStatus(opts, out) : watch().runStatusWatch({ ...opts, watch: opts.watch }, out, stop),
     );
@@ -198,7 +199,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .requiredOption("--config <file>", "keeper config (YAML or JSON)")
     .option("--fork <url>", "run on this fork (e.g. `gamma-keeper localnet --fork <RPC>`) instead of forking the config's RPC in the process; an endpoint that is not a fork is refused")
     .option("--set <path=value>", "override a config value (repeatable)", collect)
-    .option("--env-file <file>", ENV_FILE_HELP)
+    .option("--environment-file <file>", ENV_FILE_HELP)
     .action((opts: PreflightCliOptions) => preflight().runPreflightCli(opts, out));
 
   program

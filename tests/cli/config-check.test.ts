@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Keypair } from "@solana/web3.js";
@@ -9,7 +10,7 @@ import { ConfigScratch, runCli, STACK_LINE } from "../helpers/cli-config";
 
 /**
  * Issue 16: a DAO validates its own mandate file; a config's problems come in one pass, its mandate files and keys
- * included; root checks a config whose keys live in the service's root-only environment file with --env-file.
+ * included; root checks a config whose keys live in the service's root-only environment file with --environment-file.
  */
 
 const EXAMPLE = path.join(__dirname, "../../config/dao-mandate.example.yaml");
@@ -22,10 +23,10 @@ function daoMandate(wallet: string, name = "dao.yaml"): string {
   return s.write(name, text);
 }
 
-describe("config check (issue 16): mandate files on their own, every problem in one pass, --env-file", function () {
+describe("config check (issue 16): mandate files on their own, every problem in one pass, --environment-file", function () {
   this.timeout(30_000);
   after(() => fs.rmSync(s.dir, { recursive: true, force: true }));
-  // --env-file sets the process's environment, as it would for the process it stands in for: restored after each.
+  // --environment-file sets the process's environment, as it would for the process it stands in for: restored after each.
   let saved: NodeJS.ProcessEnv;
   beforeEach(() => (saved = { ...process.env }));
   afterEach(() => {
@@ -106,7 +107,7 @@ describe("config check (issue 16): mandate files on their own, every problem in 
     assert.match(both.err, /mandate m1: cannot read keypair file .*no-such-key\.json: ENOENT/);
   });
 
-  describe("--env-file", () => {
+  describe("--environment-file", () => {
     const KEY_VAR = "GK_ENVFILE_TEST_KEY";
     function envConfig(): string {
       const c = s.config("env");
@@ -124,7 +125,7 @@ describe("config check (issue 16): mandate files on their own, every problem in 
 
       const secret = bs58.encode(s.wallet.secretKey);
       const env = s.write("env", `# /etc/gamma-keeper/env\n\n; a comment\nGAMMA_KEEPER__rpc__url="https://rpc.example.com/?api-key=ENV-FILE-SECRET"\n${KEY_VAR}='${secret}'\n`);
-      const r = await runCli(["config", "check", file, "--env-file", env]);
+      const r = await runCli(["config", "check", file, "--environment-file", env]);
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, new RegExp(`signer ${s.wallet.publicKey.toBase58()} matches the wallet`));
       assert.match(r.out, /url: https:\/\/rpc\.example\.com\/\*\*\*/, "the env file's GAMMA_KEEPER__ override applied");
@@ -140,22 +141,38 @@ describe("config check (issue 16): mandate files on their own, every problem in 
         ["preflight", "--config", file],
         ["report", "--config", file, "--mandate", "m1"],
       ]) {
-        const r = await runCli([...argv, "--env-file", missing]);
+        const r = await runCli([...argv, "--environment-file", missing]);
         assert.equal(r.code, 2, `${argv[0]}: ${r.err}`);
-        assert.match(r.err, /cannot read --env-file .*no-env \(ENOENT\); fix: check the path/);
+        assert.match(r.err, /cannot read --environment-file .*no-env \(ENOENT\); fix: check the path/);
       }
       const bad = s.write("bad-env", `OK=1\nGK_KEY="SECRET-VALUE-1\n`);
-      const r = await runCli(["config", "check", file, "--env-file", bad]);
+      const r = await runCli(["config", "check", file, "--environment-file", bad]);
       assert.equal(r.code, 2);
       assert.match(r.err, /bad-env line 2: the value's quote is never closed/);
       assert.ok(!r.err.includes("SECRET-VALUE-1"));
+    });
+
+    // In a real `node` process, not in-process: Node 20 acts on its own --env-file even after the script's name
+    // (nodejs/node#54232) and exits 9 with `node: FILE: not found` before the tool runs, so the flag cannot be that.
+    it("a real node child gets the tool's own message and exit 2 for a missing and an unreadable file", function () {
+      const cli = path.join(__dirname, "../../keeper/cli/main.ts");
+      const unreadable = s.write("unreadable-env", "A=1\n");
+      fs.chmodSync(unreadable, 0o000);
+      const cases: [string, RegExp][] = [[s.dir + "/no-such-env", /cannot read --environment-file .*no-such-env \(ENOENT\); fix: check the path/]];
+      if (process.getuid?.() !== 0) cases.push([unreadable, /cannot read --environment-file .*unreadable-env \(EACCES\); fix: run the check as root/]);
+      for (const [file, want] of cases) {
+        const p = spawnSync(process.execPath, ["--import", "tsx", cli, "config", "check", envConfig(), "--environment-file", file], { encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" });
+        assert.equal(p.status, 2, p.stderr);
+        assert.match(p.stderr, want);
+        assert.doesNotMatch(p.stderr, /^node:/m, "Node itself acted on the flag");
+      }
     });
 
     it("an env file root alone can read is refused with the fix, for the service user", async function () {
       if (process.getuid?.() === 0) this.skip(); // root reads a mode-0000 file: nothing to show
       const env = s.write("root-only-env", "A=1\n");
       fs.chmodSync(env, 0o000);
-      const r = await runCli(["config", "check", envConfig(), "--env-file", env]);
+      const r = await runCli(["config", "check", envConfig(), "--environment-file", env]);
       assert.equal(r.code, 2);
       assert.match(r.err, /\(EACCES\); fix: run the check as root/);
     });
