@@ -46,7 +46,8 @@ export function parseEnvFile(text: string, source: string): Record<string, strin
     const eq = trimmed.indexOf("=");
     if (eq < 0) throw new CliError(`${where} is not KEY=VALUE (systemd would skip it); fix: name the variable, as in GK_DAO_TREASURY_KEY=...`, EXIT_USAGE);
     const name = trimmed.slice(0, eq).trim();
-    if (!NAME.test(name)) throw new CliError(`${where}: "${name}" is not a variable name; fix: use letters, digits and _ (not starting with a digit)`, EXIT_USAGE);
+    // What precedes the first = may hold a value (a line missing its =, with one later in a URL): not repeated.
+    if (!NAME.test(name)) throw new CliError(`${where}: the text before the first = is not a variable name; fix: write NAME=VALUE with a name of letters, digits and _ (not starting with a digit)`, EXIT_USAGE);
     vars[name] = unquote(trimmed.slice(eq + 1), where);
   }
   return vars;

@@ -196,7 +196,10 @@ describe("parseEnvFile: systemd EnvironmentFile syntax", () => {
 
   const refused: [string, string, RegExp][] = [
     ["a line without =", "A=1\nSECRETVALUE\n", /^env line 2 is not KEY=VALUE/],
-    ["a bad name", "1A=SECRETVALUE\n", /^env line 1: "1A" is not a variable name/],
+    ["a bad name", "1A=SECRETVALUE\n", /^env line 1: the text before the first = is not a variable name/],
+    // The = missing after the name, one later in the URL's query: the text before it is the name and the secret.
+    ["a name and a URL without the =", "OK=1\nGAMMA_KEEPER__rpc__url https://x.quiknode.pro/SECRETVALUE/?a=b\n", /^env line 2: the text before the first = is not a variable name; fix: write NAME=VALUE/],
+    ["a bad name that is a secret", "SECRETVALUE-1=x\n", /^env line 1: the text before the first = is not a variable name/],
     ["an unclosed quote", "A='SECRETVALUE\n", /^env line 1: the value's quote is never closed/],
     ["text after the quote", 'A="x"SECRETVALUE\n', /^env line 1: text after the closing quote/],
   ];
