@@ -63,4 +63,20 @@ describe("deploy/: the Prometheus and Alertmanager examples fit the alert rules"
     const pager = (am.route.routes ?? []).find((r) => r.matchers.includes('severity="page"'));
     assert.ok(pager && pager.receiver !== am.route.receiver, "severity=page has its own receiver; warn goes to the default");
   });
+
+  // Two keepers scraped by one Prometheus: one down must not mute the other's pages.
+  it("KeeperDown inhibits only its own keeper's alerts: equal job and instance, which every rule keeps", () => {
+    const am = YAML.parse(read("alertmanager.yml")) as { inhibit_rules: { source_matchers: string[]; equal?: string[] }[] };
+    const down = am.inhibit_rules.filter((r) => r.source_matchers.includes('alertname="KeeperDown"'));
+    assert.equal(down.length, 1);
+    assert.deepEqual([...(down[0]!.equal ?? [])].sort(), ["instance", "job"]);
+    for (const r of rules) {
+      // An aggregation without job and instance drops them, and the inhibition would then never match its alert.
+      const clauses = [...r.expr.matchAll(/\b(?:sum|avg|min|max|count)\s*(?:by\s*\(([^)]*)\))?\s*\(/g)];
+      for (const c of clauses) {
+        const by = (c[1] ?? "").split(",").map((l) => l.trim());
+        assert.ok(by.includes("job") && by.includes("instance"), `${r.alert}: \`${c[0]}\` drops job or instance`);
+      }
+    }
+  });
 });
