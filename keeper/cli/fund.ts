@@ -26,6 +26,8 @@ const TOKENS = [
 const SOL_DECIMALS = 9;
 /** JSON-RPC's JSON number: requestAirdrop takes lamports as one, so they must be exact in a double. */
 const MAX_AIRDROP_LAMPORTS = BigInt(Number.MAX_SAFE_INTEGER);
+/** A token account's amount is a u64. */
+const U64_MAX = (1n << 64n) - 1n;
 /** JSON-RPC "invalid params": what the localnet answers a test control called with none; a real cluster has no such method. */
 const INVALID_PARAMS = -32602;
 
@@ -33,6 +35,11 @@ function amount(text: string, flag: string, decimals: number): bigint {
   const units = parseDecimalUnits(text, decimals);
   if (typeof units !== "bigint") throw new CliError(`${flag} ${units.error}`, EXIT_USAGE);
   return units;
+}
+
+/** The most a token account can hold, in the token's units, for the messages that refuse more. */
+function u64Max(decimals: number, symbol: string): string {
+  return `${formatUnits(U64_MAX, decimals)} ${symbol} (the u64 maximum)`;
 }
 
 /**
@@ -48,7 +55,10 @@ export async function runFund(o: FundCliOptions, out: (s: string) => void): Prom
   const tokens = TOKENS.flatMap(([flag, symbol]) => {
     const text = o[flag];
     const c = MAINNET.custodies[symbol];
-    return text === undefined ? [] : [{ symbol, mint: c.mint, decimals: c.decimals, units: amount(text, `--${flag}`, c.decimals) }];
+    if (text === undefined) return [];
+    const units = amount(text, `--${flag}`, c.decimals);
+    if (units > U64_MAX) throw new CliError(`--${flag} ${text} is more than a token account can hold: at most ${u64Max(c.decimals, symbol)}`, EXIT_USAGE);
+    return [{ symbol, mint: c.mint, decimals: c.decimals, units }];
   });
   if (lamports === 0n && tokens.length === 0) throw new CliError(`nothing to fund: give --sol and/or ${TOKENS.map(([f]) => `--${f}`).join(", ")}`, EXIT_USAGE);
 
@@ -71,6 +81,8 @@ export async function runFund(o: FundCliOptions, out: (s: string) => void): Prom
     const info = await rpcCall(url, `reading ${t.symbol} account ${ata.toBase58()}`, () => connection.getAccountInfo(ata));
     const decoded = info && decodeTokenAccount(info.data);
     const held = decoded && decoded.ok ? decoded.value.amount : 0n;
+    if (held + t.units > U64_MAX)
+      throw new CliError(`+${formatUnits(t.units, t.decimals)} ${t.symbol} on the ${formatUnits(held, t.decimals)} held would be more than a token account can hold: at most ${u64Max(t.decimals, t.symbol)}; fund less`, EXIT_USAGE);
     const r = await rpcCall(url, `funding ${t.symbol}`, () => rawRpc(url, "surfnet_setTokenAccount", [owner.toBase58(), t.mint.toBase58(), { amount: (held + t.units).toString() }]));
     if (r.error) throw new CliError(`funding ${t.symbol} at ${where} failed: ${r.error.message}`, EXIT_RUNTIME);
     out(`+${formatUnits(t.units, t.decimals)} ${t.symbol}: ${formatUnits(held + t.units, t.decimals)} ${t.symbol} held in ${ata.toBase58()}`);

@@ -105,6 +105,7 @@ describe("localnet tools: keygen, localnet fund, expired-leg warnings, status --
       ["too many decimals", ["--owner", owner, "--usdc", "1.0000001"], /--usdc "1\.0000001" has 7 decimals; the token has 6/],
       ["zero", ["--owner", owner, "--sol", "0.0"], /--sol "0\.0" must be more than 0/],
       ["more than one airdrop", ["--owner", owner, "--sol", "10000000"], /--sol 10000000 is more than one airdrop can carry/],
+      ["more than a u64", ["--owner", owner, "--usdc", "99999999999999999999999"], /--usdc 99999999999999999999999 is more than a token account can hold: at most 18446744073709\.551615 USDC \(the u64 maximum\)/],
       ["a bad pubkey", ["--owner", "not-a-key", "--sol", "1"], /--owner "not-a-key" is not a base58 public key/],
       ["nothing to fund", ["--owner", owner], /nothing to fund: give --sol and\/or --usdc, --usdt, --eth, --btc/],
     ];
@@ -115,6 +116,16 @@ describe("localnet tools: keygen, localnet fund, expired-leg warnings, status --
         assert.match(r.err, reason);
       });
     }
+
+    it("an amount whose sum with the balance held passes the u64 maximum: exit 2 naming it, the balance unchanged", async () => {
+      const full = Keypair.generate().publicKey;
+      let r = await run(["localnet", "fund", "--owner", full.toBase58(), "--usdc", "18446744073709.551615", "--rpc", world.url]);
+      assert.equal(r.code, 0, r.err);
+      r = await run(["localnet", "fund", "--owner", full.toBase58(), "--usdc", "0.000001", "--rpc", world.url]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /\+0\.000001 USDC on the 18446744073709\.551615 held would be more than a token account can hold: at most 18446744073709\.551615 USDC \(the u64 maximum\); fund less/);
+      assert.equal(await tokenBalance(connection, MAINNET.custodies.USDC.mint, full), (1n << 64n) - 1n);
+    });
 
     it("an endpoint that is not our localnet is refused before anything is sent", async () => {
       const seen: string[] = [];
