@@ -63,7 +63,12 @@ export async function runFund(o: FundCliOptions, out: (s: string) => void): Prom
   if (lamports === 0n && tokens.length === 0) throw new CliError(`nothing to fund: give --sol and/or ${TOKENS.map(([f]) => `--${f}`).join(", ")}`, EXIT_USAGE);
 
   const where = redactUrl(url);
-  const probe = await rpcCall(url, "asking for the localnet's test controls", () => rawRpc(url, "surfnet_setTokenAccount", []));
+  const probe = await rawRpc(url, "surfnet_setTokenAccount", []).catch((e: unknown) => {
+    // fetch says only "fetch failed"; its cause says why (ECONNREFUSED: nothing listens).
+    const { cause } = e as { cause?: { code?: string; message?: string } };
+    const why = cause?.code ?? cause?.message ?? "no answer";
+    throw new CliError(`the RPC at ${where} is unreachable (${why}); localnet fund needs a running localnet: start one with \`gamma-keeper localnet\` (or pass its URL to --rpc)`, EXIT_RUNTIME);
+  });
   if (probe.error?.code !== INVALID_PARAMS)
     throw new CliError(`${where} is not a gamma-keeper localnet (it has no surfnet_setTokenAccount${probe.error ? `: ${probe.error.message}` : ""}); fund only gives test money. Start one with \`gamma-keeper localnet\` and pass its URL to --rpc`, EXIT_USAGE);
 

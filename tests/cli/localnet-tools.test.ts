@@ -151,10 +151,15 @@ describe("localnet tools: keygen, localnet fund, expired-leg warnings, status --
         server.close();
       }
     });
-    it("a dead endpoint: exit 1 naming it", async () => {
-      const r = await run(["localnet", "fund", "--owner", owner, "--sol", "1", "--rpc", "http://127.0.0.1:9"]);
+    it("a dead endpoint: exit 1 naming it and saying a localnet must be running", async () => {
+      // A port that was free a moment ago: nothing listens, as when no localnet runs (fetch refuses port 9 itself).
+      const probe = http.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise((resolve) => probe.close(resolve));
+      const r = await run(["localnet", "fund", "--owner", owner, "--sol", "1", "--rpc", `http://127.0.0.1:${port}`]);
       assert.equal(r.code, 1);
-      assert.match(r.err, /failed at http:\/\/127\.0\.0\.1:9/);
+      assert.match(r.err, /the RPC at http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\); localnet fund needs a running localnet: start one with `gamma-keeper localnet`/);
     });
   });
 
