@@ -286,8 +286,26 @@ export async function main(
   }
 }
 
+/**
+ * Resolves when the process's stdout can no longer be written: its reader closed it (`run ... | head -2`: EPIPE on
+ * the next write). Unheard, that error is uncaught and ends the program with a stack mid-run; heard, the rest of the
+ * output is dropped and a running keeper stops as on SIGTERM (journal flushed), so the program ends with its usual
+ * code. Other stdout errors are said once on stderr.
+ */
+function stdoutClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    let said = false;
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE" && !said) console.error(`gamma-keeper: stdout failed (${e.code ?? e.message}); output is dropped from here on`);
+      said = true;
+      resolve();
+    });
+  });
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
+  const closed = stdoutClosed();
+  main(process.argv.slice(2), undefined, undefined, () => Promise.race([untilSignal(), closed])).then((code) => {
     process.exitCode = code;
   });
 }

@@ -177,7 +177,7 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
     cfg = loadConfig(opts.config, opts);
     keypairs = loadSigners(cfg);
   } else {
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gamma-keeper-demo-"));
+    const stateDir = demoStateDir();
     out(`no --config: starting the embedded localnet demo (a long SOL straddle hedged on SOL perps; state in ${stateDir}, ${opts.keepState ? "kept on exit" : "removed on exit unless --keep-state"})`);
     // Loaded here so that a run against a real cluster never loads the localnet and LiteSVM (require: see main.ts).
     const { DEMO_MANDATE, startLocalDemo } = require("../app/local-demo") as typeof import("../app/local-demo");
@@ -235,6 +235,17 @@ export async function runKeeper(opts: RunCliOptions, out: Print, untilStop: () =
 }
 
 const DEMO_CONFIG_FILE = "config.json";
+
+/** A new temporary directory for the demo's state; one that cannot be made is the environment's to fix. */
+function demoStateDir(): string {
+  const parent = os.tmpdir();
+  try {
+    return fs.mkdtempSync(path.join(parent, "gamma-keeper-demo-"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "failed";
+    throw new CliError(`cannot create the demo's state directory in ${parent} (${code}); fix: point TMPDIR at a writable directory, or run with --config`, EXIT_USAGE);
+  }
+}
 
 /** The demo's temporary state goes with it, unless --keep-state: then the command that reads it. */
 function closeDemoState({ stateDir, mandates }: KeeperConfig, keep: boolean, out: Print): void {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
@@ -369,5 +369,32 @@ describe("bad input never trades, never crashes (issue 14)", function () {
         await world.close();
       }
     });
+  });
+});
+
+describe("the environment fails under the CLI: one line and the usual exit, never a stack (issue 16)", function () {
+  this.timeout(60_000);
+
+  it("run's demo with a TMPDIR that does not exist: exit 2 naming it and the fix", async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = path.join(s.dir, "no-such-tmp");
+    try {
+      refused(await runCli(["run"]), /cannot create the demo's state directory in .*no-such-tmp \(ENOENT\); fix: point TMPDIR at a writable directory, or run with --config/);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
+  // A real pipeline: `head -n 2` exits after two lines, the keeper's next write (at the latest its summary) meets
+  // EPIPE. It was an unhandled 'error' with a stack and exit 1; now the keeper stops as on SIGTERM, exit 0.
+  it("run piped into a reader that closes early ends quietly with exit 0", function () {
+    const script = 'set -o pipefail; "$0" --import tsx "$1" run --config "$2" --duration 3 --log json 2>"$3" | head -n 2 >/dev/null';
+    const errFile = path.join(s.dir, "epipe-stderr");
+    const p = spawnSync("bash", ["-c", script, process.execPath, CLI, cfg("epipe", () => {}), errFile], { encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" });
+    const stderr = existsSync(errFile) ? readFileSync(errFile, "utf8") : "";
+    assert.equal(p.signal, null, "the pipeline hung");
+    assert.equal(p.status, 0, stderr);
+    assert.equal(stderr, "");
   });
 });
