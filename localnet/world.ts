@@ -1,5 +1,5 @@
 import { Connection } from "@solana/web3.js";
-import { closeWebSocket, routeWebSocketErrors } from "../keeper/rpc/web3-websocket";
+import { closeWebSocket, routeWebSocketErrors } from "../keeper/lib/web3-websocket";
 import { CUSTODY_SYMBOLS, type CustodySymbol, MAINNET, PROGRAM_IDS } from "../programs-client";
 import { FillKeeper, type FillKeeperKnobs } from "./fill-keeper/fill-keeper";
 import { loadWorld } from "./fixtures/load";

@@ -1,30 +1,18 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { Connection, type Keypair, SYSVAR_CLOCK_PUBKEY } from "@solana/web3.js";
-import { MAINNET, type MarketSymbol } from "../../programs-client";
-import { BlockhashCache } from "../execution/blockhash-cache";
-import { PriorityFeeTracker } from "../execution/priority-fee";
-import { jupiterQuoter } from "../execution/swap-quote";
-import { ConnectionTransactionHistory } from "../market/transaction-history";
-import { ConnectionAccountSource } from "../market/account-source";
-import { Journal } from "../ops/journal";
+import { type Connection, type Keypair, SYSVAR_CLOCK_PUBKEY } from "@solana/web3.js";
+import type { MarketSymbol } from "../../programs-client";
 import { scrubSecrets } from "../lib/redact";
 import type { TraceHook } from "../lib/trace";
 import { HealthServer, type Probe } from "../ops/health-server";
 import { KeeperMetrics } from "../ops/metrics";
-import { closeWebSocket, routeWebSocketErrors } from "../rpc/web3-websocket";
-import { EndpointPool } from "../rpc/endpoint-pool";
-import { AccountCache, StaleStateError } from "../state/account-cache";
-import type { AccountStream } from "../state/account-stream";
-import { WebSocketAccountStream } from "../state/websocket-stream";
-import { configSecrets } from "./config-load";
-import { type HistorySample, HistoryRecorder } from "./history";
-import type { KeeperConfig, MandateConfig } from "./config";
+import { closeWebSocket } from "../lib/web3-websocket";
+import type { EndpointPool } from "../rpc/endpoint-pool";
+import { type AccountCache, StaleStateError } from "../state/account-cache";
 import type { KeeperEvent } from "../mandate/events";
-import { loadMandateKey } from "./keypair";
-import { BookSource } from "./mandate-book";
-import { MandateRunner } from "../mandate/runner";
-import type { JournalRecord } from "../mandate/records";
+import type { MandateRunner } from "../mandate/runner";
+import { configSecrets } from "./config-load";
+import type { KeeperConfig } from "./config";
+import { type KeeperParts, wireKeeper } from "./wiring";
 
 const CLOCK = SYSVAR_CLOCK_PUBKEY.toBase58();
 
@@ -40,31 +28,24 @@ export interface KeeperOptions {
 }
 
 /**
- * The live keeper: shared blockhash and fee trackers, one runner per mandate, and an event-driven loop.
+ * The live keeper's lifecycle over the parts wiring.ts builds (shared blockhash and fee trackers, the account cache,
+ * one runner per mandate): start, stop, the kill switch, the probes and an event-driven loop.
  * Oracle and position/request account notifications trigger a cycle; a timer backs the subscriptions up.
  * Cycles never overlap: a trigger during a cycle schedules exactly one more. Every event goes to the caller,
  * the metrics and the history file.
  */
 export class Keeper {
   readonly connection: Connection;
-  readonly runners: MandateRunner[] = [];
+  readonly runners: MandateRunner[];
   readonly metrics = new KeeperMetrics();
   readonly rpc: EndpointPool;
-  private readonly journal: Journal<JournalRecord>;
-  private readonly historyJournal: Journal<HistorySample>;
-  private readonly history: HistoryRecorder;
-  private readonly blockhash: BlockhashCache;
-  private readonly fees: PriorityFeeTracker;
-  private readonly books: BookSource[] = [];
+  /** Every account the mandates read, fed by the account stream: decisions read it, never the RPC. */
+  readonly cache: AccountCache;
+  /** What wiring.ts built from the config; this class starts, drives and stops it. */
+  private readonly parts: KeeperParts;
   private readonly secrets: string[];
   /** The caller's emit, fanned out to the metrics and the history first. */
   private readonly emit: (e: KeeperEvent) => void;
-  /** Every account the mandates read, fed by the account stream: decisions read it, never the RPC. */
-  readonly cache: AccountCache;
-  /** The Connection the WebSocket stream runs on when it is not the main one (a fallback endpoint). */
-  private streamConnection: Connection | null = null;
-  /** Which market an oracle or custody account moves; other accounts (an owner's positions, requests) move all. */
-  private readonly marketOfKey = new Map<string, MarketSymbol>();
   /** Markets whose accounts changed since their last decision; "all" after a timer or a re-read. */
   private dirty: Set<MarketSymbol> | "all" = "all";
   private reconcileTimer: NodeJS.Timeout | null = null;
@@ -89,11 +70,11 @@ export class Keeper {
     readonly cfg: KeeperConfig,
     private readonly opts: KeeperOptions,
   ) {
-    const nowMs = opts.nowMs ?? Date.now;
     this.secrets = configSecrets(cfg);
-    const emit = (e: KeeperEvent) => {
+    this.emit = (e: KeeperEvent) => {
       this.metrics.observe(e);
-      this.history?.observe(e);
+      // Unset while wiring: a torn journal record is reported before the history exists.
+      this.parts?.history.observe(e);
       opts.emit(e);
       // A settled request frees its market, which is decided again at once, price move or not.
       if (e.kind === "outcome" && this.dirty !== "all") {
@@ -101,65 +82,15 @@ export class Keeper {
         this.trigger(false);
       }
     };
-    this.emit = emit;
-    this.rpc = new EndpointPool([{ url: cfg.rpc.url, wsUrl: cfg.rpc.wsUrl }, ...cfg.rpc.fallbacks], {
-      timeoutMs: cfg.rpc.timeoutMs,
-      onError: (index, kind) => this.metrics.rpcError(index, kind),
-      onSwitch: (index, label) => {
-        this.metrics.rpcSwitch(index);
-        emit({ kind: "warning", message: `RPC now served by endpoint ${label}` });
-        // Geyser is its own endpoint; the WebSocket stream moves with the RPC.
-        if (!this.stopped && cfg.rpc.accountStream === "websocket") void this.cache.replaceStream(this.makeStream());
-      },
+    this.parts = wireKeeper(cfg, opts, {
+      metrics: this.metrics,
+      emit: this.emit,
+      onAccountsChanged: (keys) => this.onAccountsChanged(keys),
+      killSwitch: () => this.killSwitch().length > 0,
+      stopped: () => this.stopped,
+      scrub: (text) => this.scrub(text),
     });
-    this.connection = new Connection(cfg.rpc.url, { commitment: "confirmed", wsEndpoint: cfg.rpc.wsUrl, disableRetryOnRateLimit: true, fetch: this.rpc.fetch });
-    const x = cfg.execution;
-    this.blockhash = new BlockhashCache(this.connection, x.blockhashRefreshMs, 30_000, nowMs);
-    this.fees = new PriorityFeeTracker(this.connection, x.priorityFee, x.priorityFee.refreshMs, nowMs);
-    this.journal = new Journal<JournalRecord>(path.join(cfg.stateDir, "journal.log"));
-    const { records, droppedTornRecord } = this.journal.open();
-    if (droppedTornRecord) emit({ kind: "warning", message: `journal ${this.journal.file}: dropped a torn last record left by a crash` });
-    this.historyJournal = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log"));
-    this.historyJournal.open();
-    this.history = new HistoryRecorder(this.historyJournal);
-    for (const market of new Set(cfg.mandates.flatMap((m) => m.markets))) {
-      const c = MAINNET.custodies[market];
-      for (const k of [c.custody, c.pythPriceUpdate, c.dovesAg]) this.marketOfKey.set(k.toBase58(), market);
-    }
-    this.cache = new AccountCache(new ConnectionAccountSource(this.connection), this.makeStream(), {
-      nowMs: Date.now,
-      maxStateAgeMs: cfg.loop.maxStateAgeMs,
-      onChange: (keys) => this.onAccountsChanged(keys),
-      onError: (e) => emit({ kind: "warning", message: `re-reading the account state failed, retrying: ${this.scrub(e.message)}` }),
-    });
-    const history = new ConnectionTransactionHistory(this.connection);
-    const quoter = jupiterQuoter({ basePath: x.swapApi.url, apiKey: x.swapApi.apiKey, timeoutMs: x.swapApi.timeoutMs });
-    for (const m of cfg.mandates) {
-      const payer = opts.keypairs?.get(m.name) ?? loadMandateKey(m);
-      const book = new BookSource(m, emit, nowMs);
-      this.books.push(book);
-      this.runners.push(
-        new MandateRunner({
-          connection: this.connection,
-          history,
-          source: this.cache,
-          refresh: (keys) => this.cache.refresh(keys),
-          cfg,
-          mandate: m,
-          payer,
-          journal: this.journal,
-          journalRecords: records,
-          fees: this.fees,
-          blockhash: this.blockhash,
-          quoter,
-          emit,
-          nowMs,
-          trace: opts.trace,
-          killSwitch: () => this.killSwitch().length > 0,
-          legs: () => book.legs(),
-        }),
-      );
-    }
+    ({ connection: this.connection, runners: this.runners, rpc: this.rpc, cache: this.cache } = this.parts);
   }
 
   /** Engage or release the kill switch (the CLI maps a signal to it): no new requests while engaged. */
@@ -190,9 +121,9 @@ export class Keeper {
       await this.health.listen(this.cfg.metrics.port, this.cfg.metrics.host);
     }
     for (const r of this.runners) r.resume();
-    this.blockhash.start();
-    this.fees.start();
-    await this.blockhash.refresh().catch((e: Error) => this.emit({ kind: "warning", message: `first blockhash read failed, retrying in the background: ${this.scrub(e.message)}` }));
+    this.parts.blockhash.start();
+    this.parts.fees.start();
+    await this.parts.blockhash.refresh().catch((e: Error) => this.emit({ kind: "warning", message: `first blockhash read failed, retrying in the background: ${this.scrub(e.message)}` }));
     this.started = true;
     this.reconcileTimer = setInterval(() => void this.cache.rereadAll(), this.cfg.loop.reconcileSec * 1000);
     this.timer = setInterval(() => this.trigger(), this.cfg.loop.backupPollMs);
@@ -240,37 +171,6 @@ export class Keeper {
     return { ok: reasons.length === 0, reasons };
   }
 
-  /**
-   * The account stream on the endpoint the pool is using (or the configured Geyser endpoint). Only the stream's
-   * constructor is chosen here; what it follows is whatever the mandates read, through the cache.
-   */
-  private makeStream(): AccountStream {
-    if (this.cfg.rpc.accountStream === "geyser") {
-      const g = this.cfg.rpc.geyser!;
-      // Loaded only when chosen: the gRPC client and its native binding stay out of a WebSocket keeper.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { GeyserAccountStream } = require("../state/geyser-stream") as typeof import("../state/geyser-stream");
-      return new GeyserAccountStream({
-        url: g.url,
-        xToken: g.xToken,
-        onError: (e) => this.emit({ kind: "warning", message: `Geyser stream failed, reconnecting: ${this.scrub(e.message)}` }),
-      });
-    }
-    const endpoint = this.rpc.activeEndpoint;
-    const main = endpoint.url === this.cfg.rpc.url && endpoint.wsUrl === this.cfg.rpc.wsUrl;
-    if (this.streamConnection) closeWebSocket(this.streamConnection);
-    this.streamConnection = main ? null : new Connection(endpoint.url, { commitment: "confirmed", wsEndpoint: endpoint.wsUrl, fetch: this.rpc.fetch });
-    const connection = this.streamConnection ?? this.connection;
-    const stream = new WebSocketAccountStream(connection, { silenceGapMs: this.cfg.loop.streamSilenceMs, nowMs: Date.now });
-    const index = this.rpc.activeIndex;
-    routeWebSocketErrors(connection, (message) => {
-      this.metrics.rpcError(index, "websocket");
-      this.emit({ kind: "warning", message: `WebSocket of RPC endpoint ${this.rpc.label(index)} failed, reconnecting: ${this.scrub(message)}` });
-      stream.gap(`WebSocket error: ${this.scrub(message)}`);
-    });
-    return stream;
-  }
-
   /** A changed account marks its market (or, for an owner's account or a re-read, every market) for the next cycle. */
   private onAccountsChanged(keys: readonly string[]) {
     this.opts.trace?.("notified", {});
@@ -279,7 +179,7 @@ export class Keeper {
     // The Clock moves every slot and decides nothing by itself: the timer covers time passing.
     const moved = keys.filter((k) => k !== CLOCK);
     if (keys.length > 0 && moved.length === 0) return;
-    const markets = moved.map((k) => this.marketOfKey.get(k));
+    const markets = moved.map((k) => this.parts.marketOfKey.get(k));
     if (keys.length === 0 || markets.includes(undefined)) this.dirty = "all";
     else if (this.dirty !== "all") for (const m of markets) this.dirty.add(m!);
     this.trigger(false);
@@ -368,14 +268,15 @@ export class Keeper {
     await this.idle();
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.cache.close();
-    if (this.streamConnection) closeWebSocket(this.streamConnection);
+    this.parts.closeStreamConnection();
     await Promise.all(this.runners.map((r) => r.stop(abortSends)));
-    this.blockhash.stop();
-    this.fees.stop();
-    for (const b of this.books) b.close();
-    this.history.flush();
-    this.historyJournal.close();
-    this.journal.close();
+    const { blockhash, fees, books, history, historyJournal, journal } = this.parts;
+    blockhash.stop();
+    fees.stop();
+    for (const b of books) b.close();
+    history.flush();
+    historyJournal.close();
+    journal.close();
     closeWebSocket(this.connection);
     await this.health?.close();
   }

@@ -4,7 +4,7 @@ import { type OptionLeg, SECONDS_PER_YEAR } from "../exposure/options-book";
 import { decide, type DecisionInput, type PolicyConfig } from "../strategy/policy";
 import { COLLATERAL_METRICS, type CollateralMetric, type CollateralModel, HedgeCollateral, MAINNET_MAX_LEVERAGE_BPS } from "./hedge-collateral";
 import { Draws, type PathModel, simulatePath } from "./paths";
-import { pathSeed } from "./random";
+import { pathSeed } from "../lib/random";
 import { DEFAULT_TARGET_LEVERAGE, type Scenario, type SimPolicy } from "./scenario";
 import { addHedgeChangeCost, type CostTotals, type SimCosts } from "./trade-costs";
 

@@ -1,4 +1,4 @@
-import { seededUniform } from "./random";
+import { seededUniform } from "../lib/random";
 
 /** Price dynamics under the real measure; r = 0, so `muAnnual` is the drift of S itself. Rates and vols are annual. */
 export type PathModel =

@@ -1,7 +1,7 @@
 import { type AccountInfo, type Connection, PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
 import type { MemcmpFilter, RawAccount } from "../../programs-client";
-import { onWebSocketClose } from "../rpc/web3-websocket";
+import { onWebSocketClose } from "../lib/web3-websocket";
 import type { AccountStream, AccountUpdate } from "./account-stream";
 
 /** An account notification of a closed account: lamports 0 and no data is what the RPC sends after a close. */
@@ -66,7 +66,7 @@ export class WebSocketAccountStream implements AccountStream {
     }
   }
 
-  /** A socket error seen by the caller's WebSocket watcher (rpc/web3-websocket.ts). */
+  /** A socket error seen by the caller's WebSocket watcher (lib/web3-websocket.ts). */
   gap(reason: string) {
     for (const l of this.gapListeners) l(reason);
   }

@@ -27,7 +27,7 @@ import {
   liquidateFullPosition4,
   type Position,
 } from "../../programs-client";
-import { seededUniform } from "../../keeper/sim/random";
+import { seededUniform } from "../../keeper/lib/random";
 import { loadFillKeeper } from "./key";
 
 /** What happened to one request. */

@@ -1,4 +1,4 @@
-import { seededUniform } from "../../keeper/sim/random";
+import { seededUniform } from "../../keeper/lib/random";
 
 /**
  * Fault knobs for reliability tests: every HTTP request can be delayed, dropped (the connection is cut with no

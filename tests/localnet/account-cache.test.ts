@@ -4,7 +4,7 @@ import { MAINNET, SYSVAR_CLOCK_PUBKEY } from "../../programs-client";
 import { ConnectionAccountSource } from "../../keeper/market/account-source";
 import { AccountCache, StaleStateError } from "../../keeper/state/account-cache";
 import { WebSocketAccountStream } from "../../keeper/state/websocket-stream";
-import { closeWebSocket } from "../../keeper/rpc/web3-websocket";
+import { closeWebSocket } from "../../keeper/lib/web3-websocket";
 import { type LocalWorld, startLocalWorld } from "../../localnet/world";
 import { rpc } from "../helpers/localnet";
 import { until } from "../helpers/wait";

@@ -7,7 +7,7 @@ import { PROGRAM_IDS, accountDiscriminator } from "../../programs-client";
 import type { JournalRecord } from "../../keeper/mandate/records";
 import { type LocalDemo, startLocalDemo } from "../../keeper/app/local-demo";
 import { Journal } from "../../keeper/ops/journal";
-import { seededUniform } from "../../keeper/sim/random";
+import { seededUniform } from "../../keeper/lib/random";
 import { DEMO_MANDATE } from "../../keeper/app/local-demo";
 import { main } from "../../keeper/cli/main";
 import { sleep, spawnCli, until } from "../helpers/wait";

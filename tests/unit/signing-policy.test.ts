@@ -72,7 +72,7 @@ const decrease = (o: Partial<Order & { kind: "decrease" }>): Order => ({
   ...o,
 });
 
-/** One of the keeper's transactions as mandate-runner.ts builds it: the request, wrapping SOL first when it posts SOL. */
+/** One of the keeper's transactions as mandate/submit.ts builds it: the request, wrapping SOL first when it posts SOL. */
 function keeperRequest(market: MarketSymbol, order: Order, counter: bigint, cuPrice = execution.priorityFee.capMicroLamports, units = 200_000): TransactionInstruction[] {
   const addresses = requestAddresses(W, market, order, counter);
   const built = buildRequest(W, market, order, counter, order.kind === "increase" && needsSwap(addresses) ? 12_345n : null);
@@ -80,7 +80,7 @@ function keeperRequest(market: MarketSymbol, order: Order, counter: bigint, cuPr
   return [ComputeBudgetProgram.setComputeUnitLimit({ units }), ComputeBudgetProgram.setComputeUnitPrice({ microLamports: cuPrice }), ...wrap, built.instruction];
 }
 
-/** The owner cancel mandate-runner.ts sends for an overdue request. */
+/** The owner cancel mandate/cancel.ts sends for an overdue request. */
 function keeperCancel(market: MarketSymbol, order: Order, counter: bigint): TransactionInstruction[] {
   const a = requestAddresses(W, market, order, counter);
   return [...budget, closePositionRequest3({ owner: W, pool: MAINNET.pool, position: a.position, positionRequest: a.positionRequest, mint: a.mint, custody: MAINNET.custodies[market].custody })];

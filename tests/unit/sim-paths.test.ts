@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { Draws, type PathModel, parsePriceCsv, simulatePath } from "../../keeper/sim/paths";
-import { pathSeed } from "../../keeper/sim/random";
+import { pathSeed } from "../../keeper/lib/random";
 
 /** Terminal prices of `paths` paths of `model`, each path seeded from (seed, index). */
 function terminal(model: PathModel, paths: number, steps: number, years: number, seed = 7): Float64Array {
