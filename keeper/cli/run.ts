@@ -254,7 +254,20 @@ function closeDemoState({ stateDir, mandates }: KeeperConfig, keep: boolean, out
     out(`demo state removed (${stateDir}); run with --keep-state to keep it for \`report\``);
     return;
   }
-  out(`demo state kept in ${stateDir}; read it with: gamma-keeper report --config ${path.join(stateDir, DEMO_CONFIG_FILE)} --mandate ${mandates[0]!.name} (from a checkout: npm run cli -- report ...); remove the directory when done`);
+  out(`demo state kept in ${stateDir}; read it with: ${demoReportCommand(path.join(stateDir, DEMO_CONFIG_FILE), mandates[0]!.name)} (or node dist/keeper/cli/main.js report ...); remove the directory when done`);
+}
+
+/** `text` as one POSIX shell word in single quotes, each ' inside written as '\'' (close, escaped quote, reopen). */
+function singleQuoted(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The `report` command for the demo's kept state, to paste into a shell: `npx -- gamma-keeper` as README says
+ * (gamma-keeper itself is not on PATH), the path quoted whatever TMPDIR holds, the mandate when it needs it.
+ */
+export function demoReportCommand(configFile: string, mandate: string): string {
+  return `npx -- gamma-keeper report --config ${singleQuoted(configFile)} --mandate ${/^[\w.-]+$/.test(mandate) ? mandate : singleQuoted(mandate)}`;
 }
 
 /** `plan`: one decision cycle with nothing sent. */

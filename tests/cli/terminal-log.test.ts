@@ -3,6 +3,7 @@ import { type ChildProcess, execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { main } from "../../keeper/cli/main";
+import { demoReportCommand } from "../../keeper/cli/run";
 import { spawnCli } from "../helpers/wait";
 
 /**
@@ -22,6 +23,25 @@ function underTerminal(args: string): Promise<string[]> {
     );
   });
 }
+
+/** The words a POSIX shell makes of `command`, as a user pasting it would get them. */
+function shellWords(command: string): string[] {
+  const p = spawnSync("sh", ["-c", `set -- ${command}; printf '%s\\0' "$@"`], { encoding: "utf8" });
+  assert.equal(p.status, 0, p.stderr);
+  return p.stdout.split("\0").slice(0, -1);
+}
+
+describe("the demo's report command pastes into a shell as it was printed", () => {
+  const cases: [string, string, string][] = [
+    ["a plain temporary path", "/tmp/gamma-keeper-demo-Ab1/config.json", "sol-straddle"],
+    ["spaces and a single quote in TMPDIR", "/home/o'brien/my tmp/gamma-keeper-demo-x/config.json", "sol-straddle"],
+    ["shell characters", '/tmp/$HOME `id` "x" \\ ; & |/config.json', "m1"],
+    ["a mandate name that needs quoting", "/tmp/d/config.json", "dao's hedge"],
+  ];
+  for (const [name, config, mandate] of cases) {
+    it(name, () => assert.deepEqual(shellWords(demoReportCommand(config, mandate)), ["npx", "--", "gamma-keeper", "report", "--config", config, "--mandate", mandate]));
+  }
+});
 
 describe("the demo's console: pretty on a terminal, JSON into a pipe", function () {
   this.timeout(120_000);
@@ -70,10 +90,12 @@ describe("the demo's console: pretty on a terminal, JSON into a pipe", function 
   it("--keep-state: the printed report command reads the demo's state", async () => {
     const line = pretty.find((l) => l.startsWith("demo state kept in "));
     assert.ok(line, pretty.join("\n"));
-    const [, dir, config, mandate] = /^demo state kept in (\S+); read it with: gamma-keeper report --config (\S+) --mandate (\S+) /.exec(line)!;
+    const [, dir, command] = /^demo state kept in (\S+); read it with: (npx -- gamma-keeper report .*?) \(or node dist/.exec(line)!;
     kept.push(dir!);
+    const [npx, dashes, bin, ...argv] = shellWords(command!);
+    assert.deepEqual([npx, dashes, bin], ["npx", "--", "gamma-keeper"], "README's way to run the CLI: gamma-keeper is not on PATH");
     const out: string[] = [];
-    const code = await main(["report", "--config", config!, "--mandate", mandate!], (s) => out.push(s), (s) => out.push(s));
+    const code = await main(argv, (s) => out.push(s), (s) => out.push(s));
     assert.equal(code, 0, out.join("\n"));
     assert.match(out.join("\n"), /fill/i);
   });
