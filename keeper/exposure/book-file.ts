@@ -20,23 +20,58 @@ export interface RawLeg {
 }
 
 /** A relative expiry such as "+30d" or "+12h": days or hours after the moment the config was loaded. */
-const RELATIVE_EXPIRY = /^\+(\d{1,5})([dh])$/;
+const RELATIVE_EXPIRY = /^\+(\d+)([dh])$/;
 const RELATIVE_UNIT_SEC = { d: 86_400, h: 3_600 } as const;
 
-export function isRelativeExpiry(v: unknown): v is string {
-  return typeof v === "string" && RELATIVE_EXPIRY.test(v.trim());
+function isDateSeconds(sec: number): boolean {
+  return Number.isFinite(sec) && !Number.isNaN(new Date(sec * 1000).getTime());
+}
+
+interface Relative {
+  text: string;
+  offsetSec: number;
+}
+
+function relative(v: unknown): Relative | null {
+  const text = typeof v === "string" ? v.trim() : "";
+  const m = RELATIVE_EXPIRY.exec(text);
+  return m ? { text, offsetSec: Number(m[1]) * RELATIVE_UNIT_SEC[m[2] as "d" | "h"] } : null;
+}
+
+/** What is wrong with a relative expiry counted from `relativeToSec`, or null when it is a date after it. */
+function relativeProblem({ text, offsetSec }: Relative, relativeToSec: number): string | null {
+  if (offsetSec === 0) return `expiry "${text}" is the keeper's start, so the leg would be expired from the first cycle; fix: +1h or later`;
+  if (!isDateSeconds(relativeToSec + offsetSec)) return `expiry "${text}" is out of range (after the year 275760, the last a date can hold); fix: a nearer expiry`;
+  return null;
+}
+
+function absoluteSeconds(v: unknown): number | null {
+  const sec = typeof v === "number" ? v : typeof v !== "string" || v.trim() === "" ? NaN : /^\d+$/.test(v.trim()) ? Number(v.trim()) : Math.floor(Date.parse(v) / 1000);
+  return isDateSeconds(sec) ? sec : null;
+}
+
+/**
+ * Why `v` is not an expiry (the message a user reads), or null when expirySeconds takes it. `relativeToSec` as for
+ * expirySeconds: without it a relative expiry is refused.
+ */
+export function expiryProblem(v: unknown, relativeToSec?: number): string | null {
+  const rel = relative(v);
+  if (rel && relativeToSec === undefined)
+    return `expiry "${rel.text}" is relative, which only the config's exposures.options accept (a reload of this file would roll it forward); fix: write an ISO-8601 time or unix seconds`;
+  if (rel) return relativeProblem(rel, relativeToSec!);
+  if (absoluteSeconds(v) !== null) return null;
+  return `expiry "${String(v)}" must be an ISO-8601 time or unix seconds${relativeToSec === undefined ? "" : ", or +Nd / +Nh from now"}`;
 }
 
 /**
  * An expiry as unix seconds, or null unless it is a date a Date can hold (ISO-8601 text or unix seconds) or, when
- * `relativeToSec` is given, a relative expiry ("+30d", "+12h") counted from it. Book files pass no `relativeToSec`:
- * each reload would roll a relative expiry forward, so a leg would never expire.
+ * `relativeToSec` is given, a relative expiry ("+30d", "+12h", at least one hour) counted from it. Book files pass
+ * no `relativeToSec`: each reload would roll a relative expiry forward, so a leg would never expire.
  */
 export function expirySeconds(v: unknown, relativeToSec?: number): number | null {
-  const rel = typeof v === "string" ? RELATIVE_EXPIRY.exec(v.trim()) : null;
-  if (rel) return relativeToSec === undefined ? null : relativeToSec + Number(rel[1]) * RELATIVE_UNIT_SEC[rel[2] as "d" | "h"];
-  const sec = typeof v === "number" ? v : typeof v !== "string" || v.trim() === "" ? NaN : /^\d+$/.test(v.trim()) ? Number(v.trim()) : Math.floor(Date.parse(v) / 1000);
-  return Number.isFinite(sec) && !Number.isNaN(new Date(sec * 1000).getTime()) ? sec : null;
+  const rel = relative(v);
+  if (!rel) return absoluteSeconds(v);
+  return relativeToSec === undefined || relativeProblem(rel, relativeToSec) !== null ? null : relativeToSec + rel.offsetSec;
 }
 
 function num(v: unknown): number {
@@ -57,12 +92,7 @@ export function parseLeg(raw: RawLeg, where: string, relativeToSec?: number): Op
   const strike = num(raw.strike);
   if (!(strike > 0)) errors.push(`strike "${String(raw.strike)}" must be a positive number (USD)`);
   const expirySec = expirySeconds(raw.expiry, relativeToSec);
-  if (expirySec === null)
-    errors.push(
-      isRelativeExpiry(raw.expiry)
-        ? `expiry "${String(raw.expiry)}" is relative, which only the config's exposures.options accept (a reload of this file would roll it forward); fix: write an ISO-8601 time or unix seconds`
-        : `expiry "${String(raw.expiry)}" must be an ISO-8601 time or unix seconds${relativeToSec === undefined ? "" : ", or +Nd / +Nh from now"}`,
-    );
+  if (expirySec === null) errors.push(expiryProblem(raw.expiry, relativeToSec)!);
   const quantity = num(raw.quantity);
   if (!Number.isFinite(quantity)) errors.push(`quantity "${String(raw.quantity)}" must be a number (+ long, - short)`);
   const impliedVol = num(raw.impliedVol);

@@ -6,7 +6,7 @@ import { Keypair } from "@solana/web3.js";
 import { parseConfig } from "../../keeper/app/config-load";
 import type { KeeperEvent } from "../../keeper/mandate/events";
 import { BookSource, configLegs, expiredLegWarnings } from "../../keeper/app/mandate-book";
-import { BookFileError, expirySeconds, parseBookFile } from "../../keeper/exposure/book-file";
+import { BookFileError, expiryProblem, expirySeconds, parseBookFile } from "../../keeper/exposure/book-file";
 import { type OptionLeg, expiredLegs, expiredLegsMessage, legKey, newlyExpiredLegs } from "../../keeper/exposure/options-book";
 
 const T0 = Date.parse("2027-03-01T00:00:00Z") / 1000;
@@ -17,7 +17,10 @@ describe("relative expiries (+Nd, +Nh)", () => {
     ["+30d", T0, T0 + 30 * DAY],
     ["+12h", T0, T0 + 12 * 3600],
     [" +1d ", T0, T0 + DAY],
-    ["+0h", T0, T0],
+    ["+0h", T0, null], // expired from the first cycle
+    ["+0d", T0, null],
+    ["+100000d", T0, T0 + 100_000 * DAY],
+    ["+99999999d", T0, null], // past the last date a Date holds
     ["+30d", undefined, null], // a book file: refused, a reload would roll it forward
     ["+30m", T0, null],
     ["+1.5d", T0, null],
@@ -30,6 +33,28 @@ describe("relative expiries (+Nd, +Nh)", () => {
   for (const [v, rel, want] of cases) {
     it(`${JSON.stringify(v)} from ${rel ?? "a file"} is ${want}`, () => assert.equal(expirySeconds(v, rel), want));
   }
+
+  const problems: [unknown, number | undefined, RegExp][] = [
+    ["+0d", T0, /^expiry "\+0d" is the keeper's start, so the leg would be expired from the first cycle; fix: \+1h or later$/],
+    [" +0h ", T0, /^expiry "\+0h" is the keeper's start/],
+    ["+99999999d", T0, /^expiry "\+99999999d" is out of range \(after the year 275760, the last a date can hold\); fix: a nearer expiry$/],
+    ["+99999999999h", T0, /^expiry "\+99999999999h" is out of range/],
+    ["+30d", undefined, /^expiry "\+30d" is relative, which only the config's exposures\.options accept/],
+    ["next tuesday", T0, /^expiry "next tuesday" must be an ISO-8601 time or unix seconds, or \+Nd \/ \+Nh from now$/],
+  ];
+  for (const [v, rel, want] of problems) {
+    it(`the problem with ${JSON.stringify(v)} from ${rel ?? "a file"}`, () => assert.match(expiryProblem(v, rel) ?? "accepted", want));
+  }
+  it("no problem with what expirySeconds takes", () => {
+    for (const v of ["+1h", "+30d", "2027-06-25T08:00:00Z", 1_900_000_000]) assert.equal(expiryProblem(v, T0), null);
+  });
+
+  it("a config leg of +0d or +99999999d is refused at load with that reason, not as 'not a date'", () => {
+    for (const [expiry, reason] of [["+0d", /options\.0: expiry "\+0d" is the keeper's start/], ["+99999999d", /options\.0: expiry "\+99999999d" is out of range/]] as const) {
+      const m = { name: "m", exposures: { options: [{ underlying: "SOL", kind: "put", strike: 150, expiry, quantity: 2, impliedVol: 0.6 }] } } as unknown as Parameters<typeof configLegs>[0];
+      assert.throws(() => configLegs(m, T0), (e: Error) => e instanceof BookFileError && reason.test(e.message));
+    }
+  });
 
   it("a book file with a relative expiry is refused with the reason and the fix", () => {
     for (const [name, text] of [
