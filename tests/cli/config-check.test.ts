@@ -75,6 +75,16 @@ describe("config check (issue 16): mandate files on their own, every problem in 
       assert.match(rules.err, /^ {2}targetLeverage: 9 is above limits\.maxLeverage 3; fix: /m);
     });
 
+    it("a stray rpc: in a mandate file is an unknown key of the mandate, not a config missing its mandates", async () => {
+      const file = daoMandate(Keypair.generate().publicKey.toBase58(), "dao-rpc.yaml");
+      fs.appendFileSync(file, "rpc: { url: https://rpc.example.com }\n");
+      const r = await runCli(["config", "check", file]);
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.err, /dao-rpc\.yaml is not a valid mandate file: \(top level\): Unrecognized key\(s\) in object: 'rpc'; fix: remove rpc /);
+      assert.equal(r.err.split("\n").length, 1, `only the stray key:\n${r.err}`);
+      assert.doesNotMatch(r.err, /Required|'(name|wallet|markets|limits)'/);
+    });
+
     it("--mandate checks a file as a mandate even when it does not look like one; run --config on a mandate file says what it is", async () => {
       const file = s.write("odd.yaml", { markets: ["SOL"] });
       const r = await runCli(["config", "check", "--mandate", file]);
