@@ -1,7 +1,7 @@
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
 import type { KeeperEvent } from "../mandate/events";
-import { formatEvent } from "./terminal-format";
+import { logMessage } from "./terminal-format";
 import { scrubSecrets } from "../lib/redact";
 
 export interface LoggerOptions {
@@ -78,5 +78,5 @@ export function isRoutine(e: KeeperEvent): boolean {
 export function logEvent(log: Logger, e: KeeperEvent): void {
   const level = isRoutine(e) ? "debug" : LEVEL[e.kind];
   const { kind, ...fields } = e;
-  log[level]({ event: kind, ...(kind === "liquidation" || kind === "shortfall" ? { alert: true } : {}), ...fields }, formatEvent(e));
+  log[level]({ event: kind, ...(kind === "liquidation" || kind === "shortfall" ? { alert: true } : {}), ...fields }, logMessage(e));
 }

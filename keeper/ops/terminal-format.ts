@@ -86,7 +86,17 @@ function describeFill(e: Outcome & { fill: NonNullable<Outcome["fill"]> }): stri
   return `${sizes}${price}; ${fee}, borrow ${usd(fill.borrowUsd)}; ${duration(e.latencyMs)}${fill.signature ? `; tx ${shortKey(fill.signature)}` : ""}`;
 }
 
-/** One human line per event: the terminal's log, `plan` and `status`. */
+/** Who a warning is about: its mandate (or the keeper) and market. */
+function warningSubject(e: Extract<KeeperEvent, { kind: "warning" }>): string {
+  return `${e.mandate ?? "keeper"}${e.market ? ` ${e.market}` : ""}`;
+}
+
+/** An event's line as the logger's message: after the level (WARN:), so a warning does not say WARN again. */
+export function logMessage(e: KeeperEvent): string {
+  return e.kind === "warning" ? `${warningSubject(e)} ${e.message}` : formatEvent(e);
+}
+
+/** One human line per event: `plan` and `status` print it bare; the terminal's log through logMessage. */
 export function formatEvent(e: KeeperEvent): string {
   switch (e.kind) {
     case "decision":
@@ -115,6 +125,6 @@ export function formatEvent(e: KeeperEvent): string {
     case "shortfall":
       return `${e.mandate} ${e.market} SHORTFALL ${e.message}`;
     case "warning":
-      return `${e.mandate ?? "keeper"}${e.market ? ` ${e.market}` : ""} WARN ${e.message}`;
+      return `${warningSubject(e)} WARN ${e.message}`;
   }
 }

@@ -181,7 +181,7 @@ describe("terminal format", () => {
     for (const [format, terminal, human] of cases) it(`${format} with terminal=${terminal}: ${human ? "human" : "JSON"}`, () => assert.equal(humanLog(format, terminal), human));
 
     /** One event through createLogger: the lines it writes. */
-    const linesFor = (format: "auto" | "pretty" | "json", terminal: boolean) => {
+    const linesFor = (format: "auto" | "pretty" | "json", terminal: boolean, event: KeeperEvent = filled) => {
       const lines: string[] = [];
       const destination = new Writable({
         write(chunk: Buffer, _enc, done) {
@@ -189,7 +189,7 @@ describe("terminal format", () => {
           done();
         },
       });
-      logEvent(createLogger({ level: "info", format, secrets: [], destination, terminal }), filled);
+      logEvent(createLogger({ level: "info", format, secrets: [], destination, terminal }), event);
       return lines;
     };
 
@@ -198,6 +198,14 @@ describe("terminal format", () => {
       assert.equal(lines.length, 1, lines.join("\n"));
       assert.match(lines[0]!, /FILLED short \$0\.00 → \$1,164\.57/);
       assert.ok(!lines[0]!.includes(SIG));
+    });
+
+    it("a warning on a terminal says WARN once: the level, not again in the message; plan's bare line keeps it", () => {
+      const warning: KeeperEvent = { kind: "warning", mandate: "sol-straddle", message: "options book reloaded" };
+      const [line] = linesFor("pretty", false, warning);
+      assert.match(line!, /WARN.*: sol-straddle options book reloaded$/);
+      assert.equal(line!.match(/WARN/g)?.length, 1, line);
+      assert.equal(formatEvent(warning), "sol-straddle WARN options book reloaded");
     });
 
     it("auto elsewhere: JSON with every field, the signature whole", () => {
