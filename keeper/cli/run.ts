@@ -135,8 +135,9 @@ function eventSink(log: Logger, heartbeatSec: number) {
 export function dryRunSummary(name: string, fills: ReturnType<Keeper["runners"][number]["dryRunFills"]>): string {
   const usd = (v: bigint) => `${v < 0n ? "-" : ""}$${(Math.abs(Number(v)) / 1e6).toFixed(2)}`;
   const orders = [...fills.values()].reduce((n, f) => n + f.orders, 0);
-  const markets = [...fills].map(([market, f]) => `${market} ${f.orders} orders, net ${f.deltaTokens.toFixed(4)} ${market} (${usd(f.sizeUsd6)}), est. fees ${usd(f.estimatedFeeUsd6)}`);
-  return `${name}: dry run would have sent ${orders} orders${markets.length ? `: ${markets.join("; ")}` : ""}`;
+  const count = (n: number) => `${n} order${n === 1 ? "" : "s"}`;
+  const markets = [...fills].map(([market, f]) => `${market} ${count(f.orders)}, net ${f.deltaTokens.toFixed(4)} ${market} (${usd(f.sizeUsd6)}), est. fees ${usd(f.estimatedFeeUsd6)}`);
+  return `${name}: dry run would have sent ${count(orders)}${markets.length ? `: ${markets.join("; ")}` : ""}`;
 }
 
 function summary(keeper: Keeper, { counts, tally }: Pick<ReturnType<typeof eventSink>, "counts" | "tally">, log: Logger) {

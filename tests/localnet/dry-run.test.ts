@@ -72,9 +72,10 @@ describe("dry run on localnet", function () {
     assert.ok(netUsd6 < 0n && feeUsd6 > 0n, `a net short with fees: ${netUsd6}, ${feeUsd6}`);
     assert.equal(sol.estimatedFeeUsd6, feeUsd6);
     const usd = (v: bigint) => `${v < 0n ? "-" : ""}$${(Math.abs(Number(v)) / 1e6).toFixed(2)}`;
+    const orders = (n: number) => `${n} order${n === 1 ? "" : "s"}`;
     assert.equal(
       dryRunSummary("demo", k.runners[0]!.dryRunFills()),
-      `demo: dry run would have sent ${intents.length} orders: SOL ${intents.length} orders, net ${simulatedTokens.toFixed(4)} SOL (${usd(netUsd6)}), est. fees ${usd(feeUsd6)}`,
+      `demo: dry run would have sent ${orders(intents.length)}: SOL ${orders(intents.length)}, net ${simulatedTokens.toFixed(4)} SOL (${usd(netUsd6)}), est. fees ${usd(feeUsd6)}`,
     );
   });
 });

@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import type { KeeperEvent } from "../../keeper/mandate/events";
 import { createLogger, humanLog, logEvent } from "../../keeper/ops/logger";
 import { heartbeatDue, heartbeatLine, pnlTotals, summaryLine, tallyEvent, type MarketTally, type SessionTally } from "../../keeper/ops/session-tally";
+import { dryRunSummary } from "../../keeper/cli/run";
 import { bps, formatEvent, percent, shortKey, signedUsd, tokens, usd } from "../../keeper/ops/terminal-format";
 
 const SIG = "3MnCnWjLDzXjBPxqzjHv2hYJ4b8Zk9sPwoSmTQd1yBfLcQ5GvX7R2aeTnHuK8mWJiVxYpQ4rZ6dN9sE3tFgWjq";
@@ -169,6 +170,16 @@ describe("terminal format", () => {
       ["only decisions", shown(null), { kind: "veto", ...base, reasons: [] }, 60_000, 30, false],
     ];
     for (const [what, t, e, nowMs, sec, want] of cases) it(`heartbeat: ${what}`, () => assert.equal(heartbeatDue(t, e, nowMs, sec), want));
+  });
+
+  describe("dry-run summary", () => {
+    const fill = (orders: number) => ({ orders, deltaTokens: -1.5, sizeUsd6: -225_000_000n, estimatedFeeUsd6: 135_000n, collateralMoved: new Set<"long" | "short">() });
+    const cases: [string, [string, ReturnType<typeof fill>][], string][] = [
+      ["one order", [["SOL", fill(1)]], "desk: dry run would have sent 1 order: SOL 1 order, net -1.5000 SOL (-$225.00), est. fees $0.14"],
+      ["two markets", [["SOL", fill(2)], ["ETH", fill(1)]], "desk: dry run would have sent 3 orders: SOL 2 orders, net -1.5000 SOL (-$225.00), est. fees $0.14; ETH 1 order, net -1.5000 ETH (-$225.00), est. fees $0.14"],
+      ["none", [], "desk: dry run would have sent 0 orders"],
+    ];
+    for (const [name, fills, want] of cases) it(name, () => assert.equal(dryRunSummary("desk", new Map(fills) as Parameters<typeof dryRunSummary>[1]), want));
   });
 
   describe("log format", () => {
