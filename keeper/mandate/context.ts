@@ -12,6 +12,8 @@ import type { PriorityFeeTracker } from "../execution/priority-fee";
 import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import type { SwapQuoter } from "../execution/swap-quote";
 import { type SignedTransaction, simulateAndSign } from "../execution/transaction";
+import { ComputeUnitCalibrator } from "../execution/cu-calibrator";
+import { RequestSigner } from "../execution/request-signer";
 import type { TraceHook } from "../lib/trace";
 import type { KeeperConfig, MandateConfig } from "../app/config";
 import { summariseFill } from "./chain-outcomes";
@@ -50,6 +52,9 @@ export interface RunnerDeps {
 
 export const USD6 = 1_000_000;
 
+/** How many recent measurements a kind's compute limit follows (the largest of them). */
+const UNIT_WINDOW = 16;
+
 export function usd6(n: number): bigint {
   return BigInt(Math.round(n * USD6));
 }
@@ -77,7 +82,10 @@ export class MandateContext {
   readonly external: ExternalAccounts;
   /** The wallet's open positions in the previous snapshot: one that closes without a request of ours was liquidated. */
   readonly liquidations: LiquidationWatch;
-  private seq = 0;
+  /** Each request kind's compute units, measured off the send path. */
+  readonly units: ComputeUnitCalibrator;
+  /** Market requests signed from templates, their PDAs derived ahead: the send path. */
+  readonly requests: RequestSigner;
   private readonly sends = new Set<Promise<void>>();
   private readonly abort = new AbortController();
 
@@ -94,6 +102,9 @@ export class MandateContext {
       breakerCooldownSec: l.breakerCooldownSec,
     };
     this.signing = signingPolicyFor(this.wallet, d.cfg.execution);
+    const x = d.cfg.execution;
+    this.units = new ComputeUnitCalibrator(d.connection, { margin: x.computeUnitMargin, minUnits: x.minComputeUnits, maxUnits: x.signing.maxComputeUnitLimit, defaultUnits: x.defaultComputeUnits, window: UNIT_WINDOW });
+    this.requests = new RequestSigner(d.payer, this.signing, this.units, d.nowMs);
     this.state = restoreState(d.journalRecords, d.mandate.name);
     this.external = externalAccounts(d.mandate, this.wallet);
     this.liquidations = new LiquidationWatch({
@@ -112,11 +123,6 @@ export class MandateContext {
 
   nowSec() {
     return Math.floor(this.d.nowMs() / 1000);
-  }
-
-  /** A request counter unique within this process: wall ms times 1000 plus a sequence. */
-  nextCounter(nowMs: number): bigint {
-    return BigInt(nowMs) * 1000n + BigInt(this.seq++ % 1000);
   }
 
   feesTodayUsd6(nowSec: number): bigint {
@@ -183,7 +189,7 @@ export class MandateContext {
     return true;
   }
 
-  /** The one way this runner signs: simulated for its compute limit, priced from the background fee tracker, under the mandate's signing policy. */
+  /** How a cancel signs (a market request signs through `requests`): simulated for its compute limit, priced from the background fee tracker, under the mandate's signing policy. */
   async simulateAndSign(instructions: TransactionInstruction[]): Promise<SignedTransaction> {
     const x = this.d.cfg.execution;
     return simulateAndSign(this.d.connection, instructions, this.d.payer, await this.d.blockhash.get(), this.d.fees.quote().microLamports, {

@@ -6,6 +6,7 @@ import type { Order, Side } from "../strategy/orders";
 export interface SentTx {
   signature: string;
   computeUnitLimit: number;
+  /** Units simulated for a cancel; for a market request, the largest its kind recently consumed (0 before any). */
   simulatedUnits: number;
   microLamports: number;
   /** Priority fee at the bid: CU price x CU limit. */

@@ -17,31 +17,31 @@ export function resumeOpen(ctx: MandateContext): void {
     } else if (open.sent) {
       ctx.flights.add(open, "sending");
       ctx.emitRequest(open, "resumed", "sent before the restart; rebroadcasting the same bytes until it lands or expires");
-      ctx.track(followSend(ctx, open, Buffer.from(open.sent.txBase64, "base64"), open.sent.signature, open.sent.lastValidBlockHeight));
+      ctx.track(followSend(ctx, open, Buffer.from(open.sent.txBase64, "base64"), open.sent.signature, open.sent.lastValidBlockHeight).then(() => {}));
     } else {
-      // Journaled before signing and never broadcast: nothing can land.
+      // Journaled unsigned (an older journal's intent, written before signing): never broadcast, nothing can land.
       ctx.finish(open, "dropped", "intent was never sent (the keeper stopped before broadcasting)", 0n);
     }
   }
 }
 
-/** Broadcasts the signed bytes until they land or their blockhash expires, and records which. */
-export async function followSend(ctx: MandateContext, open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number) {
+/** Broadcasts the signed bytes until they land or their blockhash expires, and records which; null when the send threw. */
+export async function followSend(ctx: MandateContext, open: OpenIntent, bytes: Uint8Array, signature: string, lastValidBlockHeight: number): Promise<SendOutcome | null> {
   let outcome: SendOutcome;
   try {
     outcome = await ctx.sendUntilSettled({ signature, bytes, lastValidBlockHeight }, open.intent.market);
   } catch (e) {
     ctx.warn(open.intent.market, `send of ${open.intent.id} failed: ${(e as Error).message}`);
-    return;
+    return null;
   }
-  if (outcome.status === "aborted") return; // left in the journal as sent: the next run resumes it
+  if (outcome.status === "aborted") return outcome; // left in the journal as sent: the next run resumes it
   if (outcome.status === "expired") {
     ctx.finish(open, "dropped", `blockhash expired at block height ${outcome.blockHeight} without the transaction landing`, 0n);
-    return;
+    return outcome;
   }
   if (outcome.err) {
     ctx.finish(open, "failed", `transaction landed with error ${JSON.stringify(outcome.err)}`, 0n);
-    return;
+    return outcome;
   }
   ctx.d.journal.append({ t: "landed", id: open.intent.id, slot: outcome.slot });
   open.landedSlot = outcome.slot;
@@ -51,6 +51,7 @@ export async function followSend(ctx: MandateContext, open: OpenIntent, bytes: U
     flight.landedAtMs = ctx.d.nowMs();
   }
   ctx.emitRequest(open, "landed", `slot ${outcome.slot}; waiting for Jupiter's keeper`);
+  return outcome;
 }
 
 /**

@@ -25,6 +25,13 @@ export function toFillRecord(f: FillReport): FillRecord {
   };
 }
 
+/** A signed request as the journal keeps it: enough to rebroadcast the same bytes until their blockhash expires. */
+export interface SignedTx {
+  signature: string;
+  txBase64: string;
+  lastValidBlockHeight: number;
+}
+
 /** What the journal holds, one record per step of a request's life. Amounts are decimal strings of integers. */
 export type JournalRecord =
   | {
@@ -47,8 +54,14 @@ export type JournalRecord =
       collateralBeforeUsd6?: string;
       /** "collateral": a deposit or withdrawal with no size change; absent or "hedge": a hedge trade. */
       purpose?: "hedge" | "collateral";
+      /**
+       * The signed transaction, journaled with the intent in one record (one fsync) before its first broadcast, so a
+       * restart rebroadcasts these bytes. Absent when nothing was sent (a refusal, a dry run), and in journals written
+       * before it was added, where a "sent" record follows the intent.
+       */
+      tx?: SignedTx;
     }
-  | { t: "sent"; id: string; signature: string; txBase64: string; lastValidBlockHeight: number }
+  | ({ t: "sent"; id: string } & SignedTx)
   | { t: "landed"; id: string; slot: number }
   /** The owner cancelled its request after Jupiter's execution window passed and no keeper closed it. */
   | { t: "cancel"; id: string; signature: string; atSec: number }
@@ -113,7 +126,7 @@ export function restoreState(records: readonly JournalRecord[], mandate: string)
   for (const r of records) {
     if (r.t === "liquidated") continue;
     if (r.t === "intent") {
-      if (r.mandate === mandate) intents.set(r.id, { intent: r, sent: null, landedSlot: null });
+      if (r.mandate === mandate) intents.set(r.id, { intent: r, sent: r.tx ? { t: "sent", id: r.id, ...r.tx } : null, landedSlot: null });
       continue;
     }
     const open = intents.get(r.id);

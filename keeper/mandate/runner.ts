@@ -2,6 +2,7 @@ import { PublicKey } from "@solana/web3.js";
 import type { MarketSymbol } from "../../programs-client";
 import { type MarketSnapshot, readMarketSnapshot } from "../market/reader";
 import type { Order } from "../strategy/orders";
+import { calibrateAtStart } from "./calibrate";
 import { MandateContext, type RunnerDeps } from "./context";
 import { decideMarket, manageCollateral } from "./decide";
 import type { DryRunFills } from "./dry-run";
@@ -43,9 +44,13 @@ export class MandateRunner {
     return this.ctx.feesTodayUsd6(nowSec);
   }
 
-  /** Picks up requests a previous run left open: resend their exact bytes until expiry, or follow them on chain. */
+  /**
+   * Picks up requests a previous run left open (resend their exact bytes until expiry, or follow them on chain), and
+   * readies the send path in the background: templates, first request PDAs, compute units per kind.
+   */
   resume(): void {
     resumeOpen(this.ctx);
+    this.ctx.track(calibrateAtStart(this.ctx));
   }
 
   /** Stop deciding and wait for sends in progress to settle (they stop rebroadcasting once aborted). */

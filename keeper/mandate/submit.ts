@@ -1,13 +1,14 @@
-import { PublicKey } from "@solana/web3.js";
-import { type MarketSymbol, NATIVE_MINT, wrapSolInstructions } from "../../programs-client";
+import { type MarketSymbol, NATIVE_MINT } from "../../programs-client";
 import type { Order } from "../strategy/orders";
-import { buildRequest, needsSwap, requestAddresses } from "../execution/request-builder";
-import { SimulationRejected } from "../execution/transaction";
+import { ranOutOfComputeUnits } from "../execution/compute-units";
+import { fundingMint } from "../execution/request-builder";
+import type { RequestExtras, ReservedRequest, SignedRequestTx } from "../execution/request-signer";
+import type { SendOutcome } from "../execution/sender";
 import { type MandateContext, USD6, sentTx } from "./context";
 import type { ExternalExposure } from "./external-exposure";
 import { followSend } from "./follow";
 import type { Purpose } from "./in-flight";
-import type { OpenIntent, RequestResult } from "./records";
+import type { OpenIntent } from "./records";
 
 /** The position a request starts from, and why it is sent. */
 export interface IntentContext {
@@ -18,21 +19,24 @@ export interface IntentContext {
   purpose: Purpose;
 }
 
-/** Journal the intent, then simulate, sign and send in the background. The market is busy from this line on. */
+/**
+ * Sign, journal the intent with its signed bytes (one fsync), broadcast: no RPC call on the way (the request's
+ * PDAs, template, compute limit, blockhash and fee are ready). The market is busy from the first line on; a crash
+ * before the record is whole sent nothing, one after it is adopted by the restart (the same bytes rebroadcast).
+ */
 export function submit(ctx: MandateContext, market: MarketSymbol, order: Order, before: IntentContext, external: ExternalExposure) {
   const nowMs = ctx.d.nowMs();
-  const counter = ctx.nextCounter(nowMs);
-  const id = `${ctx.name}-${market}-${counter}`;
-  const addresses = requestAddresses(ctx.wallet, market, order, counter);
+  const wrapLamports = solToWrap(market, order, external);
+  const reserved = ctx.requests.reserve(market, order, wrapLamports !== null);
   const intent: OpenIntent["intent"] = {
     t: "intent",
-    id,
+    id: `${ctx.name}-${market}-${reserved.counter}`,
     mandate: ctx.name,
     market,
-    counter: counter.toString(),
+    counter: reserved.counter.toString(),
     order,
-    request: addresses.positionRequest.toBase58(),
-    position: addresses.position.toBase58(),
+    request: reserved.positionRequest.toBase58(),
+    position: reserved.position.toBase58(),
     sizeBeforeUsd6: before.sizeBeforeUsd6.toString(),
     collateralBeforeUsd6: before.collateralBeforeUsd6.toString(),
     purpose: before.purpose,
@@ -44,49 +48,70 @@ export function submit(ctx: MandateContext, market: MarketSymbol, order: Order, 
   const open: OpenIntent = { intent, sent: null, landedSlot: null };
   ctx.flights.add(open, "sending");
   ctx.d.trace?.("decided", { mandate: ctx.name, market });
-  ctx.d.journal.append(intent);
   ctx.emitRequest(open, "intent", `${before.purpose === "collateral" ? `${order.kind === "increase" ? "deposit" : "withdraw"} collateral $${(Number(order.kind === "increase" ? order.collateralUsd6 : order.collateralUsdDelta6) / USD6).toFixed(2)} on ` : ""}${order.kind} ${order.side} $${(Number(order.sizeUsdDelta6) / USD6).toFixed(2)} (${order.deltaTokens.toFixed(4)} ${market}) slippage limit $${(Number(order.priceSlippageUsd6) / USD6).toFixed(4)}`);
-  ctx.track(signAndSend(ctx, open, addresses, external));
+  ctx.track(signAndSend(ctx, open, reserved, { purpose: before.purpose, jupiterMinimumOut: null, wrapLamports }));
 }
 
-async function signAndSend(ctx: MandateContext, open: OpenIntent, addresses: ReturnType<typeof requestAddresses>, external: ExternalExposure) {
-  const { market, order, id } = open.intent;
-  const counter = BigInt(open.intent.counter);
-  let signed;
+/** Lamports an increase funded in wSOL must wrap first: what the wallet's wSOL account lacks. */
+function solToWrap(market: MarketSymbol, order: Order, external: ExternalExposure): bigint | null {
+  if (order.kind !== "increase" || !fundingMint(market, order).equals(NATIVE_MINT)) return null;
+  const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;
+  return have < order.collateralTokenAmount ? order.collateralTokenAmount - have : null;
+}
+
+async function signAndSend(ctx: MandateContext, open: OpenIntent, reserved: ReservedRequest, extras: RequestExtras) {
+  const { market, id } = open.intent;
+  let signed: SignedRequestTx;
   try {
-    const referral = ctx.d.cfg.execution.referral;
-    const built = buildRequest(ctx.wallet, market, order, counter, await swapMinimumOut(ctx, open, order, addresses), referral ? new PublicKey(referral) : undefined);
-    const instructions = [built.instruction];
-    if (order.kind === "increase" && built.mint.equals(NATIVE_MINT)) {
-      const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;
-      if (have < order.collateralTokenAmount) instructions.unshift(...wrapSolInstructions(ctx.wallet, order.collateralTokenAmount - have));
-    }
-    ctx.d.fees.watch(built.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(built.positionRequest)).map((k) => k.pubkey));
-    signed = await ctx.simulateAndSign(instructions);
+    if (reserved.swap) extras = { ...extras, jupiterMinimumOut: await swapMinimumOut(ctx, open, reserved) };
+    ctx.d.fees.watch([...reserved.writable]);
+    signed = ctx.requests.sign(reserved, extras, await ctx.d.blockhash.get(), ctx.d.fees.quote().microLamports);
     ctx.d.trace?.("signed", { mandate: ctx.name, market });
   } catch (e) {
     ctx.refusedToSign(e, market);
-    const result: RequestResult = e instanceof SimulationRejected ? "sim-rejected" : "failed";
-    ctx.finish(open, result, (e as Error).message, 0n);
+    // Journaled with its outcome, unsigned: the breaker counts it and reports show it; nothing was sent.
+    ctx.d.journal.append(open.intent);
+    ctx.finish(open, "failed", (e as Error).message, 0n);
     return;
   }
-  if (ctx.d.cfg.dryRun) {
-    ctx.dryRun.simulateFill(open, ctx.state, ctx.nowSec());
-    ctx.finish(open, "dry-run", `simulated ${signed.simulatedUnits} CU; dry run, nothing sent`, 0n);
-    return;
-  }
-  const sent = { t: "sent" as const, id, signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
-  ctx.d.journal.append(sent);
+  if (ctx.d.cfg.dryRun) return dryRun(ctx, open, signed);
+  const tx = { signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
+  open.intent = { ...open.intent, tx };
+  ctx.d.journal.append(open.intent);
   ctx.d.trace?.("journaled", { mandate: ctx.name, market });
-  open.sent = sent;
+  open.sent = { t: "sent", id, ...tx };
   ctx.emitRequest(open, "sent", `cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));
-  await followSend(ctx, open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
+  const outcome = await followSend(ctx, open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
+  if (outcome) learnUnits(ctx, reserved, extras, signed, outcome);
+}
+
+/** A dry run simulates the exact bytes the live keeper would have sent, and journals the intent without them. */
+async function dryRun(ctx: MandateContext, open: OpenIntent, signed: SignedRequestTx) {
+  const sim = await ctx.units.simulate(signed.kind, signed.bytes);
+  ctx.d.journal.append(open.intent);
+  if (!sim.ok) {
+    ctx.finish(open, "sim-rejected", `simulation rejected the transaction: ${sim.reason}`, 0n);
+    return;
+  }
+  ctx.dryRun.simulateFill(open, ctx.state, ctx.nowSec());
+  ctx.finish(open, "dry-run", `simulated ${sim.units} CU; dry run, nothing sent`, 0n);
+}
+
+/** After the send path: what the landed transaction consumed, or a re-calibration when it ran out of units. */
+function learnUnits(ctx: MandateContext, reserved: ReservedRequest, extras: RequestExtras, signed: SignedRequestTx, outcome: SendOutcome) {
+  if (outcome.status !== "landed") return;
+  if (outcome.err && ranOutOfComputeUnits(outcome.err)) {
+    ctx.units.ranOut(signed.kind, signed.computeUnitLimit);
+    ctx.warn(reserved.market, `transaction ${signed.signature} ran out of compute units at ${signed.computeUnitLimit}; the next asks for more, and ${signed.kind} is simulated again`);
+    ctx.track(ctx.requests.calibrate(reserved.market, reserved.order, extras).then(() => {}));
+  } else if (!outcome.err) ctx.track(ctx.units.measureLanded(signed.kind, signed.signature).then(() => {}));
 }
 
 /** A USDC-funded long's jupiterMinimumOut: the swap quote for its USDC, less the mandate's swap slippage. */
-async function swapMinimumOut(ctx: MandateContext, open: OpenIntent, order: Order, addresses: ReturnType<typeof requestAddresses>): Promise<bigint | null> {
-  if (order.kind !== "increase" || !needsSwap(addresses)) return null;
-  const q = await ctx.d.quoter.quote(addresses.mint, addresses.collateralMint, order.collateralTokenAmount, ctx.d.mandate.swapSlippageBps);
+async function swapMinimumOut(ctx: MandateContext, open: OpenIntent, r: ReservedRequest): Promise<bigint> {
+  const { order, market } = r;
+  if (order.kind !== "increase") throw new Error(`${market}: only an increase swaps its funding`);
+  const q = await ctx.d.quoter.quote(r.mint, r.collateralMint, order.collateralTokenAmount, ctx.d.mandate.swapSlippageBps);
   ctx.emitRequest(open, "quote", `swap ${q.inAmount} USDC base units -> ${q.outAmount} (minimum ${q.minimumOut})`);
   return q.minimumOut;
 }

@@ -63,7 +63,7 @@ export class KeeperMetrics {
       registers: r,
     });
     this.priorityFee = new Counter({ name: "gk_priority_fee_lamports_total", help: "Priority fee bid on sent transactions (CU price x CU limit)", labelNames: mm, registers: r });
-    this.computeUnits = new Histogram({ name: "gk_compute_units", help: "Simulated compute units of sent transactions", labelNames: mm, buckets: [20e3, 40e3, 60e3, 80e3, 100e3, 150e3, 200e3, 400e3], registers: r });
+    this.computeUnits = new Histogram({ name: "gk_compute_units", help: "Compute units measured for the kind of each sent transaction (simulated at start, or consumed by a landed one)", labelNames: mm, buckets: [20e3, 40e3, 60e3, 80e3, 100e3, 150e3, 200e3, 400e3], registers: r });
     this.feesPaid = new Counter({ name: "gk_trade_fees_usd_total", help: "Jupiter open/close and impact fees on fills", labelNames: mm, registers: r });
     this.pnl = new Gauge({ name: "gk_pnl_usd", help: "Cumulative P&L attribution since start: gamma, theta, delta (unhedged), fees, borrow", labelNames: [...mm, "component"], registers: r });
     this.slippage = new Histogram({
@@ -128,7 +128,8 @@ export class KeeperMetrics {
         this.requests.inc({ ...l, stage: e.stage });
         if (e.tx) {
           this.priorityFee.inc(l, e.tx.priorityFeeLamports);
-          this.computeUnits.observe(l, e.tx.simulatedUnits);
+          // 0 until the request's kind is measured (it was sent at execution.defaultComputeUnits).
+          if (e.tx.simulatedUnits > 0) this.computeUnits.observe(l, e.tx.simulatedUnits);
         }
         return;
       }

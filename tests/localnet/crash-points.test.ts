@@ -93,7 +93,12 @@ describe(`keeper killed with SIGKILL at ${KILLS} seeded points of a localnet run
     const intents = records.filter((r): r is Extract<JournalRecord, { t: "intent" }> => r.t === "intent");
     const requests = new Set(intents.map((r) => r.request));
     const sentSignatures = new Map<string, Set<string>>();
-    for (const r of records) if (r.t === "sent") sentSignatures.set(r.id, (sentSignatures.get(r.id) ?? new Set()).add(r.signature));
+    // The signed bytes ride in the intent's record (older journals: a separate "sent" record); either way one signature per intent.
+    for (const r of records) {
+      const signed = r.t === "sent" ? r : r.t === "intent" ? r.tx && { id: r.id, signature: r.tx.signature } : undefined;
+      if (signed) sentSignatures.set(signed.id, (sentSignatures.get(signed.id) ?? new Set()).add(signed.signature));
+    }
+    assert.ok(intents.some((r) => r.tx), "intents carry their signed bytes");
     const results = records.filter((r) => r.t === "outcome").map((r) => (r as { result: string }).result);
     console.log(`      kill points (ms after start): ${killPoints.join(", ")}; ${resumedRuns} runs took over a request left in flight by the previous one`);
     console.log(`      ${intents.length} intents, ${seen.size} requests seen on chain, outcomes: ${JSON.stringify(Object.fromEntries([...new Set(results)].map((k) => [k, results.filter((x) => x === k).length])))}`);
