@@ -240,6 +240,18 @@ describe("deploy/Dockerfile and deploy/gamma-keeper.service against the build", 
     assert.ok(readme.includes(`EnvironmentFile=${key("EnvironmentFile")}`), "README.md's check command reads the unit's environment file");
   });
 
+  // npx runs the keeper as npm exec -> sh -c -> node and passes no signal on: a SIGTERM to it orphans a keeper that
+  // keeps trading. Whatever stops the keeper by signal runs node itself.
+  it("no deploy file runs the keeper through npx or npm exec, and README says why", () => {
+    for (const file of fs.readdirSync(path.join(ROOT, "deploy"))) {
+      const text = read(`deploy/${file}`);
+      const lines = text.split("\n").filter((l) => /\b(npx|npm exec|npm run cli)\b/.test(l) && !/^\s*#.*pino-pretty/.test(l));
+      assert.deepEqual(lines, [], `deploy/${file} runs gamma-keeper through npm`);
+    }
+    assert.match(readme, /a supervisor, a script, CI or Docker\s+must run `node dist\/keeper\/cli\/main\.js`[\s\S]*?never\s+`npx -- gamma-keeper run`[\s\S]*?a SIGTERM to\s+the npx process[\s\S]*?orphaned and still trading/);
+    assert.match(readme, /### Running under systemd\s+Whatever runs the keeper and stops it by signal[^]*?never `npx`/);
+  });
+
   it("the report timer's service line runs: report --csv writes the three CSVs into the state directory", function () {
     if (spawnSync("date", ["-u", "-d", "30 days ago", "+%F"]).status !== 0) this.skip(); // needs GNU date, as on the Debian host
     const unit = read("deploy/gamma-keeper-report.service");
