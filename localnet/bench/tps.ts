@@ -55,7 +55,7 @@ async function time(run: () => Promise<void> | void): Promise<number> {
 /**
  * A keep-alive HTTP/1.1 connection that sends prepared requests one at a time and hands back each answer's body,
  * as a load generator (wrk, autocannon) does: the client should cost far less than the server it measures, and
- * node:http or fetch cost about as much per request as the localnet itself. Needs Content-Length in the answers.
+ * node:http or fetch cost about as much per request as the localnet itself.
  */
 function rawConnection(host: string, port: number) {
   const socket = connect({ host, port });
@@ -72,11 +72,10 @@ function rawConnection(host: string, port: number) {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     const headerEnd = buffered.indexOf("\r\n\r\n");
     if (headerEnd < 0) return;
-    const length = /\r\ncontent-length: *(\d+)/i.exec(buffered.subarray(0, headerEnd).toString("latin1"))?.[1];
-    if (length === undefined) return fail(new Error("answer without Content-Length"));
-    const end = headerEnd + 4 + Number(length);
-    if (buffered.length < end) return;
-    const body = buffered.subarray(headerEnd + 4, end).toString("utf8");
+    const framed = bodyOf(buffered, headerEnd);
+    if (framed === "incomplete") return;
+    if (framed === "unframed") return fail(new Error("answer with neither Content-Length nor chunked encoding"));
+    const { body, end } = framed;
     buffered = buffered.subarray(end);
     const p = pending;
     pending = undefined;
@@ -92,6 +91,30 @@ function rawConnection(host: string, port: number) {
       }),
     close: () => socket.destroy(),
   };
+}
+
+/**
+ * The body of the HTTP answer at the start of `data` (headers end at `headerEnd`) and where the answer ends, framed
+ * by Content-Length or chunked (Node's default without a length, which other validators may use too).
+ */
+function bodyOf(data: Buffer, headerEnd: number): { body: string; end: number } | "incomplete" | "unframed" {
+  const headers = data.subarray(0, headerEnd).toString("latin1");
+  const length = /\r\ncontent-length: *(\d+)/i.exec(headers)?.[1];
+  if (length !== undefined) {
+    const end = headerEnd + 4 + Number(length);
+    return data.length < end ? "incomplete" : { body: data.subarray(headerEnd + 4, end).toString("utf8"), end };
+  }
+  if (!/\r\ntransfer-encoding: *chunked/i.test(headers)) return "unframed";
+  const parts: Buffer[] = [];
+  for (let at = headerEnd + 4; ; ) {
+    const sizeEnd = data.indexOf("\r\n", at);
+    if (sizeEnd < 0) return "incomplete";
+    const size = parseInt(data.subarray(at, sizeEnd).toString("latin1"), 16);
+    if (size === 0) return data.length < sizeEnd + 4 ? "incomplete" : { body: Buffer.concat(parts).toString("utf8"), end: sizeEnd + 4 };
+    if (data.length < sizeEnd + 2 + size + 2) return "incomplete";
+    parts.push(data.subarray(sizeEnd + 2, sizeEnd + 2 + size));
+    at = sizeEnd + 2 + size + 2;
+  }
 }
 
 /** A POST / with a JSON body, framed once before the clock starts. */

@@ -24,12 +24,12 @@ import { computeBudgetOf, messageFeeLamports } from "./compute-budget";
 import {
   BlockhashWindow,
   PrioritizationFeeCache,
-  type RecordedInnerInstruction,
   type TokenBalance,
   TransactionHistory,
   flatString,
   type TxRecord,
   type TxStatus,
+  returnDataOf,
 } from "./ledger";
 import { type RpcTransactionError, toRpcError, wasExecuted } from "./tx-error";
 import { sameBytes, staticKeyBytes } from "./wire";
@@ -252,10 +252,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
         postBalances: post.lamports,
         preTokenBalances: pre.tokens,
         postTokenBalances: post.tokens,
-        innerInstructions: innerInstructionsOf(meta),
-        logs: outcome.logs,
-        unitsConsumed: outcome.unitsConsumed,
-        returnData: outcome.returnData,
+        execution: meta,
         memo: memoOf(tx.message, keys),
       } satisfies TxRecord,
       keys,
@@ -429,22 +426,6 @@ function ownCopy(bytes: Uint8Array): Buffer {
   return Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength);
 }
 
-/** The CPIs of each top-level instruction that made any, as LiteSVM recorded them. */
-function innerInstructionsOf(meta: TransactionMetadata): TxRecord["innerInstructions"] {
-  return meta
-    .innerInstructions()
-    .map((list, index) => ({
-      index,
-      instructions: list.map((inner): RecordedInnerInstruction => {
-        const ix = inner.instruction();
-        const data = ix.data();
-        // LiteSVM hands over a fresh array of exactly the data; wrap it rather than copy it into Buffer's shared pool.
-        return { programIdIndex: ix.programIdIndex(), accounts: [...ix.accounts()], data: Buffer.from(data.buffer, data.byteOffset, data.byteLength), stackHeight: inner.stackHeight() };
-      }),
-    }))
-    .filter((group) => group.instructions.length > 0);
-}
-
 const MEMO_PROGRAMS = ["MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"].map((id) => new PublicKey(id).toBytes());
 const TOKEN_PROGRAM = PROGRAM_IDS.token.toBytes();
 const UPGRADEABLE_LOADER = new PublicKey("BPFLoaderUpgradeab1e11111111111111111111111").toBytes();
@@ -474,15 +455,19 @@ function outcomeOf(signature: string, result: FailedTransactionMetadata | Simula
   return outcomeOfMeta(signature, result.meta(), result instanceof FailedTransactionMetadata ? toRpcError(result.err()) : null);
 }
 
+/** An execution's outcome, its parts copied out of LiteSVM's metadata only when read (a landed send reads none). */
 function outcomeOfMeta(signature: string, meta: TransactionMetadata, err: RpcTransactionError | null): TxOutcome {
-  const rd = meta.returnData();
-  const programId = new PublicKey(rd.programId());
-  const data = Buffer.from(rd.data());
   return {
     signature,
     err,
-    logs: meta.logs(),
-    unitsConsumed: meta.computeUnitsConsumed(),
-    returnData: data.length > 0 || !programId.equals(PublicKey.default) ? { programId, data } : null,
+    get logs() {
+      return meta.logs();
+    },
+    get unitsConsumed() {
+      return meta.computeUnitsConsumed();
+    },
+    get returnData() {
+      return returnDataOf(meta);
+    },
   };
 }

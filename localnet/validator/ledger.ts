@@ -1,5 +1,6 @@
-import { type PublicKey, VersionedTransaction } from "@solana/web3.js";
+import { PublicKey, VersionedTransaction } from "@solana/web3.js";
 import bs58 from "bs58";
+import type { TransactionMetadata } from "litesvm/dist/internal";
 import type { RpcTransactionError } from "./tx-error";
 import { bytesKey } from "./wire";
 
@@ -110,14 +111,6 @@ export interface TokenBalance {
   decimals: number;
 }
 
-export interface RecordedInnerInstruction {
-  programIdIndex: number;
-  accounts: number[];
-  data: Buffer;
-  /** Invocation depth: 2 for a CPI made by a top-level instruction, 3 for one made by that CPI, ... */
-  stackHeight: number;
-}
-
 /** One executed transaction and its status meta, as the ledger stores it. */
 export interface TxRecord {
   signature: string;
@@ -133,11 +126,12 @@ export interface TxRecord {
   postBalances: BigUint64Array;
   preTokenBalances: TokenBalance[];
   postTokenBalances: TokenBalance[];
-  /** Per top-level instruction that made CPIs: its index and the CPIs in execution order. */
-  innerInstructions: { index: number; instructions: RecordedInnerInstruction[] }[];
-  logs: string[];
-  unitsConsumed: bigint;
-  returnData: { programId: PublicKey; data: Buffer } | null;
+  /**
+   * The runtime's report of the execution (logs, CPIs with their stack heights, compute units, return data), kept
+   * as LiteSVM handed it and formatted only when getTransaction asks: most transactions are never read back, and
+   * a perps fill's 8 CPIs cost dozens of calls into the native module to copy out.
+   */
+  execution: TransactionMetadata;
   /** Agave's memo summary ("[len] text; ..."), null without a memo instruction. */
   memo: string | null;
 }
@@ -304,29 +298,46 @@ function uiTransaction(tx: VersionedTransaction) {
   };
 }
 
+/** What a transaction returned (set_return_data), or null when it set none, as the RPC reports it. */
+export function returnDataOf(execution: TransactionMetadata): { programId: PublicKey; data: Buffer } | null {
+  const rd = execution.returnData();
+  const programId = rd.programId();
+  const data = rd.data();
+  if (data.length === 0 && programId.every((b) => b === 0)) return null;
+  return { programId: new PublicKey(programId), data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** The CPIs of each top-level instruction that made any, in execution order, as Agave's status meta lists them. */
+function uiInnerInstructions(execution: TransactionMetadata) {
+  return execution
+    .innerInstructions()
+    .map((list, index) => ({
+      index,
+      instructions: list.map((inner) => {
+        const ix = inner.instruction();
+        // stackHeight: 2 for a CPI made by a top-level instruction, 3 for one made by that CPI, ...
+        return { programIdIndex: ix.programIdIndex(), accounts: [...ix.accounts()], data: bs58.encode(ix.data()), stackHeight: inner.stackHeight() };
+      }),
+    }))
+    .filter((group) => group.instructions.length > 0);
+}
+
 function uiMeta(r: TxRecord) {
+  const returnData = returnDataOf(r.execution);
   return {
     err: r.err,
     status: r.err === null ? { Ok: null } : { Err: r.err },
     fee: Number(r.feeLamports),
     preBalances: Array.from(r.preBalances, Number),
     postBalances: Array.from(r.postBalances, Number),
-    innerInstructions: r.innerInstructions.map((group) => ({
-      index: group.index,
-      instructions: group.instructions.map((ix) => ({
-        programIdIndex: ix.programIdIndex,
-        accounts: ix.accounts,
-        data: bs58.encode(ix.data),
-        stackHeight: ix.stackHeight,
-      })),
-    })),
-    logMessages: r.logs,
+    innerInstructions: uiInnerInstructions(r.execution),
+    logMessages: r.execution.logs(),
     preTokenBalances: r.preTokenBalances.map(uiTokenBalance),
     postTokenBalances: r.postTokenBalances.map(uiTokenBalance),
     rewards: [],
     loadedAddresses: { writable: r.loadedAddresses.writable.map((k) => k.toBase58()), readonly: r.loadedAddresses.readonly.map((k) => k.toBase58()) },
-    ...(r.returnData ? { returnData: { programId: r.returnData.programId.toBase58(), data: [r.returnData.data.toString("base64"), "base64"] } } : {}),
-    computeUnitsConsumed: Number(r.unitsConsumed),
+    ...(returnData ? { returnData: { programId: returnData.programId.toBase58(), data: [returnData.data.toString("base64"), "base64"] } } : {}),
+    computeUnitsConsumed: Number(r.execution.computeUnitsConsumed()),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type PublicKey, SystemProgram } from "@solana/web3.js";
 import { type WebSocket, WebSocketServer } from "ws";
-import { type RpcAccountFilter as AccountFilter, matchesFilters } from "../../programs-client";
+import { type RpcAccountFilter as AccountFilter, type RawAccount, matchesFilters } from "../../programs-client";
 import type { LocalChain } from "./chain";
 import type { TxStatus } from "./ledger";
 import { INVALID_PARAMS, METHOD_NOT_FOUND, RpcError, parseFilters, pubkeyParam, toRpcAccount } from "./rpc-methods";
@@ -164,13 +164,9 @@ export class PubSubServer {
     return { slot: Number(this.chain.slot) };
   }
 
-  /**
-   * A closed or never-created account is notified as a cluster does, as the default account (0 lamports, no data,
-   * owned by the system program), never as null: web3.js rejects a null value, and throws from its socket handler.
-   */
+  /** The account's notification value now (accountJsonOf). */
   private accountJson(key: string): string {
-    const account = this.chain.getAccount(pubkeyParam(key, "pubkey"));
-    return JSON.stringify(account ? toRpcAccount(account) : { ...toRpcAccount({ owner: SystemProgram.programId, data: Buffer.alloc(0), lamports: 0 }), rentEpoch: 0 });
+    return accountJsonOf(this.chain.getAccount(pubkeyParam(key, "pubkey")));
   }
 
   private notifySlot(slot: bigint): void {
@@ -185,17 +181,29 @@ export class PubSubServer {
   private notifyAccounts(keys: PublicKey[]): void {
     if (this.clients.size === 0) return;
     const changed = new Map(keys.map((k) => [k.toBase58(), k]));
+    // Each changed account is read (and encoded) once, however many subscriptions look at it.
+    const reads = new Map<string, { account: RawAccount | null; owner?: string; json?: string }>();
+    const read = (k: string) => {
+      let r = reads.get(k);
+      if (!r) {
+        const account = this.chain.getAccount(changed.get(k)!);
+        r = { account, owner: account?.owner.toBase58() };
+        reads.set(k, r);
+      }
+      return r;
+    };
     for (const c of this.clients) {
       for (const [id, sub] of c.subs) {
         if (sub.kind === "account" && changed.has(sub.key)) {
-          const json = this.accountJson(sub.key);
-          if (json === sub.last) continue;
-          sub.last = json;
-          this.notify(c, "accountNotification", id, { context: this.context(), value: JSON.parse(json) });
+          const r = read(sub.key);
+          r.json ??= accountJsonOf(r.account);
+          if (r.json === sub.last) continue;
+          sub.last = r.json;
+          this.notify(c, "accountNotification", id, { context: this.context(), value: JSON.parse(r.json) });
         } else if (sub.kind === "program") {
-          for (const [k, key] of changed) {
-            const account = this.chain.getAccount(key);
-            if (!account || account.owner.toBase58() !== sub.program || !matchesFilters(account, sub.filters)) continue;
+          for (const k of changed.keys()) {
+            const { account, owner } = read(k);
+            if (!account || owner !== sub.program || !matchesFilters(account, sub.filters)) continue;
             this.notify(c, "programNotification", id, { context: this.context(), value: { pubkey: k, account: toRpcAccount(account) } });
           }
         }
@@ -212,4 +220,13 @@ export class PubSubServer {
       }
     }
   }
+}
+
+/**
+ * An account as its notification's value. A closed or never-created account goes out as a cluster sends it, the
+ * default account (0 lamports, no data, owned by the system program), never as null: web3.js rejects a null
+ * value, and throws from its socket handler.
+ */
+function accountJsonOf(account: RawAccount | null): string {
+  return JSON.stringify(account ? toRpcAccount(account) : { ...toRpcAccount({ owner: SystemProgram.programId, data: Buffer.alloc(0), lamports: 0 }), rentEpoch: 0 });
 }

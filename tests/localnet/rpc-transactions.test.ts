@@ -183,6 +183,27 @@ describe("localnet validator: transactions and PubSub through an unmodified web3
     assert.ok((await slot) > 0);
   });
 
+  it("notifies every subscriber of a changed account, each connection its own account and program notification", async () => {
+    // The server reads each changed account once per transaction and shares it among subscriptions.
+    const watched = Keypair.generate();
+    const others = [new Connection(net.url, "confirmed"), new Connection(net.url, "confirmed")];
+    const unsubscribe: (() => Promise<void>)[] = [];
+    const notified = others.flatMap((c) => [
+      new Promise<number>((resolve) => {
+        const id = c.onAccountChange(watched.publicKey, (info) => resolve(info.lamports));
+        unsubscribe.push(() => c.removeAccountChangeListener(id));
+      }),
+      new Promise<number>((resolve) => {
+        const id = c.onProgramAccountChange(SystemProgram.programId, (keyed) => keyed.accountId.equals(watched.publicKey) && resolve(keyed.accountInfo.lamports));
+        unsubscribe.push(() => c.removeProgramAccountChangeListener(id));
+      }),
+    ]);
+    await new Promise((r) => setTimeout(r, 200));
+    await sendAndConfirmTransaction(connection, new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: watched.publicKey, lamports: 3_000_000 })), [payer]);
+    assert.deepEqual(await Promise.all(notified), [3_000_000, 3_000_000, 3_000_000, 3_000_000]);
+    await Promise.all(unsubscribe.map((u) => u()));
+  });
+
   it("rejects a blockhash older than 150 blocks, and reports it invalid", async () => {
     // A Connection of its own: web3.js caches a blockhash for 30 s, and this test ages 151 blocks at once.
     const own = new Connection(net.url, "confirmed");
