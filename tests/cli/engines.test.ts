@@ -136,3 +136,21 @@ describe("engines: the installed tree runs on this Node", () => {
     assert.deepEqual(mismatches(lowest), []);
   });
 });
+
+/**
+ * npm 11.16+ lists, after `npm ci`, every dependency whose install script package.json's allowScripts does not
+ * cover ("install scripts not yet covered by allowScripts"); the scripts still run (npm 12 will block unreviewed
+ * ones). Each one here was reviewed (README, Install): a new one fails this test until it is. The lockfile has no
+ * resolved URLs, so npm cannot pin an approval to a version: entries are by name, as `npm approve-scripts` writes them.
+ */
+describe("install scripts: every dependency's is reviewed in allowScripts", () => {
+  it("each package-lock entry with an install script is allowed by name in package.json, none left pending", () => {
+    const root = path.join(__dirname, "../..");
+    const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const allow = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+    const withScripts = [...new Set(Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript).map(([k]) => k.slice(k.lastIndexOf("node_modules/") + 13)))].sort();
+    assert.ok(withScripts.includes("esbuild"), `tsx's esbuild has a postinstall: ${withScripts.join(", ")}`);
+    assert.deepEqual(withScripts.filter((name) => allow[name] !== true), [], "not reviewed in package.json allowScripts");
+    assert.deepEqual(Object.keys(allow).filter((name) => !withScripts.includes(name)), [], "allowed but has no install script (stale)");
+  });
+});
