@@ -226,6 +226,8 @@ export class Keeper {
 
   /** Every mandate at once over the same cache; a mandate's failure is its own. */
   private async cycle(markets: Set<MarketSymbol> | "all"): Promise<void> {
+    // Looked at every cycle, trade or not: an operator's `touch` is logged, exported and on /ready while holding too.
+    this.killSwitch();
     if (markets !== "all" && markets.size === 0) return;
     // The stream has a gap or has gone quiet: read over RPC first and decide on that, as a polling keeper would,
     // rather than stop hedging. An RPC that hangs too holds the loop, which /health then reports.

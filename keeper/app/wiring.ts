@@ -79,7 +79,8 @@ export function wireKeeper(cfg: KeeperConfig, opts: KeeperOptions, hooks: Wiring
   const journal = new Journal<JournalRecord>(path.join(cfg.stateDir, "journal.log"));
   const { records, droppedTornRecord } = journal.open();
   if (droppedTornRecord) emit({ kind: "warning", message: `journal ${journal.file}: dropped a torn last record left by a crash` });
-  const historyJournal = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log"));
+  // Statistics, not decisions: no fsync per sample, so none lands on the hot path (synced on close).
+  const historyJournal = new Journal<HistorySample>(path.join(cfg.stateDir, "history.log"), { durable: false });
   historyJournal.open();
   const history = new HistoryRecorder(historyJournal);
   const marketOfKey = new Map<string, MarketSymbol>();

@@ -228,6 +228,30 @@ describe("the kill switch through the CLI: a kill file, SIGUSR1 and SIGUSR2; log
     assert.equal(await exit, 0);
     assert.equal(process.listenerCount("SIGUSR1"), 0, "the run removed its signal handlers");
   });
+
+  it("while holding in band (no trade to veto), a touched kill file is logged and exported at the next cycle, with no /ready probe", async () => {
+    await demo?.close();
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-kill-hold-"));
+    demo = await startLocalDemo({ stateDir, scenario: { kind: "constant", priceUsd: 150 } });
+    const killFile = path.join(stateDir, "KILL");
+    const { lines, stop, exit } = runCliOn(demo, stateDir, (cfg) => {
+      cfg.killFile = killFile;
+      cfg.metrics = { ...cfg.metrics, port: 0 };
+      cfg.mandates[0]!.exposures.offsets = {};
+      cfg.mandates[0]!.exposures.options = [];
+    });
+    await until("the metrics port to be logged", 20_000, () => lines.some((l) => l.includes('"event":"metrics"')));
+    const port = (JSON.parse(lines.find((l) => l.includes('"event":"metrics"'))!) as { port: number }).port;
+    await until("a hold", 20_000, () => lines.some((l) => l.includes('"event":"decision"') || l.includes('"event":"heartbeat"')));
+    fs.writeFileSync(killFile, "");
+    await until("the kill switch to be logged without a probe", 10_000, () => lines.some((l) => l.includes('"event":"kill-switch"') && l.includes('"engaged":true')));
+    assert.equal(metricValue(parseMetrics((await probe(port, "/metrics")).body), "gk_kill_switch", {}), 1);
+    fs.rmSync(killFile);
+    await until("the release to be logged without a probe", 10_000, () => lines.some((l) => l.includes('"event":"kill-switch"') && l.includes('"engaged":false')));
+    assert.equal(lines.filter((l) => l.includes('"event":"veto"')).length, 0, "nothing to veto while in band");
+    stop();
+    assert.equal(await exit, 0);
+  });
 });
 
 describe("RPC failover and WebSocket recovery on localnet", function () {
