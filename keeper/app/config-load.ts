@@ -214,6 +214,8 @@ function optionsFileProblems(file: string): string[] {
 export function isMandateData(data: unknown): boolean {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return false;
   const keys = Object.keys(data);
+  // A mandate's own keys decide first: a DAO's file with a stray `rpc:` is a mandate file with an unknown key.
+  if (["name", "wallet", "markets"].every((k) => keys.includes(k)) && !keys.includes("mandates")) return true;
   return !keys.some((k) => ["rpc", "mandates", "mandateFiles"].includes(k)) && keys.some((k) => ["name", "wallet", "keypairFile", "keypairEnv", "limits"].includes(k));
 }
 

@@ -2,11 +2,18 @@ import { PublicKey } from "@solana/web3.js";
 import { z } from "zod";
 import { MARKET_SYMBOLS, type MarketSymbol } from "../../programs-client";
 import { DEFAULT_SWAP_API_URL } from "../execution/swap-quote";
-import { expirySeconds } from "../exposure/book-file";
+import { expirySeconds, relativeExpiryProblem } from "../exposure/book-file";
 
 /**
  * The keeper's configuration schema: validated once (config-load.ts), so every later layer can trust it.
  */
+
+/** The field's path already says "expiry": a relative expiry's own problem (+0d, out of range), else the usual fix. */
+function configExpiryProblem(v: unknown): string {
+  const problem = relativeExpiryProblem(v, 0);
+  if (problem) return problem.slice("expiry ".length);
+  return `${JSON.stringify(v)} is not a date; fix: write an ISO-8601 time such as 2027-06-25T08:00:00Z, unix seconds, or +30d / +12h (days or hours from the start)`;
+}
 
 const pubkey = z.string().refine((s) => {
   try {
@@ -30,7 +37,7 @@ const legSchema = obj({
   expiry: z
     .union([z.string(), z.number()])
     // Any load time will do to check the form; the keeper resolves a relative expiry once, when it loads the book.
-    .refine((v) => expirySeconds(v, 0) !== null, (v) => ({ message: `${JSON.stringify(v)} is not a date; fix: write an ISO-8601 time such as 2027-06-25T08:00:00Z, unix seconds, or +30d / +12h (days or hours from the start)` }))
+    .refine((v) => expirySeconds(v, 0) !== null, (v) => ({ message: configExpiryProblem(v) }))
     .describe("ISO-8601 time, unix seconds, or +Nd / +Nh from the keeper's start"),
   quantity: z.number(),
   impliedVol: z.number().gt(0).lt(20),

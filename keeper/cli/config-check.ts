@@ -32,7 +32,7 @@ function keyCheck(m: MandateConfig, env: NodeJS.ProcessEnv): { line?: string; pr
  */
 export function runConfigCheck(opts: ConfigCheckOptions, out: Print, env: NodeJS.ProcessEnv = process.env): void {
   const data = readStructured(opts.file);
-  if (opts.mandate || isMandateData(data) || holdsOneMandate(data)) return checkMandateFile(data, opts, out, env);
+  if (opts.mandate || isMandateData(data)) return checkMandateFile(data, opts, out, env);
   const r = checkConfig(applyOverrides(data, { env, set: opts.set }), path.dirname(path.resolve(opts.file)));
   const keys = r.mandates.map((m) => keyCheck(m, env));
   const problems = [...r.problems, ...keys.flatMap((k) => (k.problem ? [k.problem] : []))];
@@ -41,16 +41,6 @@ export function runConfigCheck(opts: ConfigCheckOptions, out: Print, env: NodeJS
   for (const w of expiredLegWarnings(r.config, Math.floor(Date.now() / 1000))) out(w);
   out(`${opts.file} is valid. Effective config (secrets redacted):`);
   out(YAML.stringify(redactedConfig(r.config)).trimEnd());
-}
-
-/**
- * A mandate's own keys (its name, wallet and markets) and no list of mandates: a mandate file even with a stray
- * config key such as `rpc:`, which isMandateData reads as a config's (and would tell the DAO to remove every mandate
- * field). The stray key is then reported as an unknown key of the mandate.
- */
-function holdsOneMandate(data: unknown): boolean {
-  if (typeof data !== "object" || data === null || Array.isArray(data)) return false;
-  return ["name", "wallet", "markets"].every((k) => k in data) && !("mandates" in data);
 }
 
 /**

@@ -38,6 +38,12 @@ function relative(v: unknown): Relative | null {
   return m ? { text, offsetSec: Number(m[1]) * RELATIVE_UNIT_SEC[m[2] as "d" | "h"] } : null;
 }
 
+/** What is wrong with `v` as a relative expiry (+0d, out of range) counted from `relativeToSec`; null if it is none, or a good one. */
+export function relativeExpiryProblem(v: unknown, relativeToSec: number): string | null {
+  const rel = relative(v);
+  return rel ? relativeProblem(rel, relativeToSec) : null;
+}
+
 /** What is wrong with a relative expiry counted from `relativeToSec`, or null when it is a date after it. */
 function relativeProblem({ text, offsetSec }: Relative, relativeToSec: number): string | null {
   if (offsetSec === 0) return `expiry "${text}" is the keeper's start, so the leg would be expired from the first cycle; fix: +1h or later`;

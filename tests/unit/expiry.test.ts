@@ -71,6 +71,10 @@ describe("relative expiries (+Nd, +Nh)", () => {
     assert.equal(configLegs(cfg.mandates[0]!, T0)[0]!.expirySec, T0 + 30 * DAY);
   });
 
+  it("the config refuses +0d as already expired, not as 'not a date'", () => {
+    assert.throws(() => parseConfig(config([{ underlying: "SOL", kind: "put", strike: 150, expiry: "+0d", quantity: 2, impliedVol: 0.6 }]), "t.yaml", "/tmp"), /options\.0\.expiry: "\+0d" is the keeper's start, so the leg would be expired from the first cycle; fix: \+1h or later/);
+  });
+
   it("the config refuses +30m naming the forms it takes", () => {
     assert.throws(() => parseConfig(config([{ underlying: "SOL", kind: "put", strike: 150, expiry: "+30m", quantity: 2, impliedVol: 0.6 }]), "t.yaml", "/tmp"), /options\.0\.expiry: "\+30m" is not a date; fix: .*\+30d \/ \+12h/);
   });
