@@ -5,9 +5,14 @@
  * send path in the same run as the baseline (absolute numbers depend on the machine; the ratios travel).
  *
  *   npm run bench:localnet [-- --count N] [-- --repeat R]
- *
- * BENCH_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles the child (the server) alone.
  */
+const USAGE = `npm run bench:localnet [-- --count N --repeat R]
+
+  --count N    pre-signed SOL transfers per path (default 2000)
+  --repeat R   run every path R times and print the median and the min-max (default 1)
+
+BENCH_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles the localnet's process (the server) alone.
+`;
 import { fork } from "node:child_process";
 import { createPrivateKey, sign } from "node:crypto";
 import { connect } from "node:net";
@@ -225,6 +230,10 @@ async function overHttp(count: number): Promise<Result[]> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--help")) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const arg = (flag: string, fallback: number) => {
     const at = process.argv.indexOf(flag);
     const value = at > 0 ? Number(process.argv[at + 1]) : fallback;
