@@ -1,4 +1,4 @@
-import { PublicKey } from "@solana/web3.js";
+import { PublicKey, SYSVAR_CLOCK_PUBKEY } from "@solana/web3.js";
 import type { MarketSymbol } from "../../programs-client";
 import { type MarketSnapshot, readMarketSnapshot } from "../market/reader";
 import type { Order } from "../strategy/orders";
@@ -71,7 +71,9 @@ export class MandateRunner {
       .all()
       .filter((f) => f.phase === "landed")
       .flatMap((f) => [new PublicKey(f.open.intent.request), new PublicKey(f.open.intent.position)]);
-    const verified = watched.length ? await (d.refresh ?? ((k) => d.source.getMultipleAccounts(k)))(watched) : null;
+    // The Clock in the same read: expiry is judged on the chain's time at the slot the request was seen closed, not on
+    // a Clock notification that may not have arrived yet.
+    const verified = watched.length ? await (d.refresh ?? ((k) => d.source.getMultipleAccounts(k)))([...watched, SYSVAR_CLOCK_PUBKEY]) : null;
     const extraKeys = [...ctx.external.keys, ...ctx.liquidations.watchedPositions()];
     const snap = await readMarketSnapshot(d.source, { owner: ctx.wallet, markets: d.mandate.markets, nowSec: BigInt(nowSec), extraKeys });
     if (verified) {

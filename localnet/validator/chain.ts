@@ -134,6 +134,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
       return;
     }
     this.syncClock();
+    this.emit("accounts", [SYSVAR_CLOCK_PUBKEY]);
   }
 
   private syncClock(): void {
