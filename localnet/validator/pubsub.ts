@@ -147,8 +147,13 @@ export class PubSubServer {
   }
 
   private notify(client: Client, method: string, subscription: number, result: unknown): void {
-    if (this.silent) return;
-    this.send(client, { jsonrpc: "2.0", method, params: { result, subscription } });
+    this.notifyJson(client, method, subscription, JSON.stringify(result));
+  }
+
+  /** A notification whose result is JSON already (an account encoded once for all its subscribers, not re-parsed). */
+  private notifyJson(client: Client, method: string, subscription: number, resultJson: string): void {
+    if (this.silent || client.socket.readyState !== client.socket.OPEN) return;
+    client.socket.send(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"result":${resultJson},"subscription":${subscription}}}`);
   }
 
   /**
@@ -199,7 +204,7 @@ export class PubSubServer {
           r.json ??= accountJsonOf(r.account);
           if (r.json === sub.last) continue;
           sub.last = r.json;
-          this.notify(c, "accountNotification", id, { context: this.context(), value: JSON.parse(r.json) });
+          this.notifyJson(c, "accountNotification", id, `{"context":${JSON.stringify(this.context())},"value":${r.json}}`);
         } else if (sub.kind === "program") {
           for (const k of changed.keys()) {
             const { account, owner } = read(k);
