@@ -32,7 +32,7 @@ import {
   returnDataOf,
 } from "./ledger";
 import { type RpcTransactionError, toRpcError, wasExecuted } from "./tx-error";
-import { sameBytes, staticKeyBytes } from "./wire";
+import { type WireTransaction, isStaticWritable, parseTransaction, sameBytes } from "./wire";
 
 function fromSvm(a: Account): RawAccount {
   return { owner: new PublicKey(a.owner()), data: Buffer.from(a.data()), lamports: Number(a.lamports()), executable: a.executable() };
@@ -187,8 +187,8 @@ export class LocalChain extends EventEmitter<ChainEvents> {
     const parsed = parseWire(bytes);
     const { tx, signature } = parsed;
     if (this.statuses.has(signature)) throw new DroppedTransaction(signature, "AlreadyProcessed");
-    if (!this.isBlockhashValid(tx.message.recentBlockhash)) throw new DroppedTransaction(signature, "BlockhashNotFound");
-    const loaded = this.loadedAddresses(signature, tx.message);
+    if (!this.isBlockhashValid(parsed.blockhash)) throw new DroppedTransaction(signature, "BlockhashNotFound");
+    const loaded = this.loadedAddresses(signature, tx);
     const keys = accountKeyBytes(parsed, loaded);
     const pre = this.balances(keys);
     const result = tx.version === "legacy" ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
@@ -211,7 +211,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
     if (refused) return refused;
     let loaded: TxRecord["loadedAddresses"];
     try {
-      loaded = this.loadedAddresses(parsed.signature, parsed.tx.message);
+      loaded = this.loadedAddresses(parsed.signature, parsed.tx);
     } catch (e) {
       if (!(e instanceof DroppedTransaction)) throw e;
       // The runtime names the fault in the preflight's answer, as when the simulation ran before everything else.
@@ -239,7 +239,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
     const { tx, signature, wire } = parsed;
     const outcome = outcomeOfMeta(signature, meta, err);
     const post = this.balances(keys);
-    const budget = computeBudgetOf(tx.message, parsed.staticKeys);
+    const budget = computeBudgetOf(tx, tx.staticKeys);
     this.history.add(
       {
         signature,
@@ -247,21 +247,21 @@ export class LocalChain extends EventEmitter<ChainEvents> {
         blockTimeSec: this.nowSec(),
         wire: ownCopy(wire),
         err,
-        feeLamports: messageFeeLamports(tx.message, budget),
+        feeLamports: messageFeeLamports(tx, budget),
         loadedAddresses: loaded,
         preBalances: pre.lamports,
         postBalances: post.lamports,
         preTokenBalances: pre.tokens,
         postTokenBalances: post.tokens,
         execution: meta,
-        memo: memoOf(tx.message, keys),
+        memo: memoOf(tx, keys),
       } satisfies TxRecord,
       keys,
     );
-    const writable = tx.message.staticAccountKeys.map((_, i) => tx.message.isAccountWritable(i));
-    this.priorityFees.record(this.slotValue, budget.unitPriceMicroLamports, parsed.staticKeys.filter((_, i) => writable[i]));
+    const writable = tx.staticKeys.filter((_, i) => isStaticWritable(tx, i));
+    this.priorityFees.record(this.slotValue, budget.unitPriceMicroLamports, writable);
     this.recordStatus(signature, err);
-    this.emit("accounts", tx.message.staticAccountKeys.filter((_, i) => writable[i]));
+    this.emit("accounts", writable.map((key) => new PublicKey(key)));
     return outcome;
   }
 
@@ -277,8 +277,8 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 
   /** Why a simulation (or a preflight) is refused before it runs: an unknown blockhash, or a duplicate. */
-  private refusal({ tx, signature }: ParsedWire, opts: { replaceRecentBlockhash: boolean }): TxOutcome | undefined {
-    if (!opts.replaceRecentBlockhash && !this.isBlockhashValid(tx.message.recentBlockhash)) {
+  private refusal({ blockhash, signature }: ParsedWire, opts: { replaceRecentBlockhash: boolean }): TxOutcome | undefined {
+    if (!opts.replaceRecentBlockhash && !this.isBlockhashValid(blockhash)) {
       return { signature, err: "BlockhashNotFound", logs: [], unitsConsumed: 0n, returnData: null };
     }
     if (this.statuses.has(signature)) return { signature, err: "AlreadyProcessed", logs: [], unitsConsumed: 0n, returnData: null };
@@ -300,7 +300,7 @@ export class LocalChain extends EventEmitter<ChainEvents> {
    * The accounts a v0 message's lookup tables add, writable ones of every table first, as the runtime orders them.
    * A table that is missing or too short drops the transaction, as on a cluster.
    */
-  private loadedAddresses(signature: string, message: VersionedMessage): TxRecord["loadedAddresses"] {
+  private loadedAddresses(signature: string, message: Pick<VersionedMessage, "addressTableLookups">): TxRecord["loadedAddresses"] {
     const writable: PublicKey[] = [];
     const readonly: PublicKey[] = [];
     for (const lookup of message.addressTableLookups) {
@@ -382,8 +382,8 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 
   /** Fee a message would pay, as the runtime charges it. */
-  feeForMessage(message: VersionedTransaction["message"]): bigint {
-    return messageFeeLamports(message);
+  feeForMessage(message: VersionedMessage): bigint {
+    return messageFeeLamports(message, computeBudgetOf(message, message.staticAccountKeys.map((k) => k.toBytes())));
   }
 
   private recordStatus(signature: string, err: RpcTransactionError | null): void {
@@ -393,24 +393,29 @@ export class LocalChain extends EventEmitter<ChainEvents> {
   }
 }
 
-/** A transaction deserialized once: web3.js's view, its first signature in base58, its static keys as bytes. */
+/** A transaction deserialized once: its wire view, its first signature and its blockhash in base58. */
 interface ParsedWire {
   wire: Uint8Array;
-  tx: VersionedTransaction;
+  tx: WireTransaction;
   signature: string;
-  staticKeys: Uint8Array[];
+  blockhash: string;
 }
 
 function parseWire(wire: Uint8Array): ParsedWire {
-  const tx = VersionedTransaction.deserialize(wire);
-  const sig = tx.signatures[0];
-  if (!sig) throw new RangeError("transaction has no signatures");
-  return { wire, tx, signature: flatString(bs58.encode(sig)), staticKeys: staticKeyBytes(wire) };
+  let tx: WireTransaction;
+  try {
+    tx = parseTransaction(wire);
+  } catch (e) {
+    // What web3.js refuses keeps web3.js's words, as when it deserialized here.
+    VersionedTransaction.deserialize(wire);
+    throw e;
+  }
+  return { wire, tx, signature: flatString(bs58.encode(tx.signature)), blockhash: bs58.encode(tx.recentBlockhash) };
 }
 
 /** Every account key of a transaction as bytes, in the runtime's order: static, then loaded writable, then loaded readonly. */
 function accountKeyBytes(parsed: ParsedWire, loaded: TxRecord["loadedAddresses"]): Uint8Array[] {
-  return [...parsed.staticKeys, ...loaded.writable.map((k) => k.toBytes()), ...loaded.readonly.map((k) => k.toBytes())];
+  return [...parsed.tx.staticKeys, ...loaded.writable.map((k) => k.toBytes()), ...loaded.readonly.map((k) => k.toBytes())];
 }
 
 interface Balances {
@@ -434,7 +439,7 @@ const UPGRADEABLE_LOADER = new PublicKey("BPFLoaderUpgradeab1e111111111111111111
 const PROGRAM_DATA_TAG = 3;
 
 /** Agave's memo field: each top-level memo instruction as "[byte length] text", joined by "; ". */
-function memoOf(message: VersionedMessage, keys: Uint8Array[]): string | null {
+function memoOf(message: Pick<VersionedMessage, "compiledInstructions">, keys: Uint8Array[]): string | null {
   const memos = message.compiledInstructions
     .filter((ix) => {
       const program = keys[ix.programIdIndex];

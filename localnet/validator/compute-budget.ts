@@ -36,7 +36,7 @@ export interface ComputeBudget {
  * `keys` are the message's static keys as bytes (the validator has them from the wire; a PublicKey converts back
  * through a bignum every time it is compared or encoded).
  */
-export function computeBudgetOf(message: VersionedMessage, keys: Uint8Array[] = message.staticAccountKeys.map((k) => k.toBytes())): ComputeBudget {
+export function computeBudgetOf(message: Pick<VersionedMessage, "compiledInstructions">, keys: Uint8Array[]): ComputeBudget {
   let explicitLimit: bigint | undefined;
   let price = 0n;
   let defaultLimit = 0n;
@@ -59,6 +59,6 @@ export function priorityFeeLamports(budget: ComputeBudget): bigint {
 }
 
 /** The whole fee a message pays: 5,000 lamports per signature plus its priority fee. */
-export function messageFeeLamports(message: VersionedMessage, budget: ComputeBudget = computeBudgetOf(message)): bigint {
+export function messageFeeLamports(message: Pick<VersionedMessage, "header">, budget: ComputeBudget): bigint {
   return LAMPORTS_PER_SIGNATURE * BigInt(message.header.numRequiredSignatures) + priorityFeeLamports(budget);
 }

@@ -18,7 +18,7 @@ import { TOKEN_PROGRAM_ID, createMint, getAccount, getOrCreateAssociatedTokenAcc
 import bs58 from "bs58";
 import { PrioritizationFeeCache } from "../../localnet/validator/ledger";
 import { type Localnet, startLocalnet } from "../../localnet/validator/server";
-import { staticKeyBytes } from "../../localnet/validator/wire";
+import { isStaticWritable, parseTransaction } from "../../localnet/validator/wire";
 import { fundedKeypair, rpc } from "../helpers/localnet";
 
 const MEMO_PROGRAM = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
@@ -312,7 +312,7 @@ describe("localnet validator: transactions and PubSub through an unmodified web3
       assert.equal(landedPreflight.memo, "[4] once");
     });
 
-    it("reads the static keys from the wire as web3.js does (legacy, v0 with a lookup table, two signers)", () => {
+    it("reads a transaction from the wire as web3.js does (legacy, v0 with a lookup table, two signers), and refuses what it refuses", () => {
       const [a, b] = [Keypair.generate(), Keypair.generate()];
       const table = new AddressLookupTableAccount({
         key: Keypair.generate().publicKey,
@@ -321,19 +321,48 @@ describe("localnet validator: transactions and PubSub through an unmodified web3
       const ixs = [
         SystemProgram.transfer({ fromPubkey: a.publicKey, toPubkey: table.state.addresses[0]!, lamports: 1 }),
         SystemProgram.transfer({ fromPubkey: b.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 1 }),
+        new TransactionInstruction({ programId: MEMO_PROGRAM, keys: [], data: Buffer.alloc(300, 7) }),
       ];
       const blockhash = Keypair.generate().publicKey.toBase58();
       const legacy = new VersionedTransaction(new TransactionMessage({ payerKey: a.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToLegacyMessage());
       const v0 = new VersionedTransaction(new TransactionMessage({ payerKey: a.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message([table]));
+      const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
       for (const tx of [legacy, v0]) {
         tx.sign([a, b]);
         const wire = tx.serialize();
+        const ours = parseTransaction(wire);
+        const m = tx.message;
+        const theirs = VersionedTransaction.deserialize(wire);
         assert.deepEqual(
-          staticKeyBytes(wire).map((k) => Buffer.from(k).toString("hex")),
-          tx.message.staticAccountKeys.map((k) => k.toBuffer().toString("hex")),
+          {
+            version: ours.version,
+            signature: hex(ours.signature),
+            header: ours.header,
+            keys: ours.staticKeys.map(hex),
+            blockhash: bs58.encode(ours.recentBlockhash),
+            instructions: ours.compiledInstructions.map((ix) => ({ ...ix, data: hex(ix.data) })),
+            lookups: ours.addressTableLookups.map((l) => ({ ...l, accountKey: l.accountKey.toBase58() })),
+            writable: ours.staticKeys.map((_, i) => isStaticWritable(ours, i)),
+          },
+          {
+            version: theirs.version,
+            signature: hex(theirs.signatures[0]!),
+            header: m.header,
+            keys: m.staticAccountKeys.map((k) => k.toBuffer().toString("hex")),
+            blockhash,
+            instructions: m.compiledInstructions.map((ix) => ({ ...ix, data: hex(ix.data) })),
+            lookups: m.addressTableLookups.map((l) => ({ ...l, accountKey: l.accountKey.toBase58() })),
+            writable: m.staticAccountKeys.map((_, i) => m.isAccountWritable(i)),
+          },
           `version ${tx.version}`,
         );
+        // Truncated anywhere, refused (web3.js reads a missing final length as 0, and so accepts a v0 cut by its last byte).
+        for (const cut of [0, 1, 65, 100, wire.length - 1]) assert.throws(() => parseTransaction(wire.subarray(0, cut)), RangeError, `cut at ${cut}`);
       }
+      const v1 = v0.serialize();
+      v1[1 + 2 * 64] = 0x81;
+      assert.throws(() => VersionedTransaction.deserialize(v1));
+      assert.throws(() => parseTransaction(v1), /version 1 is not supported/);
     });
   });
 });
