@@ -140,7 +140,7 @@ export function buildCli(out: Print, err: Print, stop: () => Promise<unknown> = 
     .command("run")
     .description("Run the keeper until SIGINT/SIGTERM; SIGUSR1 engages the kill switch (no new requests), SIGUSR2 releases it. Without --config: the embedded localnet demo (a long SOL straddle hedged on SOL perps)")
     .option("--config <file>", "keeper config (YAML or JSON); see config/")
-    .option("--dry-run", "decide and simulate, but sign and send nothing")
+    .option("--dry-run", "decide and simulate each request's exact transaction, but send nothing")
     .option("--duration <sec>", "stop after this many seconds")
     .option("--set <path=value>", "override a config value after the file and GAMMA_KEEPER__* variables (repeatable)", collect)
     .option("--log <format>", "log format: auto (pretty when stdout is a terminal, JSON otherwise), json or pretty")
