@@ -43,7 +43,8 @@ export interface ReservedRequest extends NextRequest {
 }
 
 interface Shape {
-  template: RequestTemplate;
+  /** The compiled and checked template, or why the signing policy refuses every send of this shape. */
+  template: RequestTemplate | Error;
   slot: RequestSlot;
   writable: PublicKey[];
 }
@@ -70,7 +71,7 @@ export class RequestSigner {
     this.signMessage = nodeSigner(payer.secretKey);
   }
 
-  /** The shape's template and its first request PDAs, ready before the first send; a policy refusal throws here. */
+  /** The shape's template and its first request PDAs, ready before the first send. */
   prepare(market: MarketSymbol, order: Order, wrapSol: boolean): void {
     this.pdas.prepare(this.shape(market, order, wrapSol).slot);
   }
@@ -86,6 +87,7 @@ export class RequestSigner {
   sign(r: ReservedRequest, extras: RequestExtras, blockhash: FreshBlockhash, microLamports: number, unitsOverride?: number): SignedRequestTx {
     const { order, market } = r;
     const { template } = this.shape(market, order, r.wrapSol);
+    if (template instanceof Error) throw template;
     if ((extras.wrapLamports !== null) !== r.wrapSol) throw new Error(`${market} ${order.kind} ${order.side}: reserved ${r.wrapSol ? "with" : "without"} SOL wrapping, signed ${r.wrapSol ? "without" : "with"}`);
     const swap = extras.jupiterMinimumOut !== null;
     if (swap !== r.swap) throw new Error(`${market} ${order.kind} ${order.side}: jupiterMinimumOut must be set exactly when the funding mint differs from the collateral mint`);
@@ -122,7 +124,13 @@ export class RequestSigner {
       // Any counter: only the request's two PDAs depend on it, and the template lets exactly those vary.
       const sample = buildRequest(this.payer.publicKey, market, order, 0n, fundingMint(market, order).equals(collateralMintOf(market, order)) ? null : 1n, this.policy.referral ?? undefined);
       const positionRequestAta = associatedTokenAddress(sample.mint, sample.positionRequest);
-      const template = requestTemplate(this.payer.publicKey, { instruction: sample.instruction, positionRequest: sample.positionRequest, positionRequestAta }, wrapSol, this.units.cfg.minUnits, this.policy);
+      let template: RequestTemplate | Error;
+      try {
+        template = requestTemplate(this.payer.publicKey, { instruction: sample.instruction, positionRequest: sample.positionRequest, positionRequestAta }, wrapSol, this.units.cfg.minUnits, this.policy);
+      } catch (e) {
+        // Refused at each sign (a request can still be reserved and journaled as failed, as the breaker expects).
+        template = e as Error;
+      }
       const writable = sample.instruction.keys.filter((k) => k.isWritable && !k.pubkey.equals(sample.positionRequest) && !k.pubkey.equals(positionRequestAta)).map((k) => k.pubkey);
       s = { template, slot: { position: sample.position, change: order.kind, mint: sample.mint }, writable };
       this.shapes.set(id, s);

@@ -51,13 +51,7 @@ export async function calibrateAtStart(ctx: MandateContext): Promise<void> {
   const samples = sampleRequests(m.markets, m.longCollateral, m.collateral.enabled);
   const calibrated = new Set<string>();
   const failures = new Map<string, string>();
-  for (const s of samples) {
-    try {
-      ctx.requests.prepare(s.market, s.order, s.extras.wrapLamports !== null);
-    } catch (e) {
-      failures.set(`${s.market} ${s.order.kind} ${s.order.side}`, (e as Error).message);
-    }
-  }
+  for (const s of samples) ctx.requests.prepare(s.market, s.order, s.extras.wrapLamports !== null);
   for (const s of samples) {
     if (calibrated.has(kindOf({ change: s.order.kind, purpose: s.extras.purpose, wrapSol: s.extras.wrapLamports !== null, swap: s.extras.jupiterMinimumOut !== null }))) continue;
     const r = await ctx.requests.calibrate(s.market, s.order, s.extras);

@@ -5,7 +5,7 @@ import { ComputeUnitCalibrator } from "../../keeper/execution/cu-calibrator";
 import { buildRequest } from "../../keeper/execution/request-builder";
 import { type RequestExtras, RequestSigner } from "../../keeper/execution/request-signer";
 import { requestInstructions } from "../../keeper/execution/request-template";
-import { signingPolicyFor } from "../../keeper/risk/signing-policy";
+import { SigningPolicyError, signingPolicyFor } from "../../keeper/risk/signing-policy";
 import type { Order } from "../../keeper/strategy/orders";
 
 const payer = Keypair.fromSeed(new Uint8Array(32).fill(77));
@@ -41,6 +41,16 @@ describe("RequestSigner: a decided order to signed bytes without RPC", () => {
       assert.ok(!r.writable.some((k) => k.equals(r.positionRequest)), "the fee market is not read on the fresh request account");
     });
   }
+
+  it("a shape the signing policy refuses still reserves (its intent can be journaled as failed) and refuses at each sign", () => {
+    const strangersPolicy = { ...policy, wallet: referral };
+    const signer = new RequestSigner(payer, strangersPolicy, units);
+    signer.prepare("SOL", decrease, false);
+    const r = signer.reserve("SOL", decrease, false);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => signer.sign(r, { purpose: "hedge", jupiterMinimumOut: null, wrapLamports: null }, blockhash, 0), (e: unknown) => e instanceof SigningPolicyError && e.code === "fee-payer");
+    }
+  });
 
   it("refuses a swap's minimum output on a request that swaps nothing, and wrapping it was not reserved for", () => {
     const signer = new RequestSigner(payer, policy, units);
