@@ -14,7 +14,11 @@ export type { RunnerDeps } from "./context";
 export type { DryRunFills } from "./dry-run";
 
 /** One mandate's hedge: reconcile what is in flight, then decide, guard and act per market. */
+/** How often a landed request is read over RPC when no notification has said it closed. */
+const VERIFY_EVERY_MS = 2_000;
+
 export class MandateRunner {
+  private lastVerifiedMs = 0;
   private readonly ctx: MandateContext;
   lastSnapshot: MarketSnapshot | null = null;
   lastExternal: ExternalExposure | null = null;
@@ -71,9 +75,16 @@ export class MandateRunner {
       .all()
       .filter((f) => f.phase === "landed")
       .flatMap((f) => [new PublicKey(f.open.intent.request), new PublicKey(f.open.intent.position)]);
-    // The Clock in the same read: expiry is judged on the chain's time at the slot the request was seen closed, not on
-    // a Clock notification that may not have arrived yet.
-    const verified = watched.length ? await (d.refresh ?? ((k) => d.source.getMultipleAccounts(k)))([...watched, SYSVAR_CLOCK_PUBKEY]) : null;
+    // While every landed request is still open in the cache (its closure is notified by address), the cache is enough.
+    // One that the cache shows gone is confirmed by that RPC read, the Clock in it: expiry is judged on the chain's time
+    // at the slot the request was seen closed, not on a Clock notification that may not have arrived yet.
+    // A closure that happened before the address subscription took effect is never notified: a landed request is
+    // also confirmed over RPC every VERIFY_EVERY_MS, off the price-move path, until it settles.
+    const cached = watched.length ? await d.source.getMultipleAccounts(watched) : null;
+    const closed = cached !== null && cached.accounts.some((a, i) => i % 2 === 0 && a === null);
+    const due = watched.length > 0 && startedMs - this.lastVerifiedMs >= VERIFY_EVERY_MS;
+    if (closed || due) this.lastVerifiedMs = startedMs;
+    const verified = closed || due ? await (d.refresh ?? ((k) => d.source.getMultipleAccounts(k)))([...watched, SYSVAR_CLOCK_PUBKEY]) : cached;
     const extraKeys = [...ctx.external.keys, ...ctx.liquidations.watchedPositions()];
     const snap = await readMarketSnapshot(d.source, { owner: ctx.wallet, markets: d.mandate.markets, nowSec: BigInt(nowSec), extraKeys });
     if (verified) {

@@ -20,6 +20,7 @@ import {
   priceAgeSec,
   priceUsd6,
 } from "../../programs-client";
+import { addressKey } from "../lib/address-key";
 import type { AccountSource, RawAccount } from "./account-source";
 import { accruedBorrowUsd6, cumulativeInterestRateAt, leverageBps, positionDeltaBase, unrealisedPnlUsd6 } from "./position-math";
 
@@ -96,6 +97,22 @@ export interface SnapshotQuery {
   extraKeys?: readonly PublicKey[];
 }
 
+/** Decoded accounts by their bytes' identity: the account cache hands out the same Buffer until the account changes. */
+const decoded = new WeakMap<Buffer, Map<string, unknown>>();
+
+/**
+ * Each account decoded once per change, not once per cycle and mandate: a cycle reads the same custodies, pool and
+ * oracles for every mandate, and Borsh decoding was most of a snapshot's cost. Results are shared, never mutated.
+ */
+function decodeOnce<K extends "Custody" | "Pool" | "Position" | "PositionRequest">(kind: K, raw: RawAccount): ReturnType<typeof decodeAccount<K>>;
+function decodeOnce<T>(kind: string, raw: RawAccount, decode: () => T): T;
+function decodeOnce(kind: string, raw: RawAccount, decode?: () => unknown): unknown {
+  let byKind = decoded.get(raw.data);
+  if (!byKind) decoded.set(raw.data, (byKind = new Map()));
+  if (!byKind.has(kind)) byKind.set(kind, decode ? decode() : decodeAccount(kind as "Custody", raw.data, raw.owner));
+  return byKind.get(kind);
+}
+
 function decodeAs<T>(decode: () => { ok: true; value: T } | { ok: false; error: Error }): Reading<T> {
   const d = decode();
   return d.ok ? d : { ok: false, error: d.error.message };
@@ -107,7 +124,7 @@ function missing(what: string, address: PublicKey): Reading<never> {
 
 function readPrice(address: PublicKey, account: RawAccount | null, nowSec: bigint, slot: number): Reading<PriceReading> {
   if (!account) return missing("oracle account", address);
-  const d = decodeOracleAccount(account.owner, account.data, slot);
+  const d = decodeOnce(`oracle@${slot}`, account, () => decodeOracleAccount(account.owner, account.data, slot));
   if (!d.ok) return { ok: false, error: d.error.message };
   const oracle = d.value;
   return {
@@ -124,9 +141,9 @@ function readMarket(
   issues: string[],
 ): MarketView {
   const symbol = addr.symbol as MarketSymbol;
-  const raw = accounts.get(addr.custody.toBase58()) ?? null;
+  const raw = accounts.get(addressKey(addr.custody)) ?? null;
   const custody: Reading<Custody> = raw
-    ? decodeAs(() => decodeAccount("Custody", raw.data, raw.owner))
+    ? decodeAs(() => decodeOnce("Custody", raw))
     : missing("custody", addr.custody);
   if (custody.ok) {
     // The custody names its own oracles; a table that disagrees would price the hedge off the wrong feed.
@@ -137,8 +154,8 @@ function readMarket(
       issues.push(`${symbol}: custody names Doves feed ${custody.value.dovesAgOracle.toBase58()}, the address table ${addr.dovesAg.toBase58()}`);
     }
   }
-  const pyth = readPrice(addr.pythPriceUpdate, accounts.get(addr.pythPriceUpdate.toBase58()) ?? null, nowSec, slot);
-  const doves = readPrice(addr.dovesAg, accounts.get(addr.dovesAg.toBase58()) ?? null, nowSec, slot);
+  const pyth = readPrice(addr.pythPriceUpdate, accounts.get(addressKey(addr.pythPriceUpdate)) ?? null, nowSec, slot);
+  const doves = readPrice(addr.dovesAg, accounts.get(addressKey(addr.dovesAg)) ?? null, nowSec, slot);
   for (const [name, r] of [["custody", custody], ["pyth", pyth], ["doves", doves]] as const) {
     if (!r.ok) issues.push(`${symbol} ${name}: ${r.error}`);
   }
@@ -159,7 +176,7 @@ function viewPosition(address: PublicKey, position: Position, markets: MarketVie
     decimals,
     leverageBps: leverageBps(position),
     unrealisedPnlUsd6: mark === null ? null : unrealisedPnlUsd6(position, mark),
-    accruedBorrowUsd6: rates.has(position.collateralCustody.toBase58()) ? accruedBorrowUsd6(position, rates.get(position.collateralCustody.toBase58())!) : null,
+    accruedBorrowUsd6: rates.has(addressKey(position.collateralCustody)) ? accruedBorrowUsd6(position, rates.get(addressKey(position.collateralCustody))!) : null,
   };
 }
 
@@ -175,8 +192,8 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   // USDC's custody too: it is the collateral custody of every short, whose borrow rate it carries.
   const stable = MAINNET.custodies.USDC.custody;
   const own = [poolAddress, stable, SYSVAR_CLOCK_PUBKEY, ...marketAddrs.flatMap((a) => [a.custody, a.pythPriceUpdate, a.dovesAg])];
-  const ownSet = new Set(own.map((k) => k.toBase58()));
-  const extraKeys = (query.extraKeys ?? []).filter((k) => !ownSet.has(k.toBase58()));
+  const ownSet = new Set(own.map(addressKey));
+  const extraKeys = (query.extraKeys ?? []).filter((k) => !ownSet.has(addressKey(k)));
   const keys = [...own, ...extraKeys];
 
   const [multi, positionsRes, requestsRes] = await Promise.all([
@@ -184,13 +201,13 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
     source.getProgramAccounts(PROGRAM_IDS.perpetuals, ownedAccountFilters("Position", query.owner)),
     source.getProgramAccounts(PROGRAM_IDS.perpetuals, ownedAccountFilters("PositionRequest", query.owner)),
   ]);
-  const accounts = new Map(keys.map((k, i) => [k.toBase58(), multi.accounts[i] ?? null]));
+  const accounts = new Map(keys.map((k, i) => [addressKey(k), multi.accounts[i] ?? null]));
   const issues: string[] = [];
-  const clockRaw = accounts.get(SYSVAR_CLOCK_PUBKEY.toBase58());
+  const clockRaw = accounts.get(addressKey(SYSVAR_CLOCK_PUBKEY));
   const chainNowSec = clockRaw ? clockUnixTimestamp(clockRaw.data) : null;
 
-  const poolRaw = accounts.get(poolAddress.toBase58()) ?? null;
-  const pool: Reading<Pool> = poolRaw ? decodeAs(() => decodeAccount("Pool", poolRaw.data, poolRaw.owner)) : missing("pool", poolAddress);
+  const poolRaw = accounts.get(addressKey(poolAddress)) ?? null;
+  const pool: Reading<Pool> = poolRaw ? decodeAs(() => decodeOnce("Pool", poolRaw)) : missing("pool", poolAddress);
   if (!pool.ok) issues.push(`pool: ${pool.error}`);
 
   const markets = marketAddrs.map((a) => readMarket(a, accounts, query.nowSec, multi.slot, issues));
@@ -199,21 +216,21 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
   // the custody last changed, and borrow accrues on Jupiter's clock, not the keeper's.
   const borrowNowSec = chainNowSec ?? query.nowSec;
   const rates = new Map<string, bigint>();
-  for (const m of markets) if (m.custody.ok) rates.set(m.custodyAddress.toBase58(), cumulativeInterestRateAt(m.custody.value, borrowNowSec));
-  const stableRaw = accounts.get(stable.toBase58());
-  const stableCustody = stableRaw ? decodeAccount("Custody", stableRaw.data, stableRaw.owner) : null;
-  if (stableCustody?.ok) rates.set(stable.toBase58(), cumulativeInterestRateAt(stableCustody.value, borrowNowSec));
+  for (const m of markets) if (m.custody.ok) rates.set(addressKey(m.custodyAddress), cumulativeInterestRateAt(m.custody.value, borrowNowSec));
+  const stableRaw = accounts.get(addressKey(stable));
+  const stableCustody = stableRaw ? decodeOnce("Custody", stableRaw) : null;
+  if (stableCustody?.ok) rates.set(addressKey(stable), cumulativeInterestRateAt(stableCustody.value, borrowNowSec));
 
   const positions: PositionView[] = [];
   for (const { pubkey, account } of positionsRes.accounts) {
-    const d = decodeAccount("Position", account.data, account.owner);
+    const d = decodeOnce("Position", account);
     if (d.ok) positions.push(viewPosition(pubkey, d.value, markets, rates));
     else issues.push(`position ${pubkey.toBase58()}: ${d.error.message}`);
   }
 
   const requests: RequestView[] = [];
   for (const { pubkey, account } of requestsRes.accounts) {
-    const d = decodeAccount("PositionRequest", account.data, account.owner);
+    const d = decodeOnce("PositionRequest", account);
     if (!d.ok) {
       issues.push(`position request ${pubkey.toBase58()}: ${d.error.message}`);
       continue;
@@ -232,6 +249,6 @@ export async function readMarketSnapshot(source: AccountSource, query: SnapshotQ
     positions,
     requests,
     issues,
-    extra: new Map((query.extraKeys ?? []).map((k) => [k.toBase58(), accounts.get(k.toBase58()) ?? null])),
+    extra: new Map((query.extraKeys ?? []).map((k) => [addressKey(k), accounts.get(addressKey(k)) ?? null])),
   };
 }

@@ -1,5 +1,6 @@
 import { PublicKey } from "@solana/web3.js";
 import { type KeyedAccount, type MemcmpFilter, type RawAccount, matchesFilters } from "../../programs-client";
+import { addressKey } from "../lib/address-key";
 import type { AccountStream, AccountUpdate } from "./account-stream";
 
 /** What the cache reads from when it has no answer: an RPC (the market reader's AccountSource, structurally). */
@@ -61,6 +62,8 @@ const programWatchKey = (program: PublicKey, filters: readonly MemcmpFilter[]) =
 export class AccountCache {
   private readonly entries = new Map<string, Entry>();
   private readonly programs = new Map<string, ProgramWatch>();
+  /** Addresses the stream follows one by one (watchAccounts), as opposed to through a program query. */
+  private readonly byAddress = new Set<string>();
   /** Unix ms at which the cache last knew itself current: a stream message with no gap open, or a finished re-read. */
   private currentAtMs: number;
   private gap: { sinceMs: number; reason: string } | null = null;
@@ -103,7 +106,7 @@ export class AccountCache {
 
   /** Apply one write under the slot rule; true if it changed what the cache holds. */
   apply(u: AccountUpdate): boolean {
-    const k = u.pubkey.toBase58();
+    const k = addressKey(u.pubkey);
     const held = this.entries.get(k);
     if (!supersedes(held?.slot, u.slot)) {
       this.dropped++;
@@ -118,7 +121,7 @@ export class AccountCache {
   private onStreamUpdate(u: AccountUpdate) {
     this.updates++;
     if (!this.gap) this.currentAtMs = this.o.nowMs();
-    if (this.apply(u)) this.o.onChange?.([u.pubkey.toBase58()]);
+    if (this.apply(u)) this.o.onChange?.([addressKey(u.pubkey)]);
   }
 
   private onStreamSlot(slot: number) {
@@ -172,7 +175,7 @@ export class AccountCache {
     const res = await this.seed.getProgramAccounts(w.program, w.filters);
     const seen = new Set<string>();
     for (const { pubkey, account } of res.accounts) {
-      seen.add(pubkey.toBase58());
+      seen.add(addressKey(pubkey));
       this.apply({ pubkey, account, slot: res.slot });
     }
     for (const k of w.keys) if (!seen.has(k)) this.apply({ pubkey: new PublicKey(k), account: null, slot: res.slot });
@@ -185,8 +188,7 @@ export class AccountCache {
    * sees at least that slot.
    */
   async refresh(keys: PublicKey[]): Promise<{ slot: number; accounts: (RawAccount | null)[] }> {
-    const fresh = keys.filter((k) => !this.entries.has(k.toBase58()));
-    if (fresh.length) this.stream.watchAccounts(fresh);
+    this.watchByAddress(keys);
     const res = await this.seed.getMultipleAccounts(keys);
     keys.forEach((key, i) => this.apply({ pubkey: key, account: res.accounts[i] ?? null, slot: res.slot }));
     return res;
@@ -197,7 +199,7 @@ export class AccountCache {
     const old = this.stream;
     this.stream = stream;
     this.listen(stream);
-    stream.watchAccounts([...this.entries.values()].map((e) => e.key));
+    stream.watchAccounts([...this.byAddress].map((k) => new PublicKey(k)));
     for (const w of this.programs.values()) stream.watchProgram(w.program, w.filters);
     void old.close().catch(() => {});
     this.gap ??= { sinceMs: this.o.nowMs(), reason: "account stream replaced" };
@@ -210,16 +212,29 @@ export class AccountCache {
 
   /** Start following addresses ahead of need (a request about to be sent), read once now. */
   async track(keys: readonly PublicKey[]): Promise<void> {
-    const fresh = keys.filter((k) => !this.entries.has(k.toBase58()));
-    if (!fresh.length) return;
-    this.stream.watchAccounts(fresh);
-    await this.readKeys(fresh);
+    this.watchByAddress(keys);
+    const fresh = keys.filter((k) => !this.entries.has(addressKey(k)));
+    if (fresh.length) await this.readKeys(fresh);
+  }
+
+  /**
+   * An address read by address is followed by address, even when a program query already holds it: programSubscribe
+   * never reports a closure (a filled request's), accountSubscribe does.
+   */
+  private watchByAddress(keys: readonly PublicKey[]) {
+    const unwatched = keys.filter((k) => !this.byAddress.has(addressKey(k)));
+    if (!unwatched.length) return;
+    for (const k of unwatched) this.byAddress.add(addressKey(k));
+    this.stream.watchAccounts(unwatched);
   }
 
   /** Stop following addresses (a settled request); they are forgotten, and read again if asked for. */
   untrack(keys: readonly PublicKey[]): void {
     this.stream.unwatchAccounts(keys);
-    for (const k of keys) this.entries.delete(k.toBase58());
+    for (const k of keys) {
+      this.entries.delete(addressKey(k));
+      this.byAddress.delete(addressKey(k));
+    }
   }
 
   /** The market reader's AccountSource: held accounts from memory; the first read of an address seeds it. */
@@ -228,7 +243,7 @@ export class AccountCache {
     this.assertFresh();
     let slot = 0;
     const accounts = keys.map((k) => {
-      const e = this.entries.get(k.toBase58())!;
+      const e = this.entries.get(addressKey(k))!;
       slot = Math.max(slot, e.slot);
       return e.account;
     });

@@ -131,6 +131,18 @@ describe("account cache (keeper/state)", () => {
     assert.deepEqual((await cache.getProgramAccounts(PROGRAM, FILTER)).accounts.map((x) => x.pubkey.toBase58()), [b.toBase58()]);
   });
 
+  it("an account first held through a program query is still followed by address once read by address (closures are only notified so)", async () => {
+    const { seed, stream, cache } = setup();
+    const request = Keypair.generate().publicKey;
+    seed.set(request, owned(1));
+    await cache.getProgramAccounts(PROGRAM, FILTER);
+    assert.ok(!stream.watched.has(request.toBase58()));
+    await cache.getMultipleAccounts([request]);
+    assert.ok(stream.watched.has(request.toBase58()), "subscribed by address");
+    stream.send({ pubkey: request, account: null, slot: 12 });
+    assert.equal((await cache.getMultipleAccounts([request])).accounts[0], null, "the closure is held");
+  });
+
   it("a re-read older than the stream's write does not undo it", async () => {
     const { seed, stream, cache } = setup();
     const key = Keypair.generate().publicKey;
