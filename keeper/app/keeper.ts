@@ -243,6 +243,8 @@ export class Keeper {
         }
       }),
     );
+    // Every mandate has decided and written its requests: one fsync releases all their broadcasts (a group commit).
+    this.parts.journal.flush();
     if (this.staleReported && this.cache.staleness().ageMs <= this.cfg.loop.maxStateAgeMs && !this.cache.staleness().gap) {
       this.staleReported = false;
       this.emit({ kind: "warning", message: "account state current again: deciding resumed" });

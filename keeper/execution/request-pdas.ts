@@ -1,4 +1,5 @@
 import type { PublicKey } from "@solana/web3.js";
+import { addressKey } from "../lib/address-key";
 import type { RequestPdaMemo } from "../risk/template-policy";
 
 /**
@@ -33,7 +34,30 @@ export class CounterSource {
   }
 }
 
-const slotId = (s: RequestSlot) => `${s.position.toBase58()}:${s.change}:${s.mint.toBase58()}`;
+const slotId = (s: RequestSlot) => `${addressKey(s.position)}:${s.change}:${addressKey(s.mint)}`;
+
+/**
+ * Background work that must not sit between a decision and its broadcast: a derivation costs about 1 ms, and the
+ * cycle's sends are released by a journal fsync scheduled with setImmediate in the same turn. So the queue starts a
+ * turn later (behind that fsync and the broadcasts it releases) and runs one item per turn, letting notifications
+ * and other sends in between. One queue for the process: 20 mandates' derivations do not run back to back.
+ */
+function nextTurnsOneByOne(): (work: () => void) => void {
+  const queue: (() => void)[] = [];
+  const runOne = () => {
+    const work = queue.shift()!;
+    try {
+      work();
+    } finally {
+      if (queue.length > 0) setImmediate(runOne);
+    }
+  };
+  return (work) => {
+    queue.push(work);
+    if (queue.length === 1) setImmediate(() => setImmediate(runOne));
+  };
+}
+const deriveInBackground = nextTurnsOneByOne();
 
 export class RequestPdas {
   private readonly ready = new Map<string, NextRequest>();
@@ -43,7 +67,7 @@ export class RequestPdas {
     private readonly memo: RequestPdaMemo,
     private readonly counters: CounterSource,
     /** Where background work runs; tests pass a synchronous one. */
-    private readonly defer: (work: () => void) => void = (work) => void setImmediate(work),
+    private readonly defer: (work: () => void) => void = deriveInBackground,
   ) {}
 
   /** Derives `slot`'s next request in the background, unless it is ready or on its way. */

@@ -86,7 +86,10 @@ export type JournalRecord =
 /** How a request ended. Only `filled` changes the hedge; the rest count as failures for the circuit breaker. */
 /** Where a mandate appends its records: the keeper's journal (ops/journal), seen only through this, so the mandate needs nothing from ops. */
 export interface RecordJournal {
+  /** On disk when it returns. */
   append(record: JournalRecord): void;
+  /** Written at once, on disk when it resolves: the records of one cycle share one fsync (a group commit). */
+  appendDurable(record: JournalRecord): Promise<void>;
 }
 
 export type RequestResult = "filled" | "rejected" | "expired" | "dropped" | "failed" | "sim-rejected" | "dry-run";

@@ -20,7 +20,7 @@ export interface IntentContext {
 }
 
 /**
- * Sign, journal the intent with its signed bytes (one fsync), broadcast: no RPC call on the way (the request's
+ * Sign, journal the intent with its signed bytes (one fsync shared by the cycle's requests), broadcast: no RPC call on the way (the request's
  * PDAs, template, compute limit, blockhash and fee are ready). The market is busy from the first line on; a crash
  * before the record is whole sent nothing, one after it is adopted by the restart (the same bytes rebroadcast).
  */
@@ -77,7 +77,8 @@ async function signAndSend(ctx: MandateContext, open: OpenIntent, reserved: Rese
   if (ctx.d.cfg.dryRun) return dryRun(ctx, open, signed);
   const tx = { signature: signed.signature, txBase64: Buffer.from(signed.bytes).toString("base64"), lastValidBlockHeight: signed.lastValidBlockHeight };
   open.intent = { ...open.intent, tx };
-  ctx.d.journal.append(open.intent);
+  // Every request of the cycle is written, then one fsync covers them all before any of them is broadcast.
+  await ctx.d.journal.appendDurable(open.intent);
   ctx.d.trace?.("journaled", { mandate: ctx.name, market });
   open.sent = { t: "sent", id, ...tx };
   ctx.emitRequest(open, "sent", `cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));

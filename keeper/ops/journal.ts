@@ -5,7 +5,8 @@ import * as path from "node:path";
 /**
  * An append-only journal of what the keeper intended, sent and observed. One record per line:
  * `<8 hex checksum> <json>`, fsynced before the call returns (unless the journal is not `durable`), so a record the
- * keeper acted on is on disk.
+ * keeper acted on is on disk. `appendDurable` is the group commit: written at once, on disk when its promise resolves,
+ * the records of one turn of the event loop sharing one fsync.
  * A crash can tear only the last line; opening the journal detects that by its checksum, drops it and
  * truncates the file back to the last whole record. A bad line anywhere else is corruption and is refused.
  */
@@ -24,17 +25,37 @@ export interface OpenedJournal<R> {
   droppedTornRecord: boolean;
 }
 
+export interface JournalOptions {
+  /**
+   * False skips the fsync per record (the file is synced on close): for records that inform rather than decide
+   * (history samples), so a disk flush never sits on the hot path for them.
+   */
+  durable: boolean;
+  /** How the file is flushed to disk; tests count and order it. */
+  fsync?: (fd: number) => void;
+  /** When a group commit's shared fsync runs: once the current turn's writes are in (setImmediate). */
+  defer?: (work: () => void) => void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 export class Journal<R extends object> {
   private fd: number | null = null;
+  private readonly fsync: (fd: number) => void;
+  private readonly defer: (work: () => void) => void;
+  /** appendDurable calls whose records are written but not yet covered by an fsync. */
+  private waiting: Waiter[] = [];
 
-  /**
-   * `durable: false` skips the fsync per record (the file is synced on close): for records that inform rather than
-   * decide (history samples), so a disk flush never sits on the hot path for them.
-   */
   constructor(
     readonly file: string,
-    private readonly opts: { durable: boolean } = { durable: true },
-  ) {}
+    private readonly opts: JournalOptions = { durable: true },
+  ) {
+    this.fsync = opts.fsync ?? fs.fsyncSync;
+    this.defer = opts.defer ?? ((work) => void setImmediate(work));
+  }
 
   /** Reads every whole record without changing the file (a report may read while the keeper writes). */
   read(): OpenedJournal<R> & { goodBytes: number; totalBytes: number } {
@@ -87,16 +108,65 @@ export class Journal<R extends object> {
     return { records, droppedTornRecord };
   }
 
+  /** Writes the record and fsyncs it (and any group commit still waiting) before returning. */
   append(record: R): void {
-    if (this.fd === null) throw new JournalError(`${this.file} is not open`);
-    const json = toJson(record);
-    fs.writeSync(this.fd, `${checksum(json)} ${json}\n`);
-    if (this.opts.durable) fs.fsyncSync(this.fd);
+    const fd = this.write(record);
+    const failed = this.opts.durable ? this.sync(fd) : null;
+    if (failed) throw failed;
+  }
+
+  /**
+   * Writes the record now; resolves once an fsync covers it. Every record appended this way in one turn of the event
+   * loop shares that fsync, so N requests decided in one cycle cost one disk flush, each still on disk before its
+   * caller goes on (to broadcast it). Rejects when the fsync fails: the record may not be on disk.
+   */
+  appendDurable(record: R): Promise<void> {
+    this.write(record);
+    if (!this.opts.durable) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (this.waiting.length === 1) this.defer(() => void (this.fd !== null && this.waiting.length > 0 && this.sync(this.fd)));
+    });
+  }
+
+  /**
+   * Settles the group commit now rather than at the end of the turn: the keeper calls it once every mandate of a cycle
+   * has decided, so their broadcasts do not wait for the event loop to come round. Nothing waiting: no fsync. A failed
+   * fsync rejects the appends it was to cover, as the scheduled one would.
+   */
+  flush(): void {
+    if (this.fd !== null && this.waiting.length > 0) this.sync(this.fd);
   }
 
   close(): void {
-    if (this.fd !== null && !this.opts.durable) fs.fsyncSync(this.fd);
+    const failed = this.fd !== null && (!this.opts.durable || this.waiting.length > 0) ? this.sync(this.fd) : null;
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
+    if (failed) throw failed;
+  }
+
+  private write(record: R): number {
+    if (this.fd === null) throw new JournalError(`${this.file} is not open`);
+    const json = toJson(record);
+    fs.writeSync(this.fd, `${checksum(json)} ${json}\n`);
+    return this.fd;
+  }
+
+  /**
+   * One fsync for everything written so far: it settles every group-commit waiter, whose records are all before it.
+   * Returns the failure (each waiter is rejected with it) for a synchronous caller to throw.
+   */
+  private sync(fd: number): JournalError | null {
+    const covered = this.waiting;
+    this.waiting = [];
+    try {
+      this.fsync(fd);
+    } catch (e) {
+      const err = new JournalError(`${this.file}: fsync failed (${(e as Error).message}); its records may not be on disk, so nothing that depends on them may go out`);
+      for (const w of covered) w.reject(err);
+      return err;
+    }
+    for (const w of covered) w.resolve();
+    return null;
   }
 }
