@@ -150,9 +150,12 @@ export class Keeper {
     const reasons = [...this.healthProbe(nowMs).reasons];
     const kill = this.killSwitch();
     if (kill.length) reasons.push(`kill switch engaged by ${kill.join(" and ")}: no new requests`);
-    const { ageMs, gap } = this.cache.staleness();
+    const { ageMs, gap, streamQuietMs } = this.cache.staleness();
+    const limit = `limit ${this.cfg.loop.maxStateAgeMs / 1000}s`;
     if (gap) reasons.push(`account stream gap (${gap}): re-reading`);
-    else if (ageMs > this.cfg.loop.maxStateAgeMs) reasons.push(`no account stream message for ${(ageMs / 1000).toFixed(1)}s (limit ${this.cfg.loop.maxStateAgeMs / 1000}s): stream down`);
+    else if (ageMs > this.cfg.loop.maxStateAgeMs) reasons.push(`account state ${(ageMs / 1000).toFixed(1)}s old, no stream message or re-read since (${limit}): stream down`);
+    // Cycles then read over RPC and keep hedging, slower: down all the same, and said so.
+    else if (streamQuietMs > this.cfg.loop.maxStateAgeMs) reasons.push(`no account stream message for ${(streamQuietMs / 1000).toFixed(1)}s (${limit}): stream down, deciding on RPC reads`);
     const minLamports = BigInt(Math.round(this.cfg.metrics.minWalletSol * 1e9));
     for (const r of this.runners) {
       const snap = r.lastSnapshot;

@@ -66,6 +66,8 @@ export class AccountCache {
   private readonly byAddress = new Set<string>();
   /** Unix ms at which the cache last knew itself current: a stream message with no gap open, or a finished re-read. */
   private currentAtMs: number;
+  /** Unix ms of the stream's last message (update or slot): re-reads keep the state current, not the stream alive. */
+  private streamAtMs: number;
   private gap: { sinceMs: number; reason: string } | null = null;
   private reread: Promise<void> | null = null;
   private highestSlot = 0;
@@ -79,6 +81,7 @@ export class AccountCache {
     private readonly o: AccountCacheOptions,
   ) {
     this.currentAtMs = o.nowMs();
+    this.streamAtMs = this.currentAtMs;
     this.listen(stream);
   }
 
@@ -94,9 +97,13 @@ export class AccountCache {
     return this.highestSlot;
   }
 
-  /** How old the cache's picture may be, and why; ageMs 0 while the stream is flowing. */
-  staleness(): { ageMs: number; gap: string | null } {
-    return { ageMs: Math.max(0, this.o.nowMs() - this.currentAtMs), gap: this.gap?.reason ?? null };
+  /**
+   * How old the cache's picture may be, and why; ageMs 0 while the stream is flowing. streamQuietMs: since the
+   * stream's last message, which re-reads do not reset (a keeper polling over RPC is current, its stream still down).
+   */
+  staleness(): { ageMs: number; gap: string | null; streamQuietMs: number } {
+    const now = this.o.nowMs();
+    return { ageMs: Math.max(0, now - this.currentAtMs), gap: this.gap?.reason ?? null, streamQuietMs: Math.max(0, now - this.streamAtMs) };
   }
 
   private assertFresh() {
@@ -120,13 +127,15 @@ export class AccountCache {
 
   private onStreamUpdate(u: AccountUpdate) {
     this.updates++;
-    if (!this.gap) this.currentAtMs = this.o.nowMs();
+    this.streamAtMs = this.o.nowMs();
+    if (!this.gap) this.currentAtMs = this.streamAtMs;
     if (this.apply(u)) this.o.onChange?.([addressKey(u.pubkey)]);
   }
 
   private onStreamSlot(slot: number) {
     this.highestSlot = Math.max(this.highestSlot, slot);
-    if (!this.gap) this.currentAtMs = this.o.nowMs();
+    this.streamAtMs = this.o.nowMs();
+    if (!this.gap) this.currentAtMs = this.streamAtMs;
   }
 
   private onGap(reason: string) {
@@ -139,6 +148,9 @@ export class AccountCache {
    * Concurrent calls share one pass; a failed pass leaves the gap open and is retried by the next call.
    */
   rereadAll(): Promise<void> {
+    // Forgotten in a `.finally` of its own, which runs after `??=` stored the pass: a pass with nothing to await (an
+    // empty cache, a gap before the first read) would otherwise finish before the store, and stay stored, settled,
+    // answering every later call without reading.
     this.reread ??= (async () => {
       const openedGap = this.gap;
       try {
@@ -155,10 +167,10 @@ export class AccountCache {
         this.o.onChange?.([]);
       } catch (e) {
         this.o.onError?.(e as Error);
-      } finally {
-        this.reread = null;
       }
-    })();
+    })().finally(() => {
+      this.reread = null;
+    });
     return this.reread;
   }
 

@@ -200,4 +200,29 @@ describe("account cache (keeper/state)", () => {
     await cache.rereadAll();
     assert.equal(cache.staleness().gap, null);
   });
+
+  it("re-reads keep the state current but not the stream alive: streamQuietMs counts from its last message", async () => {
+    const { stream, cache, advance } = setup(2_000);
+    advance(3_000);
+    await cache.rereadAll();
+    assert.deepEqual(cache.staleness(), { ageMs: 0, gap: null, streamQuietMs: 3_000 });
+    stream.slot(12);
+    advance(100);
+    assert.equal(cache.staleness().streamQuietMs, 100);
+  });
+
+  it("a gap before anything was read (a stream refused at start) does not stop later re-reads", async () => {
+    const { seed, stream, cache } = setup();
+    stream.gap("Geyser stream could not open");
+    await cache.rereadAll();
+    const key = Keypair.generate().publicKey;
+    seed.set(key, owned(1));
+    await cache.getMultipleAccounts([key]);
+    seed.set(key, owned(2));
+    seed.slot = 20;
+    const passes = cache.rereads;
+    await cache.rereadAll();
+    assert.equal(cache.rereads, passes + 1, "the later call read again");
+    assert.equal(await version(cache, key), 2);
+  });
 });
