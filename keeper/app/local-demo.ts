@@ -5,7 +5,7 @@ import { setTokenBalance } from "../../localnet/fixtures/load";
 import type { PriceScenario } from "../../localnet/fixtures/price-driver";
 import type { FillKeeperKnobs } from "../../localnet/fill-keeper/fill-keeper";
 import type { ForkOptions } from "../../localnet/fork/fork";
-import { startLocalWorld, type LocalWorld } from "../../localnet/world";
+import { startLocalWorld, type LocalWorld, type LocalWorldOptions } from "../../localnet/world";
 import { configSchema, type KeeperConfig } from "./config";
 
 /**
@@ -27,6 +27,8 @@ export interface LocalDemoOptions {
   fork?: ForkOptions;
   /** The other markets' oracles driven on this chain's clock (on a fork they otherwise follow the remote's). */
   otherScenarios?: Record<string, PriceScenario>;
+  /** Serve Yellowstone gRPC (Geyser) too, for a keeper with rpc.accountStream "geyser" (world.geyserUrl). */
+  geyser?: LocalWorldOptions["geyser"];
 }
 
 export interface LocalDemo {
@@ -45,6 +47,7 @@ export async function startLocalDemo(opts: LocalDemoOptions): Promise<LocalDemo>
     priceDriver: { speed: opts.priceSpeed ?? 120 },
     fillKeeper: opts.fillKeeper === false ? false : { delayMs: 300, ...opts.fillKeeper },
     fork: opts.fork,
+    geyser: opts.geyser,
   });
   const wallet = opts.wallet ?? Keypair.generate();
   world.chain.airdrop(wallet.publicKey, 100_000_000_000n);

@@ -67,6 +67,9 @@ export class PubSubServer {
     return this.clients.size;
   }
 
+  /** Subscriptions of each kind accepted since start, unsubscribed or not: tests check what a client subscribed to. */
+  readonly subscribed: Record<Subscription["kind"], number> = { account: 0, program: 0, signature: 0, slot: 0, root: 0 };
+
   async close(): Promise<void> {
     this.chain.off("slot", this.onSlot);
     this.chain.off("accounts", this.onAccounts);
@@ -107,6 +110,7 @@ export class PubSubServer {
     const add = (sub: Subscription) => {
       const id = this.nextId++;
       client.subs.set(id, sub);
+      this.subscribed[sub.kind]++;
       return id;
     };
     switch (method) {

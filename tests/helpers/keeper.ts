@@ -1,3 +1,4 @@
+import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,6 +10,7 @@ import { Keeper } from "../../keeper/app/keeper";
 import { DEMO_MANDATE, type LocalDemo, type LocalDemoOptions, startLocalDemo } from "../../keeper/app/local-demo";
 import { type LocalWorld, startLocalWorld } from "../../localnet/world";
 import { DEFAULT_PRICES_USD } from "../../localnet/fixtures/params";
+import { sleep, until } from "./wait";
 
 /** +100 SOL of static exposure plus a 100/100 long straddle, so the band has gamma to work with. */
 export function hundredSolMandate(cfg: KeeperConfig): KeeperConfig {
@@ -49,6 +51,41 @@ export async function openRequestsOnChain(demo: LocalDemo): Promise<number> {
     filters: [{ memcmp: { offset: 0, bytes: bs58.encode(accountDiscriminator("PositionRequest")) } }],
   });
   return accounts.length;
+}
+
+/** In the band, or outside it by less than the minimum trade (a change too small to send is held, as it should). */
+export const converged = (d: Extract<KeeperEvent, { kind: "decision" }>) => Math.abs(d.netDelta) <= d.bandHalfWidth + 1e-9 || /below minimum trade/.test(d.reason);
+
+/**
+ * Prices stopped, every request reconciled, then the first decision not held back by a cooldown or a request in
+ * flight: what the keeper settles on. (A market is re-decided the moment its request settles, often inside the
+ * cooldown, so the first hold after the last fill can be a cooldown's.)
+ */
+export async function settle(d: LocalDemo, k: Keeper, rec: Recorder) {
+  d.world.prices.stop();
+  let settled: ReturnType<Recorder["lastDecision"]> | undefined;
+  await until("a decision with nothing in flight and no cooldown", 40_000, async () => {
+    if (rec.open.size > 0 || (await openRequestsOnChain(d)) > 0) return false;
+    const before = rec.events.length;
+    k.trigger();
+    await k.idle();
+    await sleep(50);
+    settled = rec.events
+      .slice(before)
+      .filter((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision" && !/cooldown|in flight/.test(e.reason))
+      .at(-1);
+    return settled !== undefined && settled.action === "hold" && rec.open.size === 0;
+  });
+  return settled!;
+}
+
+/** hundredSolMandate hedged from flat and settled: one request at a time, every trade a breach, ~100 SOL short in band. */
+export function assertShortInBand(last: ReturnType<Recorder["lastDecision"]>, rec: Recorder) {
+  assert.equal(rec.maxOpen, 1, "never two requests in flight for one market");
+  assert.deepEqual(rec.tradesInsideBand, [], "every trade decision was a band breach");
+  assert.ok(converged(last), `|net delta| ${last.netDelta} within band ±${last.bandHalfWidth}`);
+  assert.ok(last.hedgeTokens < -90, `short about 100 SOL, got ${last.hedgeTokens}`);
+  assert.equal(rec.intents().length, rec.outcomes().length, "every request reconciled");
 }
 
 

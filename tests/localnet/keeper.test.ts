@@ -12,7 +12,7 @@ import type { Keeper } from "../../keeper/app/keeper";
 import { startLocalDemo, type LocalDemo, type LocalDemoOptions } from "../../keeper/app/local-demo";
 import type { KeeperConfig } from "../../keeper/app/config";
 import { sleep, spawnCli, until } from "../helpers/wait";
-import { Recorder, hundredSolMandate, keeperOnLocalnet, openRequestsOnChain } from "../helpers/keeper";
+import { assertShortInBand, converged, hundredSolMandate, keeperOnLocalnet, openRequestsOnChain, settle } from "../helpers/keeper";
 
 
 describe("keeper on localnet", function () {
@@ -21,33 +21,6 @@ describe("keeper on localnet", function () {
   const start = (opts: Partial<LocalDemoOptions> = {}, configure: (c: KeeperConfig) => KeeperConfig = hundredSolMandate, prepare?: (d: LocalDemo) => void) =>
     localnet.start(opts, configure, { prepare });
 
-  /** Stop the price, let every request settle, and return the keeper's final view. */
-  /** In the band, or outside it by less than the minimum trade (a change too small to send is held, as it should). */
-  const converged = (d: Extract<KeeperEvent, { kind: "decision" }>) => Math.abs(d.netDelta) <= d.bandHalfWidth + 1e-9 || /below minimum trade/.test(d.reason);
-
-  /**
-   * Prices stopped, every request reconciled, then the first decision not held back by a cooldown or a request in
-   * flight: what the keeper settles on. (A market is re-decided the moment its request settles, often inside the
-   * cooldown, so the first hold after the last fill can be a cooldown's.)
-   */
-  async function settle(d: LocalDemo, k: Keeper, rec: Recorder) {
-    d.world.prices.stop();
-    let settled: ReturnType<Recorder["lastDecision"]> | undefined;
-    await until("a decision with nothing in flight and no cooldown", 40_000, async () => {
-      if (rec.open.size > 0 || (await openRequestsOnChain(d)) > 0) return false;
-      const before = rec.events.length;
-      k.trigger();
-      await k.idle();
-      await sleep(50);
-      settled = rec.events
-        .slice(before)
-        .filter((e): e is Extract<KeeperEvent, { kind: "decision" }> => e.kind === "decision" && !/cooldown|in flight/.test(e.reason))
-        .at(-1);
-      return settled !== undefined && settled.action === "hold" && rec.open.size === 0;
-    });
-    return settled!;
-  }
-
   it("from flat with +100 SOL of exposure, shorts into the band, then trades only on band breaches", async () => {
     const { demo: d, keeper: k, rec } = await start();
     await until("the first fill", 20_000, () => rec.outcomes("filled").length >= 1);
@@ -55,11 +28,7 @@ describe("keeper on localnet", function () {
     assert.match(first.detail, /^increase short/);
     await sleep(12_000);
     const last = await settle(d, k, rec);
-    assert.equal(rec.maxOpen, 1, "never two requests in flight for one market");
-    assert.deepEqual(rec.tradesInsideBand, [], "every trade decision was a band breach");
-    assert.ok(converged(last), `|net delta| ${last.netDelta} within band ±${last.bandHalfWidth}`);
-    assert.ok(last.hedgeTokens < -90, `short about 100 SOL, got ${last.hedgeTokens}`);
-    assert.equal(rec.intents().length, rec.outcomes().length, "every request reconciled");
+    assertShortInBand(last, rec);
     assert.ok(rec.outcomes("filled").length >= 2, `trades as the price moves (${rec.outcomes("filled").length} fills)`);
   });
 
