@@ -109,6 +109,7 @@ export function wireKeeper(cfg: KeeperConfig, opts: KeeperOptions, hooks: Wiring
         history: txHistory,
         source: accounts,
         refresh: (keys) => accounts.refresh(keys),
+        forget: (keys) => accounts.untrack(keys),
         cfg,
         mandate: m,
         payer,

@@ -33,6 +33,8 @@ export interface RunnerDeps {
    * Without it, `source` is read.
    */
   refresh?: (keys: PublicKey[]) => Promise<{ slot: number; accounts: (RawAccount | null)[] }>;
+  /** Stop following addresses of `source` (a settled request's), so a long run does not pile up subscriptions. */
+  forget?: (keys: PublicKey[]) => void;
   trace?: TraceHook;
   /** Where fills and liquidations are read from: the transactions' own events. */
   history: TransactionHistory;
@@ -162,6 +164,7 @@ export class MandateContext {
     this.d.journal.append(outcome);
     applyOutcome(this.state, open.intent, outcome);
     this.flights.release(open);
+    this.d.forget?.([new PublicKey(open.intent.request)]);
     const latencyMs = Math.max(0, this.d.nowMs() - (open.intent.createdMs ?? open.intent.createdSec * 1000));
     this.d.emit({
       kind: "outcome",

@@ -246,6 +246,7 @@ export class AccountCache {
     for (const k of keys) {
       this.entries.delete(addressKey(k));
       this.byAddress.delete(addressKey(k));
+      for (const w of this.programs.values()) w.keys.delete(addressKey(k));
     }
   }
 

@@ -143,6 +143,18 @@ describe("account cache (keeper/state)", () => {
     assert.equal((await cache.getMultipleAccounts([request])).accounts[0], null, "the closure is held");
   });
 
+  it("a settled request is forgotten: unsubscribed, out of its program query, read again only if asked", async () => {
+    const { seed, stream, cache } = setup();
+    const request = Keypair.generate().publicKey;
+    seed.set(request, owned(1));
+    await cache.getProgramAccounts(PROGRAM, FILTER);
+    await cache.getMultipleAccounts([request]);
+    stream.send({ pubkey: request, account: null, slot: 12 });
+    cache.untrack([request]);
+    assert.ok(!stream.watched.has(request.toBase58()), "unsubscribed");
+    assert.equal((await cache.getProgramAccounts(PROGRAM, FILTER)).accounts.length, 0);
+  });
+
   it("a re-read older than the stream's write does not undo it", async () => {
     const { seed, stream, cache } = setup();
     const key = Keypair.generate().publicKey;
