@@ -30,6 +30,8 @@ export function expiredLegWarnings(cfg: KeeperConfig, nowSec: number): string[] 
 export class BookSource {
   private fileLegs: OptionLeg[] = [];
   private readonly configLegs: OptionLeg[];
+  /** Config and file legs, rebuilt on a reload only: the same array until then, so its greeks are shared (exposure/shared-greeks). */
+  private book: OptionLeg[];
   private watching = false;
   private readonly warnedExpired = new Set<string>();
 
@@ -39,6 +41,7 @@ export class BookSource {
     private readonly nowMs: () => number,
   ) {
     this.configLegs = configLegs(m, Math.floor(nowMs() / 1000));
+    this.book = this.configLegs;
     const file = m.exposures.optionsFile;
     if (file) {
       this.load(file, true);
@@ -51,6 +54,7 @@ export class BookSource {
   private load(file: string, first: boolean) {
     try {
       this.fileLegs = readBookFile(file);
+      this.book = this.fileLegs.length ? [...this.configLegs, ...this.fileLegs] : this.configLegs;
       if (!first) this.emit({ kind: "warning", mandate: this.m.name, message: `options book ${file} reloaded: ${this.fileLegs.length} legs` });
       if (!first) this.legs();
     } catch (e) {
@@ -60,7 +64,7 @@ export class BookSource {
   }
 
   legs(): OptionLeg[] {
-    const legs = this.fileLegs.length ? [...this.configLegs, ...this.fileLegs] : this.configLegs;
+    const legs = this.book;
     const expired = newlyExpiredLegs(legs, Math.floor(this.nowMs() / 1000), this.warnedExpired);
     if (expired.length) {
       for (const leg of expired) this.warnedExpired.add(legKey(leg));

@@ -29,8 +29,9 @@ export interface MarketExposure {
   greeks: ExposureGreeks;
 }
 
-export function valueExposure(i: ExposureInputs): MarketExposure {
-  const options = bookGreeks(i.legs, i.market, i.spotUsd, i.nowSec);
+/** `greeksOf`: how the options are valued (the keeper shares one valuation of a book among its mandates). */
+export function valueExposure(i: ExposureInputs, greeksOf: typeof bookGreeks = bookGreeks): MarketExposure {
+  const options = greeksOf(i.legs, i.market, i.spotUsd, i.nowSec);
   const rest = i.walletTokens + i.jlpTokens + i.offsetTokens;
   const ratio = i.hedgeRatio;
   return {

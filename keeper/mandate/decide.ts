@@ -1,5 +1,6 @@
 import { MAINNET, type MarketSymbol, NATIVE_MINT } from "../../programs-client";
 import { valueExposure } from "../exposure/mandate-exposure";
+import { sharedBookGreeks } from "../exposure/shared-greeks";
 import { type MarkState, attributeStep } from "../exposure/pnl-attribution";
 import type { MarketSnapshot, MarketView, PositionView } from "../market/reader";
 import { mandateVetoes, orderVetoes, type RiskState } from "../risk/limits";
@@ -11,6 +12,7 @@ import { decide, type PolicyConfig } from "../strategy/policy";
 import { fundingMint } from "../execution/request-builder";
 import { type MandateContext, USD6, usd6 } from "./context";
 import type { ExternalExposure } from "./external-exposure";
+import { addressKey } from "../lib/address-key";
 import { submit } from "./submit";
 
 /** Decides the market's hedge on the snapshot: hold, veto, or (with `send`) submit the order back to the band. */
@@ -41,7 +43,7 @@ export function decideMarket(ctx: MandateContext, market: MarketSymbol, view: Ma
     offsetTokens: m.exposures.offsets[market] ?? 0,
     hedgeRatio: m.hedgeRatio,
     jlpDeltaVarianceRate: 0,
-  });
+  }, sharedBookGreeks);
   const policy: PolicyConfig = m.policy.kind === "fixed" ? { kind: "fixed", thresholdTokens: m.policy.thresholdTokens[market] ?? 0 } : m.policy;
   const feeBps = Number(custody.increasePositionBps > custody.decreasePositionBps ? custody.increasePositionBps : custody.decreasePositionBps);
   const decision = decide({
@@ -244,7 +246,7 @@ function orderContext(ctx: MandateContext, market: MarketSymbol, custody: { deci
 /** What an increase posts and what the wallet holds of it; native SOL counts for wSOL (it is wrapped), less a fee reserve. */
 function funding(ctx: MandateContext, market: MarketSymbol, order: Extract<Order, { kind: "increase" }>, external: ExternalExposure) {
   const mint = fundingMint(market, order);
-  let availableBase = external.collateralBalances.get(mint.toBase58()) ?? 0n;
+  let availableBase = external.collateralBalances.get(addressKey(mint)) ?? 0n;
   if (mint.equals(NATIVE_MINT)) {
     const reserve = BigInt(Math.round(ctx.d.cfg.metrics.minWalletSol * 1e9));
     availableBase += external.walletLamports > reserve ? external.walletLamports - reserve : 0n;

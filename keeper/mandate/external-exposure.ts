@@ -12,7 +12,8 @@ import {
 } from "../../programs-client";
 import { jlpExposure, type JlpCustodyInput } from "../exposure/jlp";
 import type { AccountSource, RawAccount } from "../market/account-source";
-import type { MarketSnapshot } from "../market/reader";
+import { type MarketSnapshot, decodeOnce } from "../market/reader";
+import { addressKey } from "../lib/address-key";
 import type { MandateConfig } from "../app/config";
 
 /** Exposure read from accounts other than the perps: watched vault wallets, a JLP holding, the wallet's collateral. */
@@ -59,13 +60,13 @@ export function externalAccounts(m: MandateConfig, wallet: PublicKey): ExternalA
 
 /** Accounts from the snapshot's extra reads; any the snapshot did not read (a pool custody missing from the address table) in one more call. */
 async function accountsOf(source: AccountSource, snap: MarketSnapshot, keys: readonly PublicKey[]): Promise<(RawAccount | null)[]> {
-  const missing = keys.filter((k) => !snap.extra.has(k.toBase58()));
+  const missing = keys.filter((k) => !snap.extra.has(addressKey(k)));
   const fetched = new Map<string, RawAccount | null>();
   if (missing.length) {
     const { accounts } = await source.getMultipleAccounts(missing);
-    missing.forEach((k, i) => fetched.set(k.toBase58(), accounts[i] ?? null));
+    missing.forEach((k, i) => fetched.set(addressKey(k), accounts[i] ?? null));
   }
-  return keys.map((k) => snap.extra.get(k.toBase58()) ?? fetched.get(k.toBase58()) ?? null);
+  return keys.map((k) => snap.extra.get(addressKey(k)) ?? fetched.get(addressKey(k)) ?? null);
 }
 
 /** From the accounts the snapshot read with `ExternalAccounts.keys`; an unreadable account is a warning and counts as zero, never a crash. */
@@ -81,8 +82,8 @@ export async function readExternalExposure(source: AccountSource, m: MandateConf
 
   ext.collateral.forEach(({ mint }, i) => {
     const a = accounts[i];
-    const t = a ? decodeTokenAccount(a.data) : null;
-    out.collateralBalances.set(mint.toBase58(), t?.ok ? t.value.amount : 0n);
+    const t = a ? decodeOnce("TokenAccount", a, () => decodeTokenAccount(a.data)) : null;
+    out.collateralBalances.set(addressKey(mint), t?.ok ? t.value.amount : 0n);
   });
 
   out.walletLamports = BigInt(accounts[ext.collateral.length]?.lamports ?? 0);

@@ -1,6 +1,6 @@
 import { PublicKey } from "@solana/web3.js";
-import { type MarketSymbol, decodeAccount } from "../../programs-client";
-import type { MarketSnapshot } from "../market/reader";
+import type { MarketSymbol } from "../../programs-client";
+import { type MarketSnapshot, decodeOnce } from "../market/reader";
 import type { SendOutcome } from "../execution/sender";
 import { usd } from "../lib/number-format";
 import { cancelIfStuck } from "./cancel";
@@ -75,7 +75,7 @@ export function reconcile(ctx: MandateContext, market: MarketSymbol, snap: Marke
   // Not read this cycle (the flight began after the snapshot's keys were chosen): judge it on the next one.
   if (requestRaw === undefined || positionRaw === undefined) return;
   if (requestRaw !== null) {
-    const open = decodeAccount("PositionRequest", requestRaw.data, requestRaw.owner);
+    const open = decodeOnce("PositionRequest", requestRaw);
     if (open.ok) {
       flight.openedChainSec = open.value.updateTime;
       if (send && !ctx.d.cfg.dryRun) cancelIfStuck(ctx, flight, { address: new PublicKey(intent.request), request: open.value, market }, snap, maxExecSec);
@@ -84,7 +84,7 @@ export function reconcile(ctx: MandateContext, market: MarketSymbol, snap: Marke
   }
   // Jupiter keeps Position accounts once created (the request created this one), so an absent or unreadable one is
   // a bad read, never "size 0": wait for the next cycle.
-  const position = positionRaw && decodeAccount("Position", positionRaw.data, positionRaw.owner);
+  const position = positionRaw && decodeOnce("Position", positionRaw);
   if (!position?.ok) {
     ctx.warn(market, `position ${intent.position} did not read (${position ? position.error.message : "absent"}); request ${intent.id} reconciled next cycle`);
     return;

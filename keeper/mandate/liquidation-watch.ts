@@ -1,6 +1,7 @@
-import { PublicKey } from "@solana/web3.js";
-import { type Position, decodeAccount } from "../../programs-client";
-import type { MarketSnapshot } from "../market/reader";
+import type { PublicKey } from "@solana/web3.js";
+import type { Position } from "../../programs-client";
+import { addressKey } from "../lib/address-key";
+import { type MarketSnapshot, decodeOnce } from "../market/reader";
 import type { TransactionHistory } from "../market/transaction-history";
 import { type SeenPosition, closedBehindOurBack, readLiquidation, seenPosition } from "./chain-outcomes";
 import type { KeeperEvent } from "./events";
@@ -27,6 +28,8 @@ export class LiquidationWatch {
   /** The wallet's open positions as last read. Empty at start, so a restart raises no false alarm (and does not see
    * a liquidation that happened while the keeper was down: the alert rule on the distance covers the approach). */
   private seenOpen = new Map<string, SeenPosition>();
+  /** Each seen position's key object, so the snapshot's lookups by address hit the memoised base58. */
+  private readonly keys = new Map<string, PublicKey>();
   /** Liquidation transactions already journaled, so one is never booked twice. */
   private readonly booked = new Set<string>();
 
@@ -34,7 +37,7 @@ export class LiquidationWatch {
 
   /** The positions to read by address in the next snapshot. */
   watchedPositions(): PublicKey[] {
-    return [...this.seenOpen.keys()].map((k) => new PublicKey(k));
+    return [...this.seenOpen.keys()].map((k) => this.keys.get(k)!);
   }
 
   /**
@@ -45,7 +48,7 @@ export class LiquidationWatch {
     const read = new Map<string, Position | null>();
     for (const address of this.seenOpen.keys()) {
       const raw = snap.extra.get(address);
-      const decoded = raw ? decodeAccount("Position", raw.data, raw.owner) : null;
+      const decoded = raw ? decodeOnce("Position", raw) : null;
       read.set(address, decoded?.ok ? decoded.value : null);
     }
     for (const p of closedBehindOurBack(this.seenOpen, read, closing)) {
@@ -58,9 +61,13 @@ export class LiquidationWatch {
       else if (seen && position) this.seenOpen.delete(address); // our own close
     }
     for (const p of snap.positions) {
-      const address = p.address.toBase58();
-      if (p.open && p.market !== null && !this.seenOpen.has(address)) this.seenOpen.set(address, seenPosition(address, p.market, p.position));
+      const address = addressKey(p.address);
+      if (p.open && p.market !== null && !this.seenOpen.has(address)) {
+        this.seenOpen.set(address, seenPosition(address, p.market, p.position));
+        this.keys.set(address, p.address);
+      }
     }
+    for (const address of this.keys.keys()) if (!this.seenOpen.has(address)) this.keys.delete(address);
   }
 
   private async record(p: SeenPosition) {

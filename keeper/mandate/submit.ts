@@ -1,6 +1,7 @@
 import { type MarketSymbol, NATIVE_MINT } from "../../programs-client";
 import type { Order } from "../strategy/orders";
 import { ranOutOfComputeUnits } from "../execution/compute-units";
+import { addressKey } from "../lib/address-key";
 import { fundingMint } from "../execution/request-builder";
 import type { RequestExtras, ReservedRequest, SignedRequestTx } from "../execution/request-signer";
 import type { SendOutcome } from "../execution/sender";
@@ -36,7 +37,7 @@ export function submit(ctx: MandateContext, market: MarketSymbol, order: Order, 
     counter: reserved.counter.toString(),
     order,
     request: reserved.positionRequest.toBase58(),
-    position: reserved.position.toBase58(),
+    position: addressKey(reserved.position),
     sizeBeforeUsd6: before.sizeBeforeUsd6.toString(),
     collateralBeforeUsd6: before.collateralBeforeUsd6.toString(),
     purpose: before.purpose,
@@ -55,7 +56,7 @@ export function submit(ctx: MandateContext, market: MarketSymbol, order: Order, 
 /** Lamports an increase funded in wSOL must wrap first: what the wallet's wSOL account lacks. */
 function solToWrap(market: MarketSymbol, order: Order, external: ExternalExposure): bigint | null {
   if (order.kind !== "increase" || !fundingMint(market, order).equals(NATIVE_MINT)) return null;
-  const have = external.collateralBalances.get(NATIVE_MINT.toBase58()) ?? 0n;
+  const have = external.collateralBalances.get(addressKey(NATIVE_MINT)) ?? 0n;
   return have < order.collateralTokenAmount ? order.collateralTokenAmount - have : null;
 }
 

@@ -104,9 +104,9 @@ const decoded = new WeakMap<Buffer, Map<string, unknown>>();
  * Each account decoded once per change, not once per cycle and mandate: a cycle reads the same custodies, pool and
  * oracles for every mandate, and Borsh decoding was most of a snapshot's cost. Results are shared, never mutated.
  */
-function decodeOnce<K extends "Custody" | "Pool" | "Position" | "PositionRequest">(kind: K, raw: RawAccount): ReturnType<typeof decodeAccount<K>>;
-function decodeOnce<T>(kind: string, raw: RawAccount, decode: () => T): T;
-function decodeOnce(kind: string, raw: RawAccount, decode?: () => unknown): unknown {
+export function decodeOnce<K extends "Custody" | "Pool" | "Position" | "PositionRequest">(kind: K, raw: RawAccount): ReturnType<typeof decodeAccount<K>>;
+export function decodeOnce<T>(kind: string, raw: RawAccount, decode: () => T): T;
+export function decodeOnce(kind: string, raw: RawAccount, decode?: () => unknown): unknown {
   let byKind = decoded.get(raw.data);
   if (!byKind) decoded.set(raw.data, (byKind = new Map()));
   if (!byKind.has(kind)) byKind.set(kind, decode ? decode() : decodeAccount(kind as "Custody", raw.data, raw.owner));

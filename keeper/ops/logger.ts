@@ -77,6 +77,8 @@ export function isRoutine(e: KeeperEvent): boolean {
  */
 export function logEvent(log: Logger, e: KeeperEvent): void {
   const level = isRoutine(e) ? "debug" : LEVEL[e.kind];
+  // Holds come every cycle for every mandate and market: not formatted at all when the level drops them.
+  if (!log.isLevelEnabled(level)) return;
   const { kind, ...fields } = e;
   log[level]({ event: kind, ...(kind === "liquidation" || kind === "shortfall" ? { alert: true } : {}), ...fields }, logMessage(e));
 }
