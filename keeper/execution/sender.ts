@@ -41,18 +41,22 @@ export async function sendUntilSettled(connection: Connection, tx: Broadcast, op
     wake();
   };
   let subscription: number | null = null;
-  try {
-    subscription = connection.onSignature(
-      tx.signature,
-      (result, ctx) => {
-        subscription = null; // web3.js drops a signature subscription once it fires
-        settle({ status: "landed", slot: ctx.slot, err: result.err });
-      },
-      "confirmed",
-    );
-  } catch {
-    // No WebSocket: polling alone decides.
-  }
+  let finished = false;
+  const subscribe = () => {
+    if (finished) return;
+    try {
+      subscription = connection.onSignature(
+        tx.signature,
+        (result, ctx) => {
+          subscription = null; // web3.js drops a signature subscription once it fires
+          settle({ status: "landed", slot: ctx.slot, err: result.err });
+        },
+        "confirmed",
+      );
+    } catch {
+      // No WebSocket: polling alone decides.
+    }
+  };
   const broadcast = () =>
     connection.sendRawTransaction(tx.bytes, { skipPreflight: true, maxRetries: 0 }).catch(() => {
       // A failed send is retried on the next rebroadcast; the status poll reports what landed.
@@ -60,7 +64,11 @@ export async function sendUntilSettled(connection: Connection, tx: Broadcast, op
 
   try {
     opts.onFirstBroadcast?.();
-    await broadcast();
+    const first = broadcast();
+    // Subscribed once the sends released with this one are handed to the RPC client too (the web3.js subscription
+    // work is not on their path); still before any reply can be read, since microtasks run before I/O callbacks.
+    queueMicrotask(subscribe);
+    await first;
     let lastBroadcast = Date.now();
     while (!settled) {
       if (opts.signal?.aborted) return { status: "aborted" };
@@ -87,6 +95,7 @@ export async function sendUntilSettled(connection: Connection, tx: Broadcast, op
     }
     return settled!;
   } finally {
+    finished = true;
     if (subscription !== null) void connection.removeSignatureListener(subscription).catch(() => {});
   }
 }

@@ -82,8 +82,11 @@ async function signAndSend(ctx: MandateContext, open: OpenIntent, reserved: Rese
   await ctx.d.journal.appendDurable(open.intent);
   ctx.d.trace?.("journaled", { mandate: ctx.name, market });
   open.sent = { t: "sent", id, ...tx };
-  ctx.emitRequest(open, "sent", `cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed));
-  const outcome = await followSend(ctx, open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
+  const following = followSend(ctx, open, signed.bytes, signed.signature, signed.lastValidBlockHeight);
+  // Reported once the cycle's other released sends are handed to the RPC client too: the event (metrics, history,
+  // the log line) is not on their path. Still before anything the send leads to, which needs a reply first.
+  queueMicrotask(() => ctx.emitRequest(open, "sent", `cu ${signed.computeUnitLimit} price ${signed.microLamports} µlamports/CU`, sentTx(signed)));
+  const outcome = await following;
   if (outcome) learnUnits(ctx, reserved, extras, signed, outcome);
 }
 
