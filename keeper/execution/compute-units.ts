@@ -30,7 +30,16 @@ export interface ComputeUnitConfig {
   defaultUnits: number;
   /** How many recent measurements a kind keeps; its limit follows the largest of them. */
   window: number;
+  /** Added to a calibrated limit for the address searches a new request may need beyond those measured (0 if absent). */
+  searchAllowanceUnits?: number;
 }
+
+/**
+ * The program derives each new request's PDA, and the token program its token account, with find_program_address:
+ * 1,500 CU per bump tried, and a fresh counter may need more tries than any measured one (on the localnet 1 send in
+ * ~10 at 1.1x a single simulation ran out). Eight more tries for each of the two searches: exceeded about once in 2^8.
+ */
+export const ADDRESS_SEARCH_ALLOWANCE_UNITS = 2 * 8 * 1_500;
 
 export type UnitSource = "simulated" | "landed" | "exhausted";
 
@@ -53,7 +62,7 @@ const clamp = (units: number, cfg: ComputeUnitConfig) => Math.min(cfg.maxUnits, 
 export function limitFor(table: CalibrationTable, kind: string, cfg: ComputeUnitConfig): UnitLimit {
   const c = table.get(kind);
   if (!c || c.samples.length === 0) return { units: clamp(cfg.defaultUnits, cfg), calibrated: false };
-  return { units: clamp(Math.ceil(Math.max(...c.samples) * cfg.margin), cfg), calibrated: true };
+  return { units: clamp(Math.ceil(Math.max(...c.samples) * cfg.margin) + (cfg.searchAllowanceUnits ?? 0), cfg), calibrated: true };
 }
 
 /** A new table with `consumedUnits` measured for `kind`; the oldest measurement drops out past the window. */

@@ -1,5 +1,5 @@
 import { type Connection, VersionedTransaction } from "@solana/web3.js";
-import { type CalibrationTable, type ComputeUnitConfig, type UnitLimit, exhausted, limitFor, observe } from "./compute-units";
+import { type CalibrationTable, type ComputeUnitConfig, type UnitLimit, exhausted, limitFor, observe, ranOutOfComputeUnits } from "./compute-units";
 import { describeSimulationFailure } from "./transaction";
 
 export type CalibrationResult = { ok: true; units: number } | { ok: false; reason: string };
@@ -52,6 +52,20 @@ export class ComputeUnitCalibrator {
       return { ok: true, units };
     } catch (e) {
       return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  /**
+   * Whether a transaction that landed with `err` ran out of compute units. The error alone does not always say so: a
+   * program that exhausts its meter fails with ProgramFailedToComplete, and only its logs ("exceeded CUs meter") tell.
+   */
+  async ranOutOfUnits(signature: string, err: unknown): Promise<boolean> {
+    if (ranOutOfComputeUnits(err)) return true;
+    try {
+      const tx = await this.connection.getTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+      return ranOutOfComputeUnits(err, tx?.meta?.logMessages ?? []);
+    } catch {
+      return false;
     }
   }
 

@@ -13,6 +13,7 @@ import { sendUntilSettled, type SendOutcome } from "../execution/sender";
 import type { SwapQuoter } from "../execution/swap-quote";
 import { type SignedTransaction, simulateAndSign } from "../execution/transaction";
 import { ComputeUnitCalibrator } from "../execution/cu-calibrator";
+import { ADDRESS_SEARCH_ALLOWANCE_UNITS } from "../execution/compute-units";
 import { RequestSigner } from "../execution/request-signer";
 import type { TraceHook } from "../lib/trace";
 import type { KeeperConfig, MandateConfig } from "../app/config";
@@ -105,7 +106,7 @@ export class MandateContext {
     };
     this.signing = signingPolicyFor(this.wallet, d.cfg.execution);
     const x = d.cfg.execution;
-    this.units = new ComputeUnitCalibrator(d.connection, { margin: x.computeUnitMargin, minUnits: x.minComputeUnits, maxUnits: x.signing.maxComputeUnitLimit, defaultUnits: x.defaultComputeUnits, window: UNIT_WINDOW });
+    this.units = new ComputeUnitCalibrator(d.connection, { margin: x.computeUnitMargin, minUnits: x.minComputeUnits, maxUnits: x.signing.maxComputeUnitLimit, defaultUnits: x.defaultComputeUnits, window: UNIT_WINDOW, searchAllowanceUnits: ADDRESS_SEARCH_ALLOWANCE_UNITS });
     this.requests = new RequestSigner(d.payer, this.signing, this.units, d.nowMs);
     this.state = restoreState(d.journalRecords, d.mandate.name);
     this.external = externalAccounts(d.mandate, this.wallet);

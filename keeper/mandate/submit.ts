@@ -1,6 +1,5 @@
 import { type MarketSymbol, NATIVE_MINT } from "../../programs-client";
 import type { Order } from "../strategy/orders";
-import { ranOutOfComputeUnits } from "../execution/compute-units";
 import { addressKey } from "../lib/address-key";
 import { fundingMint } from "../execution/request-builder";
 import type { RequestExtras, ReservedRequest, SignedRequestTx } from "../execution/request-signer";
@@ -105,11 +104,19 @@ async function dryRun(ctx: MandateContext, open: OpenIntent, signed: SignedReque
 /** After the send path: what the landed transaction consumed, or a re-calibration when it ran out of units. */
 function learnUnits(ctx: MandateContext, reserved: ReservedRequest, extras: RequestExtras, signed: SignedRequestTx, outcome: SendOutcome) {
   if (outcome.status !== "landed") return;
-  if (outcome.err && ranOutOfComputeUnits(outcome.err)) {
-    ctx.units.ranOut(signed.kind, signed.computeUnitLimit);
-    ctx.warn(reserved.market, `transaction ${signed.signature} ran out of compute units at ${signed.computeUnitLimit}; the next asks for more, and ${signed.kind} is simulated again`);
-    ctx.track(ctx.requests.calibrate(reserved.market, reserved.order, extras).then(() => {}));
-  } else if (!outcome.err) ctx.track(ctx.units.measureLanded(signed.kind, signed.signature).then(() => {}));
+  if (!outcome.err) {
+    ctx.track(ctx.units.measureLanded(signed.kind, signed.signature).then(() => {}));
+    return;
+  }
+  const err = outcome.err;
+  ctx.track(
+    ctx.units.ranOutOfUnits(signed.signature, err).then((ranOut) => {
+      if (!ranOut) return;
+      ctx.units.ranOut(signed.kind, signed.computeUnitLimit);
+      ctx.warn(reserved.market, `transaction ${signed.signature} ran out of compute units at ${signed.computeUnitLimit}; the next asks for more, and ${signed.kind} is simulated again`);
+      return ctx.requests.calibrate(reserved.market, reserved.order, extras).then(() => {});
+    }),
+  );
 }
 
 /** A USDC-funded long's jupiterMinimumOut: the swap quote for its USDC, less the mandate's swap slippage. */

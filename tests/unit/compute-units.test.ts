@@ -52,6 +52,11 @@ describe("compute-unit calibration", () => {
       assert.deepEqual(limitFor(s.table(), s.kind, cfg), { units: s.units, calibrated: s.calibrated });
     });
   }
+  it("the address-search allowance goes on top of a calibrated limit, not on the default", () => {
+    const withAllowance = { ...cfg, searchAllowanceUnits: 24_000 };
+    assert.deepEqual(limitFor(observe(empty, "increase", 61_001, "simulated", cfg), "increase", withAllowance), { units: 97_202, calibrated: true });
+    assert.deepEqual(limitFor(empty, "increase", withAllowance), { units: 400_000, calibrated: false });
+  });
 
   it("observe returns a new table and leaves the old one alone", () => {
     const before = observe(empty, "increase", 50_000, "simulated", cfg);
