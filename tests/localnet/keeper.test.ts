@@ -143,22 +143,30 @@ describe("keeper on localnet", function () {
       ];
       m.exposures.jlp = { tokenAccount: jlpAccount.toBase58() };
     });
-    // The JLP delta the pool's accounts imply, decoded here straight from the chain.
-    const decode = <K extends "Pool" | "Custody">(kind: K, key: PublicKey) => {
-      const r = decodeAccount(kind, d.world.chain.getAccount(key)!.data);
+    // The JLP delta the pool's accounts imply, read over RPC (on a fork, the first read of an account fetches it)
+    // and decoded here.
+    const raw = async (key: PublicKey) => {
+      const info = await d.world.connection.getAccountInfo(key, "confirmed");
+      assert.ok(info, `${key.toBase58()} exists`);
+      return info.data;
+    };
+    const decode = async <K extends "Pool" | "Custody">(kind: K, key: PublicKey) => {
+      const r = decodeAccount(kind, await raw(key));
       assert.ok(r.ok);
       return r.value;
     };
-    const pool = decode("Pool", MAINNET.pool);
+    const pool = await decode("Pool", MAINNET.pool);
     const inputs = new Map(
-      pool.custodies.map((key) => {
-        const addr = Object.values(MAINNET.custodies).find((c) => c.custody.equals(key))!;
-        const price = decodeOracleAccount(PROGRAM_IDS.doves, d.world.chain.getAccount(addr.dovesAg)!.data, 0);
-        assert.ok(price.ok);
-        return [key.toBase58(), { custody: decode("Custody", key), priceUsd6: priceUsd6(price.value) }] as const;
-      }),
+      await Promise.all(
+        pool.custodies.map(async (key) => {
+          const addr = Object.values(MAINNET.custodies).find((c) => c.custody.equals(key))!;
+          const price = decodeOracleAccount(PROGRAM_IDS.doves, await raw(addr.dovesAg), 0);
+          assert.ok(price.ok);
+          return [key.toBase58(), { custody: await decode("Custody", key), priceUsd6: priceUsd6(price.value) }] as const;
+        }),
+      ),
     );
-    const supply = decodeMint(d.world.chain.getAccount(MAINNET.jlpMint)!.data);
+    const supply = decodeMint(await raw(MAINNET.jlpMint));
     assert.ok(supply.ok);
     const jlp = jlpExposure({ jlpAmount: 1_000_000_000n, jlpSupply: supply.value.supply }, pool, inputs);
     const expected = {
