@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { type ChildProcess, execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../keeper/cli/main";
 import { demoReportCommand } from "../../keeper/cli/run";
@@ -33,10 +34,11 @@ function shellWords(command: string): string[] {
 
 describe("the demo's report command pastes into a shell as it was printed", () => {
   const cases: [string, string, string][] = [
-    ["a plain temporary path", "/tmp/gamma-keeper-demo-Ab1/config.json", "sol-straddle"],
+    // Only the quoting is tested: the paths are never touched, and stand for this machine's temporary directory.
+    ["a plain temporary path", path.join(os.tmpdir(), "gamma-keeper-demo-Ab1", "config.json"), "sol-straddle"],
     ["spaces and a single quote in TMPDIR", "/home/o'brien/my tmp/gamma-keeper-demo-x/config.json", "sol-straddle"],
-    ["shell characters", '/tmp/$HOME `id` "x" \\ ; & |/config.json', "m1"],
-    ["a mandate name that needs quoting", "/tmp/d/config.json", "dao's hedge"],
+    ["shell characters", path.join(os.tmpdir(), '$HOME `id` "x" \\ ; & |', "config.json"), "m1"],
+    ["a mandate name that needs quoting", path.join(os.tmpdir(), "d", "config.json"), "dao's hedge"],
   ];
   for (const [name, config, mandate] of cases) {
     it(name, () => assert.deepEqual(shellWords(demoReportCommand(config, mandate)), ["npx", "--", "gamma-keeper", "report", "--config", config, "--mandate", mandate]));
