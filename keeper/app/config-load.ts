@@ -4,6 +4,7 @@ import YAML from "yaml";
 import type { z } from "zod";
 import { redactUrl } from "../lib/redact";
 import { BookFileError, parseBookFile } from "../exposure/book-file";
+import type { OptionLeg } from "../exposure/options-book";
 import { type KeeperConfig, type MandateConfig, configSchema, mandateSchema } from "./config";
 
 /**
@@ -183,27 +184,45 @@ function mandateProblems(m: MandateConfig, where: string): string[] {
       problems.push(`${where}targetNetDelta.${market}: ${target} is beyond limits.maxNetDeltaTokens.${market} ${limit}; fix: keep the target within ±${limit} or raise the limit`);
     }
   }
-  const book = m.exposures.optionsFile;
-  if (book) problems.push(...optionsFileProblems(book).map((p) => `${where}exposures.optionsFile: ${p}`));
+  const file = m.exposures.optionsFile;
+  const book = file ? optionsFile(file) : { legs: [], problems: [] };
+  problems.push(...book.problems.map((p) => `${where}exposures.optionsFile: ${p}`));
+  // A book that cannot be read says nothing about which markets have options.
+  if (!book.problems.length) problems.push(...flowBandProblems(m, [...m.exposures.options, ...book.legs], where));
   return problems;
 }
 
-/** The options book a mandate names, read and parsed as the keeper will at start. */
-function optionsFileProblems(file: string): string[] {
+/**
+ * A JLP delta with no options beside it gives Whalley-Wilmott no gamma to size a band from: only the JLP delta's
+ * flow vol does (strategy/bands.ts, the flow band). Without it the band has zero width and the keeper would trade
+ * every change of the JLP delta larger than minTradeUsd, where the backtest of the same book holds inside a band.
+ */
+function flowBandProblems(m: MandateConfig, legs: readonly { underlying: string }[], where: string): string[] {
+  const jlp = m.exposures.jlp;
+  if (m.policy.kind !== "whalley-wilmott" || !jlp) return [];
+  return m.markets
+    .filter((market) => jlp.deltaVolTokens?.[market] === undefined && !legs.some((l) => l.underlying === market))
+    .map(
+      (market) =>
+        `${where}exposures.jlp.deltaVolTokens.${market}: mandate ${m.name} hedges a JLP holding's ${market} delta under whalley-wilmott with no ${market} options, so without this flow vol its band has zero width and every change of the JLP delta above trade.minTradeUsd is traded; fix: set it to how far pool flows move the holding's ${market} delta, in ${market} per √year (the standard deviation of its daily change × √365, as a backtest's book.jlp.flowVolTokens), or choose policy fixed`,
+    );
+}
+
+/** The options book a mandate names, read and parsed as the keeper will at start: its legs, or why it cannot be. */
+function optionsFile(file: string): { legs: OptionLeg[]; problems: string[] } {
   let text: string;
   try {
     // Never open a FIFO or device: a read with no writer blocks forever.
-    if (!fs.statSync(file).isFile()) return [`${file} is not a regular file; fix: point optionsFile at a CSV or JSON options book`];
+    if (!fs.statSync(file).isFile()) return { legs: [], problems: [`${file} is not a regular file; fix: point optionsFile at a CSV or JSON options book`] };
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    return [`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix: create it or correct the path (relative to the config's folder)`];
+    return { legs: [], problems: [`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix: create it or correct the path (relative to the config's folder)`] };
   }
   try {
-    parseBookFile(text, path.basename(file));
-    return [];
+    return { legs: parseBookFile(text, path.basename(file)), problems: [] };
   } catch (e) {
     if (!(e instanceof BookFileError)) throw e;
-    return e.message.split("\n");
+    return { legs: [], problems: e.message.split("\n") };
   }
 }
 

@@ -78,6 +78,7 @@ const mandateSchema = obj({
    * Keeps each hedge position away from liquidation (keeper/strategy/collateral-policy.ts): below `floorSigmas` daily
    * standard deviations of the market the keeper deposits, above `ceilingSigmas` it withdraws, to the target leverage.
    * `annualVol` measures the distance: the market's annualised volatility, per market (a forecast replaces it later).
+   * It is also the vol of the hedge's flow band where no option gives one (keeper/mandate/hedge-terms.ts).
    */
   collateral: obj({
     enabled: z.boolean().default(true),
@@ -104,7 +105,12 @@ const mandateSchema = obj({
           ]),
         )
         .default([]),
-      jlp: obj({ tokenAccount: pubkey }).optional(),
+      /**
+       * `deltaVolTokens`: how far pool flows move the holding's delta, per market, in tokens of the underlying per
+       * √year (a backtest's book.jlp.flowVolTokens). The Whalley-Wilmott band of a JLP delta with no options beside it is
+       * sized from it and the market's vol (collateral.annualVol); config-load.ts refuses such a mandate without it.
+       */
+      jlp: obj({ tokenAccount: pubkey, deltaVolTokens: z.record(market, positive).optional() }).optional(),
       offsets: perMarket(z.number()),
     })
     .default({}),

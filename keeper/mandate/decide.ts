@@ -8,9 +8,10 @@ import { oracleVetoes } from "../risk/oracle-guard";
 import { custodyPositionFee } from "../strategy/costs";
 import { type CollateralDecision, decideCollateral } from "../strategy/collateral-policy";
 import { collateralOrderFor, orderFor, type OpenPosition, type Order, type OrderContext, type Side } from "../strategy/orders";
-import { decide, type PolicyConfig } from "../strategy/policy";
+import { decide } from "../strategy/policy";
 import { fundingMint } from "../execution/request-builder";
 import { type MandateContext, USD6, usd6 } from "./context";
+import { mandateDecisionTerms } from "./hedge-terms";
 import type { ExternalExposure } from "./external-exposure";
 import { addressKey } from "../lib/address-key";
 import { submit } from "./submit";
@@ -33,6 +34,7 @@ export function decideMarket(ctx: MandateContext, market: MarketSymbol, view: Ma
   const { long, short } = positionsOf(market, snap);
   const scale = 10 ** custody.decimals;
   const hedgeTokens = (Number(long?.deltaBase ?? 0n) + Number(short?.deltaBase ?? 0n)) / scale + ctx.dryRun.deltaTokens(market);
+  const terms = mandateDecisionTerms(m, market, custody);
   const exposure = valueExposure({
     market,
     spotUsd,
@@ -41,19 +43,16 @@ export function decideMarket(ctx: MandateContext, market: MarketSymbol, view: Ma
     walletTokens: external.walletTokens[market] ?? 0,
     jlpTokens: external.jlpTokens[market] ?? 0,
     offsetTokens: m.exposures.offsets[market] ?? 0,
-    hedgeRatio: m.hedgeRatio,
-    jlpDeltaVarianceRate: 0,
+    ...terms.exposure,
   }, sharedBookGreeks);
-  const policy: PolicyConfig = m.policy.kind === "fixed" ? { kind: "fixed", thresholdTokens: m.policy.thresholdTokens[market] ?? 0 } : m.policy;
-  const feeBps = Number(custody.increasePositionBps > custody.decreasePositionBps ? custody.increasePositionBps : custody.decreasePositionBps);
   const decision = decide({
-    policy,
-    limits: { minTradeTokens: m.trade.minTradeUsd / spotUsd, maxTradeTokens: m.trade.maxTradeUsd / spotUsd, cooldownSec: m.trade.cooldownSec },
-    costs: { feeBps, impactFeeScalar: Number(custody.pricing.tradeImpactFeeScalar) },
+    policy: terms.policy,
+    limits: terms.limitsAt(spotUsd),
+    costs: terms.costs,
     spotUsd,
     exposure: exposure.greeks,
     hedgeTokens,
-    targetNetDelta: m.targetNetDelta[market] ?? 0,
+    targetNetDelta: terms.targetNetDelta,
     nowSec,
     lastTradeSec: ctx.state.lastTradeSec.get(market) ?? null,
   });

@@ -10,6 +10,7 @@ import { KeypairError, loadKeypairEnv, loadKeypairFile, loadMandateKey } from ".
 import { main } from "../../keeper/cli/main";
 
 const WALLET = Keypair.generate();
+const JLP_ACCOUNT = Keypair.generate().publicKey.toBase58();
 const CONFIG_DIR = path.join(__dirname, "../../config");
 
 function valid(): Record<string, unknown> {
@@ -72,6 +73,13 @@ describe("config: every malformed config is rejected with the field and the fix"
     ["a target delta beyond the market's limit", (c) => (c.mandates[0].targetNetDelta = { SOL: 101 }), /^mandates\.0\.targetNetDelta\.SOL: 101 is beyond limits\.maxNetDeltaTokens\.SOL 100; fix: keep the target within ±100/],
     ["a priority fee floor above the cap", (c) => (c.execution = { priorityFee: { floorMicroLamports: 3, capMicroLamports: 2 } }), /^execution\.priorityFee\.floorMicroLamports: 3 is above capMicroLamports 2; fix:/],
     ["a missing options book", (c) => (c.mandates[0].exposures = { optionsFile: "no-such-book.csv" }), /^mandates\.0\.exposures\.optionsFile: cannot read \/tmp\/no-such-book\.csv \(ENOENT\); fix: create it/],
+    // Issue 18: the live band of a JLP delta without options is the flow band, which needs the delta's flow vol.
+    [
+      "a JLP holding under whalley-wilmott with neither options nor a flow vol on its market",
+      (c) => (c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT } }),
+      /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.SOL: mandate m1 hedges a JLP holding's SOL delta under whalley-wilmott with no SOL options, so without this flow vol its band has zero width .*; fix: set it to how far pool flows move the holding's SOL delta, in SOL per √year .*or choose policy fixed$/,
+    ],
+    ["a flow vol of zero", (c) => (c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT, deltaVolTokens: { SOL: 0 } } }), /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.SOL: .*; fix: use a value > 0$/],
   ];
   for (const [name, edit, expected] of cases) {
     it(name, () => {
@@ -86,6 +94,37 @@ describe("config: every malformed config is rejected with the field and the fix"
       c.mandates[0].trade = { minTradeUsd: 500, maxTradeUsd: 500 };
       c.mandates[0].targetLeverage = 5;
     }), []);
+  });
+
+  it("a JLP holding under whalley-wilmott passes with a flow vol, or options, on each of its markets, or under another policy", () => {
+    const jlp = (deltaVolTokens?: Record<string, number>) => ({ tokenAccount: JLP_ACCOUNT, ...(deltaVolTokens ? { deltaVolTokens } : {}) });
+    const put = { underlying: "SOL", kind: "put", strike: 150, expiry: "2030-01-01T00:00:00Z", quantity: 1, impliedVol: 0.6 };
+    const twoMarkets = (c: any) => {
+      c.mandates[0].markets = ["SOL", "ETH"];
+      c.mandates[0].limits.maxNetDeltaTokens = { SOL: 100, ETH: 100 };
+    };
+    assert.deepEqual(problems((c) => (c.mandates[0].exposures = { jlp: jlp({ SOL: 40 }) })), []);
+    assert.deepEqual(problems((c) => (c.mandates[0].exposures = { jlp: jlp(), options: [put] })), []);
+    assert.deepEqual(problems((c) => ((c.mandates[0].exposures = { jlp: jlp() }), (c.mandates[0].policy = { kind: "fixed", thresholdTokens: { SOL: 1 } }))), []);
+    // Each market on its own: SOL's options give ETH no band.
+    const eth = problems((c) => (twoMarkets(c), (c.mandates[0].exposures = { jlp: jlp(), options: [put] })));
+    assert.deepEqual(eth.map((l) => l.slice(0, l.indexOf(":"))), ["mandates.0.exposures.jlp.deltaVolTokens.ETH"]);
+    assert.deepEqual(problems((c) => (twoMarkets(c), (c.mandates[0].exposures = { jlp: jlp({ ETH: 3 }), options: [put] }))), []);
+  });
+
+  it("options in the mandate's book file count for the JLP check as inline ones do", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-config-"));
+    try {
+      const book = path.join(dir, "book.csv");
+      fs.writeFileSync(book, "underlying,kind,strike,expiry,quantity,impliedVol\nSOL,call,200,2030-01-01T00:00:00Z,10,0.7\n");
+      const c = valid() as any;
+      c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT }, optionsFile: "book.csv" };
+      assert.equal(parseConfig(c, "test.yaml", dir).mandates.length, 1);
+      fs.writeFileSync(book, "underlying,kind,strike,expiry,quantity,impliedVol\nETH,call,4000,2030-01-01T00:00:00Z,10,0.7\n");
+      assert.throws(() => parseConfig(c, "test.yaml", dir), /exposures\.jlp\.deltaVolTokens\.SOL: mandate m1 hedges a JLP holding's SOL delta/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reports every problem at once, not just the first", () => {
