@@ -72,7 +72,11 @@ export interface PolicySummary {
   txUsd: number;
   /** fees + impact + borrow + tx, plus the collateral's cost when the scenario models collateral. */
   costUsd: number;
+  /** Standard error of costUsd: the sample std of the per-path cost over √n. */
+  costSe: number;
   trades: number;
+  /** Standard error of trades, the same way. */
+  tradesSe: number;
   meanMaxDevTokens: number;
   /** Certainty equivalent of the net P&L under exponential utility with the scenario's risk aversion. */
   certaintyEquivalent: number;
@@ -103,6 +107,8 @@ function stdOf(x: ArrayLike<number>, mean = meanOf(x)): number {
   for (let i = 0; i < x.length; i++) s += (x[i]! - mean) * (x[i]! - mean);
   return Math.sqrt(s / (x.length - 1));
 }
+
+const standardErrorOfMean = (x: ArrayLike<number>) => stdOf(x) / Math.sqrt(x.length);
 
 /** The large-sample standard error of a standard deviation, which heavy tails widen through the kurtosis. */
 function stdError(x: ArrayLike<number>, mean: number, std: number): number {
@@ -141,17 +147,24 @@ export function summarize(run: RunPaths, names: readonly string[], utilityRiskAv
     const collateral = run.collateral && collateralSummary(run.collateral, p, n);
     const liquidationLoss = run.collateral?.liquidationLoss.subarray(p * n, (p + 1) * n);
     const collateralTx = run.collateral?.collateralTx.subarray(p * n, (p + 1) * n);
+    const cost = new Float64Array(n);
     const net = new Float64Array(n);
     const te = new Float64Array(n);
     for (let i = 0; i < n; i++) {
+      cost[i] = fees[i]! + impact[i]! + borrow[i]! + tx[i]!;
+      // Net as it always was, term by term, so its figures stay bit for bit what they were.
       net[i] = gross[i]! - fees[i]! - impact[i]! - borrow[i]! - tx[i]!;
-      if (liquidationLoss && collateralTx) net[i] = net[i]! - (liquidationLoss[i]! + collateralTx[i]!);
+      if (liquidationLoss && collateralTx) {
+        cost[i] = cost[i]! + liquidationLoss[i]! + collateralTx[i]!;
+        net[i] = net[i]! - (liquidationLoss[i]! + collateralTx[i]!);
+      }
       te[i] = gross[i]! - run.referenceGross[i]!;
     }
     const netMean = meanOf(net);
     const netStd = stdOf(net, netMean);
     const grossMean = meanOf(gross);
     const [feesUsd, impactUsd, borrowUsd, txUsd] = [fees, impact, borrow, tx].map((a) => meanOf(a)) as [number, number, number, number];
+    const trades = slice("trades");
     return {
       name,
       netMean,
@@ -159,14 +172,16 @@ export function summarize(run: RunPaths, names: readonly string[], utilityRiskAv
       netSe: netStd / Math.sqrt(n),
       netStdSe: stdError(net, netMean, netStd),
       grossMean,
-      grossSe: stdOf(gross, grossMean) / Math.sqrt(n),
+      grossSe: standardErrorOfMean(gross),
       trackingErrorStd: stdOf(te),
       feesUsd,
       impactUsd,
       borrowUsd,
       txUsd,
       costUsd: feesUsd + impactUsd + borrowUsd + txUsd + (collateral?.collateralCostUsd ?? 0),
-      trades: meanOf(slice("trades")),
+      costSe: standardErrorOfMean(cost),
+      trades: meanOf(trades),
+      tradesSe: standardErrorOfMean(trades),
       meanMaxDevTokens: meanOf(slice("maxDevTokens")),
       certaintyEquivalent: certaintyEquivalent(net, utilityRiskAversion),
       expectedShortfall1: expectedShortfall(net, 0.01),
@@ -174,7 +189,7 @@ export function summarize(run: RunPaths, names: readonly string[], utilityRiskAv
     };
   });
   const theoryMean = meanOf(run.theory);
-  return { paths: n, theoryMean, theorySe: stdOf(run.theory, theoryMean) / Math.sqrt(n), referenceGrossMean: meanOf(run.referenceGross), policies };
+  return { paths: n, theoryMean, theorySe: standardErrorOfMean(run.theory), referenceGrossMean: meanOf(run.referenceGross), policies };
 }
 
 function collateralSummary(c: Record<CollateralMetric, Float64Array>, policy: number, n: number): CollateralSummary {
