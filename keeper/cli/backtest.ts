@@ -6,7 +6,7 @@ import { renderFrontierSvg } from "../sim/frontier-svg";
 import { summarize } from "../sim/metrics";
 import { formatCsv, formatTable } from "../sim/results-format";
 import { defaultWorkers, prepareSimulation, runSimulation } from "../sim/run-simulation";
-import { parseScenario, policyLabel, readScenarioData, resolveReplayPath, type Scenario, ScenarioError, type SimPolicy } from "../sim/scenario";
+import { clockIntervalSteps, INITIAL_HEDGES, parseScenario, policyLabel, readScenarioData, resolveReplayPath, type Scenario, ScenarioError, type SimPolicy } from "../sim/scenario";
 import { CliError, EXIT_USAGE } from "./cli-error";
 import { refuseIfNotAFolder, refuseIfNotAFile } from "./files";
 
@@ -48,6 +48,7 @@ export interface BacktestCliOptions {
   maxTrade?: string;
   cooldownSec?: string;
   policy?: string[];
+  initialHedge?: string;
   utilityRiskAversion?: string;
   targetLeverage?: string;
   collateralPolicy?: boolean;
@@ -73,14 +74,23 @@ function num(flag: string, v: string): number {
 /** 86400, 300s, 15m, 4h, 1d → seconds. */
 function parseDurationSec(v: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(v.trim());
-  if (!m) throw new CliError(`${what}: "${v}" is not a duration such as 900, 15m, 4h or 1d`, EXIT_USAGE);
+  if (!m) throw new CliError(`${what}: "${v}" is not a duration such as 900, 15m, 4h or 1d, nor grid steps such as 12steps`, EXIT_USAGE);
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? "s") as "s" | "m" | "h" | "d"];
 }
 
-/** ww:0.3, zak:1, fixed:0.1 (tokens), clock:4h. */
+/** 12steps, 1step → a whole number of grid steps; anything else is a duration. */
+function parseClockSpec(spec: string, value: string): SimPolicy {
+  const steps = /^(.*?)\s*steps?$/.exec(value.trim());
+  if (!steps) return { kind: "clock", intervalSec: parseDurationSec(value, `--policy "${spec}"`) };
+  const n = Number(steps[1]);
+  if (steps[1]!.trim() === "" || !Number.isSafeInteger(n) || n < 1) throw new CliError(`--policy "${spec}": the clock's steps must be a whole number of at least 1, e.g. clock:12steps`, EXIT_USAGE);
+  return { kind: "clock", intervalSteps: n };
+}
+
+/** ww:0.3, zak:1, fixed:0.1 (tokens), clock:4h, clock:12steps (grid steps). */
 function parsePolicySpec(spec: string): SimPolicy {
   const [kind, value, extra] = spec.split(":");
-  const fail = () => new CliError(`--policy "${spec}": expected ww:<risk aversion>, zak:<risk aversion>, fixed:<threshold tokens> or clock:<interval like 4h>`, EXIT_USAGE);
+  const fail = () => new CliError(`--policy "${spec}": expected ww:<risk aversion>, zak:<risk aversion>, fixed:<threshold tokens>, clock:<interval like 4h> or clock:<N>steps`, EXIT_USAGE);
   if (value === undefined || extra !== undefined) throw fail();
   switch (kind) {
     case "ww":
@@ -90,7 +100,7 @@ function parsePolicySpec(spec: string): SimPolicy {
     case "fixed":
       return { kind: "fixed", thresholdTokens: num("policy", value) };
     case "clock":
-      return { kind: "clock", intervalSec: parseDurationSec(value, "--policy clock") };
+      return parseClockSpec(spec, value);
     default:
       throw fail();
   }
@@ -171,6 +181,12 @@ function applyFlags(base: Raw, o: BacktestCliOptions): Raw {
     set(trade, "cooldownSec", "cooldown-sec", o.cooldownSec);
   }
   if (o.policy?.length) raw.policies = o.policy.map(parsePolicySpec);
+  if (o.initialHedge !== undefined) {
+    if (!(INITIAL_HEDGES as readonly string[]).includes(o.initialHedge)) {
+      throw new CliError(`--initial-hedge must be target (every policy trades to the target hedge at inception) or policy (the hedge starts at 0 and the policy decides at t = 0), got "${o.initialHedge}"`, EXIT_USAGE);
+    }
+    raw.initialHedge = o.initialHedge;
+  }
   set(raw, "utilityRiskAversion", "utility-risk-aversion", o.utilityRiskAversion);
   set(raw, "targetLeverage", "target-leverage", o.targetLeverage);
   if (o.collateralPolicy !== undefined || o.floorSigmas !== undefined || o.ceilingSigmas !== undefined) {
@@ -219,8 +235,11 @@ export async function runBacktest(file: string | undefined, o: BacktestCliOption
   if (!Number.isInteger(workers) || workers < 1) throw new CliError(`--workers must be a whole number of at least 1, got ${o.workers}`, EXIT_USAGE);
   let policies = scenario.policies;
   if (o.sweep) {
-    const seen = new Set(policies.map(policyLabel));
-    policies = [...policies, ...sweepPolicies(scenario).filter((p) => !seen.has(policyLabel(p)))];
+    // A clock is the same policy whether given in seconds or steps (1h is 12 steps of 5 minutes): run it once.
+    const stepSec = scenario.stepMinutes * 60;
+    const identity = (p: SimPolicy) => (p.kind === "clock" ? `clock every ${clockIntervalSteps(p, stepSec)} steps` : policyLabel(p));
+    const seen = new Set(policies.map(identity));
+    policies = [...policies, ...sweepPolicies(scenario).filter((p) => !seen.has(identity(p)))];
   }
   let setup;
   try {
@@ -244,7 +263,7 @@ export async function runBacktest(file: string | undefined, o: BacktestCliOption
   const written = [path.join(dir, "results.csv"), path.join(dir, "results.json")];
   let frontierData: unknown;
   if (o.sweep) {
-    const fronts = frontiers(policies, summary.policies);
+    const fronts = frontiers(policies, summary.policies, scenario.stepMinutes * 60);
     const clock = fronts.find((f) => f.kind === "clock");
     const savings = clock ? fronts.filter((f) => f !== clock).map((f) => ({ kind: f.kind, againstClock: savingsAgainst(f, clock) })) : [];
     for (const s of savings) {

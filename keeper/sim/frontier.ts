@@ -1,5 +1,5 @@
 import type { PolicySummary } from "./metrics";
-import type { Scenario, SimPolicy } from "./scenario";
+import { type ClockPolicy, clockIntervalSteps, type Scenario, type SimPolicy, wholeSteps } from "./scenario";
 
 /**
  * Cost-versus-tracking-error frontiers: one policy kind run at several values of its parameter, on the same paths.
@@ -10,6 +10,7 @@ export type PolicyKind = SimPolicy["kind"];
 
 export interface FrontierPoint {
   name: string;
+  /** The policy's parameter; a clock's interval in seconds, whether it was given in seconds or steps. */
   parameter: number;
   trackingErrorStd: number;
   costUsd: number;
@@ -25,10 +26,13 @@ const DEFAULT_CLOCK_SEC = [86_400, 43_200, 14_400, 7_200, 3_600, 1_800, 900];
 const SCALE_RISK_AVERSION = [0.1, 0.3, 1, 3, 10];
 const SCALE_THRESHOLD = [0.25, 0.5, 1, 2, 4];
 
-function parameterOf(p: SimPolicy): number {
+/** `stepSec` converts a clock given in steps to seconds; only such a clock needs it. */
+function parameterOf(p: SimPolicy, stepSec: number | undefined): number {
   switch (p.kind) {
     case "clock":
-      return p.intervalSec;
+      if (p.intervalSteps === undefined) return p.intervalSec!;
+      if (stepSec === undefined) throw new Error(`internal: the clock "${p.name ?? `${p.intervalSteps} steps`}" is in steps, and frontiers() was not given the grid step`);
+      return p.intervalSteps * stepSec;
     case "fixed":
       return p.thresholdTokens;
     case "whalley-wilmott":
@@ -37,16 +41,31 @@ function parameterOf(p: SimPolicy): number {
   }
 }
 
-function withParameter(kind: PolicyKind, v: number): SimPolicy {
+function withParameter(kind: Exclude<PolicyKind, "clock">, v: number): SimPolicy {
   switch (kind) {
-    case "clock":
-      return { kind, intervalSec: v };
     case "fixed":
       return { kind, thresholdTokens: v };
     case "whalley-wilmott":
     case "zakamouline":
       return { kind, riskAversion: v };
   }
+}
+
+/**
+ * The sweep's clocks, shortest first, one per interval: `sweep.clock` (seconds) and `sweep.clockSteps`, or by default
+ * clocks from a day to 15 minutes, each in seconds when it is a whole number of steps and rounded to steps otherwise.
+ */
+function sweepClocks(s: Scenario, stepSec: number): ClockPolicy[] {
+  const given = s.sweep?.clock !== undefined || s.sweep?.clockSteps !== undefined;
+  const candidates: ClockPolicy[] = given
+    ? [...(s.sweep?.clock ?? []).map((intervalSec) => ({ kind: "clock" as const, intervalSec })), ...(s.sweep?.clockSteps ?? []).map((intervalSteps) => ({ kind: "clock" as const, intervalSteps }))]
+    : DEFAULT_CLOCK_SEC.filter((v) => v >= stepSec).map((v) => (wholeSteps(v, stepSec) === null ? { kind: "clock" as const, intervalSteps: Math.round(v / stepSec) } : { kind: "clock" as const, intervalSec: v }));
+  const bySteps = new Map<number, ClockPolicy>();
+  for (const p of candidates) {
+    const steps = clockIntervalSteps(p, stepSec);
+    if (!bySteps.has(steps)) bySteps.set(steps, p);
+  }
+  return [...bySteps].sort(([a], [b]) => a - b).map(([, p]) => p);
 }
 
 /**
@@ -57,20 +76,21 @@ export function sweepPolicies(s: Scenario): SimPolicy[] {
   const kinds = [...new Set(s.policies.map((p) => p.kind))];
   const stepSec = s.stepMinutes * 60;
   return kinds.flatMap((kind) => {
-    const own = s.policies.filter((p) => p.kind === kind).map(parameterOf);
+    if (kind === "clock") return sweepClocks(s, stepSec);
+    const own = s.policies.filter((p) => p.kind === kind).map((p) => parameterOf(p, stepSec));
     const scale = kind === "fixed" ? SCALE_THRESHOLD : SCALE_RISK_AVERSION;
-    const defaults = kind === "clock" ? DEFAULT_CLOCK_SEC.filter((v) => v >= stepSec) : [...new Set(own.flatMap((v) => scale.map((k) => v * k)))];
-    const values = s.sweep?.[kind] ?? defaults;
+    const values = s.sweep?.[kind] ?? [...new Set(own.flatMap((v) => scale.map((k) => v * k)))];
     return [...new Set(values)].sort((a, b) => a - b).map((v) => withParameter(kind, v));
   });
 }
 
-export function frontiers(policies: readonly SimPolicy[], summaries: readonly PolicySummary[]): Frontier[] {
+/** `stepSec`: the grid step, in which a clock given in steps is converted to seconds (needed only if there is one). */
+export function frontiers(policies: readonly SimPolicy[], summaries: readonly PolicySummary[], stepSec?: number): Frontier[] {
   const byKind = new Map<PolicyKind, FrontierPoint[]>();
   policies.forEach((p, i) => {
     const s = summaries[i]!;
     const list = byKind.get(p.kind) ?? [];
-    list.push({ name: s.name, parameter: parameterOf(p), trackingErrorStd: s.trackingErrorStd, costUsd: s.costUsd });
+    list.push({ name: s.name, parameter: parameterOf(p, stepSec), trackingErrorStd: s.trackingErrorStd, costUsd: s.costUsd });
     byKind.set(p.kind, list);
   });
   return [...byKind].map(([kind, points]) => ({ kind, points: points.sort((a, b) => a.trackingErrorStd - b.trackingErrorStd) }));

@@ -11,6 +11,10 @@ import { z } from "zod";
 const positive = z.number().positive();
 const nonNegative = z.number().min(0);
 
+/** Scenario `initialHedge` values; see the field. */
+export const INITIAL_HEDGES = ["target", "policy"] as const;
+export type InitialHedge = (typeof INITIAL_HEDGES)[number];
+
 const modelSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("gbm"), vol: positive, drift: z.number().default(0) }).strict(),
   z
@@ -66,7 +70,9 @@ const policySchema = z.discriminatedUnion("kind", [
   z.object({ name: z.string().optional(), kind: z.literal("whalley-wilmott"), riskAversion: positive }).strict(),
   z.object({ name: z.string().optional(), kind: z.literal("zakamouline"), riskAversion: positive }).strict(),
   z.object({ name: z.string().optional(), kind: z.literal("fixed"), thresholdTokens: positive }).strict(),
-  z.object({ name: z.string().optional(), kind: z.literal("clock"), intervalSec: positive }).strict(),
+  // Exactly one of the two intervals, checked at the scenario level where the grid step is known (a discriminated
+  // union's members must stay plain objects).
+  z.object({ name: z.string().optional(), kind: z.literal("clock"), intervalSec: positive.optional(), intervalSteps: z.number().int().positive().optional() }).strict(),
 ]);
 
 const costsSchema = z
@@ -87,7 +93,10 @@ const costsSchema = z
 
 const sweepSchema = z
   .object({
+    /** Clock intervals in seconds, each a whole number of grid steps. */
     clock: z.array(positive).optional(),
+    /** Clock intervals in grid steps. */
+    clockSteps: z.array(z.number().int().positive()).optional(),
     fixed: z.array(positive).optional(),
     "whalley-wilmott": z.array(positive).optional(),
     zakamouline: z.array(positive).optional(),
@@ -140,10 +149,27 @@ const scenarioSchema = z
         path: ["ceilingSigmas"],
       })
       .optional(),
-    /** Parameter values `--sweep` tries per policy kind (interval seconds, threshold tokens, risk aversion). */
+    /** Parameter values `--sweep` tries per policy kind (interval seconds or steps, threshold tokens, risk aversion). */
     sweep: sweepSchema.optional(),
+    /**
+     * How each policy's hedge starts. "target": every policy trades to the target hedge q*₀ at inception, as desks
+     * do, then decides as usual. "policy": the hedge starts at 0 and the policy's own rule decides at t = 0, so a
+     * fixed threshold wider than |q*₀| never hedges at the start.
+     */
+    initialHedge: z.enum(INITIAL_HEDGES).default("target"),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const stepSec = s.stepMinutes * 60;
+    s.policies.forEach((p, i) => {
+      if (p.kind !== "clock") return;
+      const problem = clockProblem(p, stepSec);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["policies", i], message: `clock policy: ${problem}` });
+    });
+    s.sweep?.clock?.forEach((sec, i) => {
+      if (wholeSteps(sec, stepSec) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["sweep", "clock", i], message: notWholeSteps(sec, stepSec, "sweep.clockSteps") });
+    });
+  });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 
@@ -151,8 +177,48 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export const DEFAULT_TARGET_LEVERAGE = 3;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type SimPolicy = z.infer<typeof policySchema>;
+export type ClockPolicy = Extract<SimPolicy, { kind: "clock" }>;
 
 export class ScenarioError extends Error {}
+
+/** Prints a float without the noise of its binary form (0.1 minute is 6.000000000000001 s). */
+const clean = (x: number) => String(Number(x.toPrecision(12)));
+
+/** The whole number of grid steps in `sec` (within 1e-9 relative), or null when it is not one. */
+export function wholeSteps(sec: number, stepSec: number): number | null {
+  const k = Math.round(sec / stepSec);
+  return k >= 1 && Math.abs(k * stepSec - sec) <= 1e-9 * sec ? k : null;
+}
+
+/** Why `sec` cannot be a clock interval on this grid, with the fix: `stepsField` and the nearest whole multiples. */
+function notWholeSteps(sec: number, stepSec: number, stepsField: string): string {
+  const below = Math.floor(sec / stepSec);
+  const nearest = [below, below + 1].filter((k) => k >= 1).map((k) => `${clean(k * stepSec)} s (${k} step${k === 1 ? "" : "s"})`);
+  return (
+    `an interval of ${clean(sec)} s is not a whole number of the grid's ${clean(stepSec)} s steps (stepMinutes ${clean(stepSec / 60)}), ` +
+    `and a clock between steps skips rebalances; give ${stepsField} or a whole multiple: ${nearest.join(" or ")}`
+  );
+}
+
+/** What is wrong with a clock policy on a grid of `stepSec`, or null. */
+function clockProblem(p: ClockPolicy, stepSec: number): string | null {
+  if ((p.intervalSec === undefined) === (p.intervalSteps === undefined)) {
+    return `give exactly one of intervalSec (seconds, a whole number of steps) or intervalSteps (grid steps), not ${p.intervalSec === undefined ? "neither" : "both"}`;
+  }
+  if (p.intervalSec !== undefined && wholeSteps(p.intervalSec, stepSec) === null) return notWholeSteps(p.intervalSec, stepSec, "intervalSteps (clock:<N>steps on the command line)");
+  return null;
+}
+
+/**
+ * A clock policy's interval in whole grid steps of `dtSec` seconds: its `intervalSteps`, or its `intervalSec` when
+ * that is a whole number of steps. The engine compares steps, not float seconds, so no rebalance is skipped.
+ * Throws a ScenarioError (with the fix) otherwise; parseScenario already refuses such a policy.
+ */
+export function clockIntervalSteps(p: ClockPolicy, dtSec: number): number {
+  const problem = clockProblem(p, dtSec);
+  if (problem) throw new ScenarioError(`clock policy ${JSON.stringify(p)}: ${problem}`);
+  return p.intervalSteps ?? wholeSteps(p.intervalSec!, dtSec)!;
+}
 
 /** Validates raw scenario data; `source` names where it came from in every message. */
 export function parseScenario(raw: unknown, source: string): Scenario {
@@ -197,7 +263,7 @@ export function policyLabel(p: SimPolicy): string {
   if (p.name) return p.name;
   switch (p.kind) {
     case "clock":
-      return `clock ${formatInterval(p.intervalSec)}`;
+      return p.intervalSteps !== undefined ? `clock ${p.intervalSteps} step${p.intervalSteps === 1 ? "" : "s"}` : `clock ${formatInterval(p.intervalSec!)}`;
     case "fixed":
       return `fixed |dev|>${p.thresholdTokens}`;
     case "whalley-wilmott":
