@@ -1,5 +1,6 @@
 import type { MarketSymbol } from "../../programs-client";
-import { europeanDelta, europeanGreeks, type OptionKind } from "./black";
+import type { OptionKind } from "./black";
+import { BookKernel, greekLanes, SECONDS_PER_YEAR } from "./book-kernel";
 
 /** One option position of the book being hedged. */
 export interface OptionLeg {
@@ -25,45 +26,44 @@ export interface BookGreeks {
   legs: number;
 }
 
-export const SECONDS_PER_YEAR = 365 * 24 * 3600;
+export { SECONDS_PER_YEAR };
+
+/**
+ * Compiled kernels per legs array and underlying. A legs array is treated as immutable: a reload hands out a new
+ * array (app/mandate-book.ts), which compiles afresh.
+ */
+const kernels = new WeakMap<readonly OptionLeg[], Map<string, BookKernel>>();
+
+function kernelFor(legs: readonly OptionLeg[], underlying: MarketSymbol): BookKernel {
+  let byMarket = kernels.get(legs);
+  if (byMarket === undefined) kernels.set(legs, (byMarket = new Map()));
+  let k = byMarket.get(underlying);
+  if (k === undefined) byMarket.set(underlying, (k = BookKernel.compile(legs, underlying)));
+  return k;
+}
+
+/** One lane: the live keeper values its book with the simulator's kernel (book-kernel.ts), on a batch of one. */
+const one = { spot: new Float64Array(1), scale: new Float64Array(1), delta: new Float64Array(1), greeks: greekLanes(1) };
 
 /**
  * Greeks of the live legs on one underlying, valued as Black-76 on the oracle price with r = 0: a Jupiter perp
  * marks to the oracle and has no funding, so the hedge instrument carries nothing. Expired legs are skipped.
  */
-export function bookGreeks(legs: readonly OptionLeg[], underlying: MarketSymbol, spotUsd: number, nowSec: number, volScale = 1): BookGreeks {
-  const out: BookGreeks = { delta: 0, gamma: 0, theta: 0, vega: 0, years: 0, vol: 0, legs: 0 };
-  let weight = 0;
-  for (const leg of legs) {
-    if (leg.underlying !== underlying || leg.expirySec <= nowSec) continue;
-    const years = (leg.expirySec - nowSec) / SECONDS_PER_YEAR;
-    const g = europeanGreeks({ kind: leg.kind, spot: spotUsd, strike: leg.strike, years, rate: 0, carry: 0, vol: leg.impliedVol * volScale });
-    out.delta += leg.quantity * g.delta;
-    out.gamma += leg.quantity * g.gamma;
-    out.theta += leg.quantity * g.theta;
-    out.vega += leg.quantity * g.vega;
-    const w = Math.abs(leg.quantity * g.gamma);
-    out.years += w * years;
-    out.vol += w * leg.impliedVol;
-    weight += w;
-    out.legs++;
-  }
-  if (weight > 0) {
-    out.years /= weight;
-    out.vol /= weight;
-  }
-  return out;
+export function bookGreeks(legs: readonly OptionLeg[], underlying: MarketSymbol, spotUsd: number, nowSec: number): BookGreeks {
+  const k = kernelFor(legs, underlying).at(nowSec);
+  one.spot[0] = spotUsd;
+  const g = one.greeks;
+  k.greeks(one.spot, 1, g);
+  return { delta: g.delta[0]!, gamma: g.gamma[0]!, theta: g.theta[0]!, vega: g.vega[0]!, years: g.years[0]!, vol: g.vol[0]!, legs: k.liveLegCount };
 }
 
 /** Delta alone of the live legs on one underlying with every vol scaled (Zakamouline's band centre). */
 export function bookDelta(legs: readonly OptionLeg[], underlying: MarketSymbol, spotUsd: number, nowSec: number, volScale: number): number {
-  let delta = 0;
-  for (const leg of legs) {
-    if (leg.underlying !== underlying || leg.expirySec <= nowSec) continue;
-    const years = (leg.expirySec - nowSec) / SECONDS_PER_YEAR;
-    delta += leg.quantity * europeanDelta({ kind: leg.kind, spot: spotUsd, strike: leg.strike, years, rate: 0, carry: 0, vol: leg.impliedVol * volScale });
-  }
-  return delta;
+  const k = kernelFor(legs, underlying).at(nowSec);
+  one.spot[0] = spotUsd;
+  one.scale[0] = volScale;
+  k.deltas(one.spot, one.scale, 1, one.delta);
+  return one.delta[0]!;
 }
 
 /** A leg's identity for "warned once": the same leg reloaded from a file is not reported again. */

@@ -17,18 +17,64 @@ export interface CostTotals {
   txUsd: number;
 }
 
+/** Products below this are exact in a double, with room for the quotient's correction step. */
+const EXACT_BELOW = 2 ** 52;
+
+/** ⌈a/b⌉ for non-negative integers a < 2^52 and 0 < b < 2^52, exactly, in doubles. */
+function divCeilExact(a: number, b: number): number {
+  let q = Math.floor(a / b);
+  let r = a - q * b;
+  // The quotient's rounding can be off by one either way; the remainder says which.
+  if (r < 0) {
+    q--;
+    r += b;
+  } else if (r >= b) {
+    q++;
+    r -= b;
+  }
+  return r > 0 ? q + 1 : q;
+}
+
+/** A request's fee, USD×1e6: everything and the impact part. */
+interface FeeUsd6 {
+  feeUsd6: number;
+  impactUsd6: number;
+}
+
+const fee: FeeUsd6 = { feeUsd6: 0, impactUsd6: 0 };
+
 /**
- * One request's fee, from the keeper's own integer fee function (the one the live keeper estimates with), so the
- * backtest pays the stepped, rounded-up fee mainnet charges: `feesUsd` gets the base part, `impactUsd` the linear
- * impact part. The imbalance surcharge is left out: it needs other traders' flow in the same minute, which a path
- * does not have, and a hedge trade alone reaches it only above the custody's threshold ($1.5M for SOL).
+ * positionFee (strategy/costs.ts) without the imbalance surcharge, in doubles: the same integers wherever every
+ * product stays below 2^52, which covers any hedge trade up to about $400k at a set impact scalar and far beyond
+ * without one; larger sizes go through the bigint function itself. A backtest charges millions of fees, and a bigint
+ * allocates. tests/unit/sim-engine.test.ts holds the two equal on random and boundary sizes.
+ */
+export function positionFeeUsd6(sizeUsd6: number, bps: number, impactFeeScalar: number, out: FeeUsd6 = fee): FeeUsd6 {
+  if (sizeUsd6 * 1e4 < EXACT_BELOW && bps < 1e4 && impactFeeScalar < EXACT_BELOW) {
+    const linear = impactFeeScalar === 0 ? 0 : divCeilExact(sizeUsd6 * 1e4, impactFeeScalar);
+    if (sizeUsd6 * (bps + linear) < EXACT_BELOW) {
+      out.feeUsd6 = divCeilExact(sizeUsd6 * (bps + linear), 1e4);
+      out.impactUsd6 = divCeilExact(sizeUsd6 * linear, 1e4);
+      return out;
+    }
+  }
+  const exact = positionFee(BigInt(sizeUsd6), BigInt(bps), BigInt(impactFeeScalar));
+  out.feeUsd6 = Number(exact.positionFeeUsd6);
+  out.impactUsd6 = Number(exact.priceImpactFeeUsd6);
+  return out;
+}
+
+/**
+ * One request's fee, from the keeper's own fee function (the one the live keeper estimates with), so the backtest
+ * pays the stepped, rounded-up fee mainnet charges: `feesUsd` gets the base part, `impactUsd` the linear impact
+ * part. The imbalance surcharge is left out: it needs other traders' flow in the same minute, which a path does not
+ * have, and a hedge trade alone reaches it only above the custody's threshold ($1.5M for SOL).
  */
 function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCosts, into: CostTotals): number {
   if (sizeTokens <= 0) return 0;
-  const sizeUsd6 = BigInt(Math.round(sizeTokens * priceUsd * 1e6));
-  const fee = positionFee(sizeUsd6, BigInt(bps), BigInt(c.impactFeeScalar));
-  const baseUsd = Number(fee.positionFeeUsd6 - fee.priceImpactFeeUsd6) / 1e6;
-  const impactUsd = Number(fee.priceImpactFeeUsd6) / 1e6;
+  const f = positionFeeUsd6(Math.round(sizeTokens * priceUsd * 1e6), bps, c.impactFeeScalar);
+  const baseUsd = (f.feeUsd6 - f.impactUsd6) / 1e6;
+  const impactUsd = f.impactUsd6 / 1e6;
   into.feesUsd += baseUsd;
   into.impactUsd += impactUsd;
   into.txUsd += c.txCostUsd;

@@ -1,5 +1,5 @@
-import { driftBandHalfWidth, whalleyWilmottHalfWidth, zakamoulineBand } from "./bands";
-import { oneWayCostFraction, type TradeCostParams } from "./costs";
+import type { TradeCostParams } from "./costs";
+import { applyRule, computeBands, DecisionLanes, MIN_TRADE_NOTIONAL_USD, Outcome, type RuleParams } from "./decision-lanes";
 
 /** How the keeper decides when to rebalance one underlying. */
 export type PolicyConfig =
@@ -82,40 +82,6 @@ class TradeDecision {
   }
 }
 
-/** WW half-width, or the flow band for a target that drifts by itself (JLP), whichever is wider. */
-function wwHalfWidth(i: DecisionInput, riskAversion: number, costFraction: number): number {
-  const e = i.exposure;
-  const optionPart = whalleyWilmottHalfWidth({ costFraction, spotUsd: i.spotUsd, gamma: e.gamma, riskAversion, years: e.years });
-  const flowPart = e.targetVarianceRate > 0 && e.vol > 0 ? driftBandHalfWidth({ costFraction, spotUsd: i.spotUsd, riskAversion, vol: e.vol }, e.targetVarianceRate) : 0;
-  return Math.max(optionPart, flowPart);
-}
-
-function bandFor(i: DecisionInput): Band {
-  const { exposure: e, policy } = i;
-  const baseTarget = i.targetNetDelta - e.delta;
-  switch (policy.kind) {
-    case "fixed":
-      return { center: baseTarget, halfWidth: policy.thresholdTokens };
-    case "clock":
-      return { center: baseTarget, halfWidth: 0 };
-    case "whalley-wilmott": {
-      // λ includes the impact fee at a band-sized trade; one fixed-point step is enough (impact is tiny at band size).
-      const first = wwHalfWidth(i, policy.riskAversion, oneWayCostFraction(i.costs, 0));
-      const halfWidth = i.costs.impactFeeScalar > 0 ? wwHalfWidth(i, policy.riskAversion, oneWayCostFraction(i.costs, first * i.spotUsd)) : first;
-      return { center: baseTarget, halfWidth };
-    }
-    case "zakamouline": {
-      if (e.gamma === 0 || !(e.years > 0) || !(e.vol > 0)) return { center: baseTarget, halfWidth: 0 };
-      const z = zakamoulineBand(
-        { costFraction: oneWayCostFraction(i.costs, 0), spotUsd: i.spotUsd, gamma: e.gamma, riskAversion: policy.riskAversion, years: e.years, vol: e.vol },
-        e.gamma > 0,
-      );
-      const optionShift = e.volScaled ? e.volScaled.deltaAt(z.volScale) - e.volScaled.deltaAt(1) : 0;
-      return { center: baseTarget - optionShift, halfWidth: z.halfWidth };
-    }
-  }
-}
-
 class HoldDecision {
   readonly action = "hold" as const;
 
@@ -133,36 +99,58 @@ class HoldDecision {
   }
 }
 
-function hold(reason: string, band: Band, hedgeTokens: number): Decision {
-  return new HoldDecision(band, hedgeTokens, reason);
+const HOLD_REASONS = ["", "inside band", "clock interval not elapsed", "cooldown"] as const;
+
+/** The single lane live decisions run on: decide() is the simulator's kernels with a batch of one. */
+const lane = new DecisionLanes(1);
+
+/** Zakamouline's scaled delta of the one lane, from the exposure's own evaluator. */
+const scaledOfOne = {
+  source: null as VolScaledDelta | null,
+  deltasAt(volScale: Float64Array, _n: number, out: Float64Array): void {
+    out[0] = this.source!.deltaAt(volScale[0]!);
+  },
+};
+
+/** The rule kernel's parameters for a policy and the live limits, in seconds. */
+export function ruleParams(policy: PolicyConfig, limits: TradeSizeLimits): RuleParams {
+  return {
+    kind: policy.kind,
+    interval: policy.kind === "clock" ? policy.intervalSec : 0,
+    cooldown: limits.cooldownSec,
+    minTradeTokens: limits.minTradeTokens,
+    maxTradeTokens: limits.maxTradeTokens,
+  };
 }
 
 /**
- * One rebalancing decision for one underlying. Pure: the same call runs in the live keeper, the simulator and
- * the tests. Band policies trade back to the nearest band edge; fixed and clock policies trade to the centre.
+ * One rebalancing decision for one underlying. Pure: the same kernels (decision-lanes.ts) run in the live keeper, the
+ * simulator and the tests. Band policies trade back to the nearest band edge; fixed and clock policies to the centre.
  */
 export function decide(i: DecisionInput): Decision {
-  const band = bandFor(i);
+  const e = i.exposure;
+  lane.spotUsd[0] = i.spotUsd;
+  lane.delta[0] = e.delta;
+  lane.gamma[0] = e.gamma;
+  lane.years[0] = e.years;
+  lane.vol[0] = e.vol;
+  lane.varianceRate[0] = e.targetVarianceRate;
+  lane.hedgeTokens[0] = i.hedgeTokens;
+  lane.lastTrade[0] = i.lastTradeSec ?? NaN;
+  const zak = i.policy.kind === "zakamouline" && e.volScaled !== undefined;
+  lane.optionsDelta[0] = zak ? e.volScaled!.deltaAt(1) : 0;
+  scaledOfOne.source = zak ? e.volScaled! : null;
+  lane.begin(1);
+  computeBands(lane, i.policy, i.costs, i.targetNetDelta, zak ? scaledOfOne : null);
+  applyRule(lane, ruleParams(i.policy, i.limits), i.nowSec, false);
+  scaledOfOne.source = null;
+
+  const band: Band = { center: lane.center[0]!, halfWidth: lane.halfWidth[0]! };
   const q = i.hedgeTokens;
-  const deviation = q - band.center;
-
-  let to: number;
-  if (i.policy.kind === "clock") {
-    if (i.lastTradeSec !== null && i.nowSec - i.lastTradeSec < i.policy.intervalSec) return hold("clock interval not elapsed", band, q);
-    to = band.center;
-  } else if (Math.abs(deviation) <= band.halfWidth) {
-    return hold("inside band", band, q);
-  } else {
-    to = i.policy.kind === "fixed" ? band.center : band.center + Math.sign(deviation) * band.halfWidth;
+  const outcome = lane.outcome[0]!;
+  if (outcome === Outcome.trade) {
+    return new TradeDecision(band, q, lane.toTokens[0]!, lane.change[0]!, i.policy.kind === "clock", lane.deviation[0]!, lane.cut[0] ? i.limits.maxTradeTokens : NaN);
   }
-  if (i.lastTradeSec !== null && i.nowSec - i.lastTradeSec < i.limits.cooldownSec) return hold("cooldown", band, q);
-
-  let change = to - q;
-  if (Math.abs(change) < i.limits.minTradeTokens) return new HoldDecision(band, q, "", change, i.limits.minTradeTokens);
-  let cutTo = NaN;
-  if (Math.abs(change) > i.limits.maxTradeTokens) {
-    change = Math.sign(change) * i.limits.maxTradeTokens;
-    cutTo = i.limits.maxTradeTokens;
-  }
-  return new TradeDecision(band, q, q + change, change, i.policy.kind === "clock", deviation, cutTo);
+  if (outcome === Outcome.belowMinimum) return new HoldDecision(band, q, "", lane.change[0]!, Math.max(i.limits.minTradeTokens, MIN_TRADE_NOTIONAL_USD / i.spotUsd));
+  return new HoldDecision(band, q, HOLD_REASONS[outcome]!);
 }
