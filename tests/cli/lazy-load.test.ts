@@ -20,6 +20,9 @@ const HEAVY: Record<string, RegExp> = {
   "yellowstone-grpc": /[\\/]node_modules[\\/]@triton-one[\\/]/,
 };
 
+/** Solana and Anchor clients: the keeper's, which `backtest` has no use for (issue 18). */
+const SOLANA = /[\\/]node_modules[\\/](@solana|@coral-xyz[\\/]anchor|bn\.js|litesvm|bs58)[\\/]/;
+
 function loadedModules(argv: string[]): { modules: string[]; status: number | null; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-lazy-"));
   const hook = path.join(dir, "hook.js");
@@ -49,6 +52,23 @@ describe("commands load lazily", function () {
     { argv: ["backtest", "--paths", "0"], loads: ["simulator"] },
     { argv: ["run", "--config", geyserConfig, "--duration", "1"], loads: ["yellowstone-grpc"] },
   ];
+  it("backtest loads no Solana or Anchor module (@solana/*, @coral-xyz/anchor, bn.js, litesvm, bs58) through a real run", () => {
+    // One worker: the engine then runs in the process the hook watches, not in a worker thread with its own cache.
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "gk-lazy-backtest-"));
+    try {
+      const b3 = path.join(ROOT, "config/scenarios/b3-jupiter-gamma-scalping.yaml");
+      const { modules, status, output } = loadedModules(["backtest", b3, "--paths", "2", "--days", "1", "--workers", "1", "--quiet", "--out", out]);
+      assert.equal(status, 0, output);
+      assert.ok(modules.some((m) => /[\\/]keeper[\\/]sim[\\/]engine\.[jt]s$/.test(m)), "the engine ran in this process");
+      assert.deepEqual(modules.filter((m) => SOLANA.test(m)), []);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+  it("the keeper's run loads the Solana client (the control: the pattern above sees it)", () => {
+    const { modules, output } = loadedModules(["run", "--config", config, "--duration", "1"]);
+    assert.ok(modules.some((m) => SOLANA.test(m)), output);
+  });
   for (const flag of ["--help", "--version"]) {
     it(`${flag} loads no Solana client either (web3.js)`, () => {
       const { modules, output } = loadedModules([flag]);
