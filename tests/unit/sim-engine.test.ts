@@ -3,19 +3,20 @@ import fc from "fast-check";
 import { europeanGreeks } from "../../keeper/exposure/black";
 import { SECONDS_PER_YEAR } from "../../keeper/exposure/options-book";
 import { positionFee } from "../../keeper/strategy/costs";
+import { runChunk } from "../../keeper/sim/engine";
 import { costAtTrackingError, type Frontier, savingsAgainst } from "../../keeper/sim/frontier";
 import { renderFrontierSvg } from "../../keeper/sim/frontier-svg";
 import { certaintyEquivalent, expectedShortfall, summarize } from "../../keeper/sim/metrics";
 import { prepareSimulation, runSimulation } from "../../keeper/sim/run-simulation";
 import { parseScenario, policyLabel, type ScenarioInput } from "../../keeper/sim/scenario";
-import { addHedgeChangeCost, type CostTotals } from "../../keeper/sim/trade-costs";
+import { addHedgeChangeCost, type CostTotals, positionFeeUsd6 } from "../../keeper/sim/trade-costs";
 
 const costs = { increaseBps: 6, decreaseBps: 4, impactFeeScalar: 0, txCostUsd: 0.01 };
 const zero = (): CostTotals => ({ feesUsd: 0, impactUsd: 0, txUsd: 0 });
 
-function run(input: ScenarioInput, workers = 1) {
+function run(input: ScenarioInput) {
   const s = parseScenario(input, "test");
-  return runSimulation(prepareSimulation(s), { workers }).then((r) => summarize(r, s.policies.map(policyLabel), s.utilityRiskAversion));
+  return runSimulation(prepareSimulation(s), { workers: 1 }).then((r) => summarize(r, s.policies.map(policyLabel), s.utilityRiskAversion));
 }
 
 const straddle = (iv: number): ScenarioInput["book"] => ({
@@ -56,6 +57,52 @@ describe("simulator: costs, metrics, frontiers", () => {
       assert.equal(got.impactUsd, 0.75);
       assert.ok(Math.abs(got.feesUsd + got.impactUsd - Number(fee.positionFeeUsd6) / 1e6) < 1e-12, `${got.feesUsd} + ${got.impactUsd}`);
       assert.equal(fee.positionFeeUsd6, 5_250_000n, "6 + 1 bps of $7,500");
+    });
+    // The engine's fee in doubles must be the bigint fee exactly. Sizes are drawn at every scale up to 2^53 and, as often,
+    // at the edges where the doubles' path ends or where a ceiling turns: the largest size whose size·1e4 and whose
+    // size·(bps + linear) stay below 2^52 (±3), multiples of 1e4, sizes whose size·1e4 is a multiple of the scalar
+    // (±1: the linear bps step there) and sizes whose size·(bps + linear) is 1 above a multiple of 1e4 (the fee's
+    // ceiling turns there). Scalars: none, mainnet SOL's 1.25e15, 2^52 ± 1 (the doubles' limit), and any from 1e9 to 1e16
+    // at every scale.
+    it("property: the engine's fee in doubles is the keeper's bigint fee, base and impact, to the micro-dollar", function () {
+      this.timeout(30_000);
+      const below52 = 2 ** 52;
+      const bigSafe = (min: number, max: number) => fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number);
+      const scalarArb = fc.oneof(fc.constant(0), fc.constant(1_250_000_000_000_000), fc.constantFrom(below52 - 1, below52, below52 + 1), fc.integer({ min: 9, max: 15 }).chain((e) => bigSafe(10 ** e, 10 ** (e + 1))));
+      const linearAt = (size: number, scalar: number) => (scalar === 0 ? 0 : Math.ceil((size * 1e4) / scalar));
+      // A size near `size` whose size·rate is 1 above a multiple of 1e4, where the fee's ceiling turns and a product
+      // rounded in doubles (beyond 2^53) would lose it; `size` itself when the rate has no inverse modulo 1e4.
+      const oneAboveMultiple = (size: number, rate: number): number => {
+        let [r0, r1, t0, t1] = [1e4, rate % 1e4, 0, 1];
+        while (r1 !== 0) {
+          const k = Math.floor(r0 / r1);
+          [r0, r1, t0, t1] = [r1, r0 - k * r1, t1, t0 - k * t1];
+        }
+        return r0 === 1 ? size - (size % 1e4) + ((t0 + 1e4) % 1e4) : size;
+      };
+      const sizeArb = (bps: number, scalar: number) => {
+        const d = (k: number) => fc.integer({ min: -k, max: k });
+        const atProductEdge = Math.floor(below52 / (bps + linearAt(below52 / (bps + 1), scalar) || 1));
+        return fc
+          .oneof(
+            fc.integer({ min: 0, max: 53 }).chain((bits) => bigSafe(0, 2 ** bits)),
+            d(3).map((e) => Math.floor(below52 / 1e4) + e),
+            d(3).map((e) => atProductEdge + e),
+            fc.tuple(bigSafe(0, Math.floor(below52 / 1e8)), d(1)).map(([k, e]) => k * 1e4 + e),
+            fc.tuple(fc.integer({ min: 1, max: 4096 }), d(1)).map(([k, e]) => (scalar === 0 ? k : Math.round((k * scalar) / 1e4)) + e),
+            fc.integer({ min: 20, max: 53 }).chain((bits) => bigSafe(1e4, 2 ** bits)).map((size) => oneAboveMultiple(size, bps + linearAt(size, scalar))),
+          )
+          .filter((size) => size >= 0 && size <= 2 ** 53);
+      };
+      const arb = fc.tuple(fc.integer({ min: 0, max: 200 }), scalarArb).chain(([bps, scalar]) => sizeArb(bps, scalar).map((size) => [size, bps, scalar] as const));
+      fc.assert(
+        fc.property(arb, ([size, bps, scalar]) => {
+          const got = positionFeeUsd6(size, bps, scalar);
+          const want = positionFee(BigInt(size), BigInt(bps), BigInt(scalar));
+          assert.deepEqual({ ...got }, { feeUsd6: Number(want.positionFeeUsd6), impactUsd6: Number(want.priceImpactFeeUsd6) }, `size ${size} USD×1e6, ${bps} bps, scalar ${scalar}`);
+        }),
+        { numRuns: 50_000, seed: 18 },
+      );
     });
   });
 
@@ -120,12 +167,6 @@ describe("simulator: costs, metrics, frontiers", () => {
       policies: [{ kind: "whalley-wilmott", riskAversion: 0.3 }, { kind: "clock", intervalSec: 14_400 }, { kind: "zakamouline", riskAversion: 1 }, { kind: "fixed", thresholdTokens: 0.1 }],
     };
 
-    it("gives the same numbers on one worker and on two", async () => {
-      const one = await run({ ...base, paths: 64 }, 1);
-      const two = await run({ ...base, paths: 64 }, 2);
-      assert.deepEqual(two, one);
-    });
-
     it("charges every cost it is given, and net = gross − costs", async () => {
       const s = await run(base);
       for (const p of s.policies) {
@@ -135,8 +176,29 @@ describe("simulator: costs, metrics, frontiers", () => {
         assert.ok(p.trades >= 1, "the initial hedge is a trade");
       }
       const clock = s.policies[1]!;
-      assert.equal(clock.trades, 60, "a 4-hour clock over 10 days trades 60 times");
-      assert.ok(Math.abs(clock.txUsd - 0.001 * (60 + 1)) < 0.03, "one transaction per trade and the unwind, two when the hedge flips side");
+      // At most 60: the clock's cadence (tests below). Fewer on paths where the straddle expires far from the strike.
+      assert.ok(clock.trades <= 60, `a 4-hour clock over 10 days trades at most 60 times, got ${clock.trades} on average`);
+      assert.ok(Math.abs(clock.txUsd - 0.001 * (clock.trades + 1)) < 0.03, "one transaction per trade and the unwind, two when the hedge flips side");
+    });
+
+    // The clock's cadence is tested where nothing else can hold a rebalance back: with the straddle expiring 20 days
+    // after the horizon, each 4-hour move changes its delta by far more than the 1 USD×1e6 a request can carry, so every
+    // path trades at steps 0, 4, …, 236: 1 + ⌊239/4⌋ = 60, in both initialHedge modes (an empty hedge's first decision
+    // trades too). 60 trades at least 4 steps apart in 240 steps can only be those; a path-mean of 60 would let a
+    // missed rebalance hide behind an extra one.
+    // Expiring at the horizon, a path ending far from the strike has a delta that no longer moves in its last hours
+    // (Φ's tail below 1e-8 tokens): those rebalances are not trades, so such a path trades fewer times, never more.
+    it("a 4-hour clock over 10 days trades at steps 0, 4, …, 236: exactly 60 times on every path while the delta moves", () => {
+      const clockOnly = { ...base, policies: [{ kind: "clock", intervalSec: 14_400 }] } satisfies ScenarioInput;
+      const tradesPerPath = (input: ScenarioInput) => Array.from(runChunk(prepareSimulation(parseScenario(input, "test")), 0, base.paths!).perPolicy.trades);
+      const byClock = 1 + Math.floor((240 - 1) / 4);
+      for (const initialHedge of ["target", "policy"] as const) {
+        const far = tradesPerPath({ ...clockOnly, initialHedge, book: { options: straddle(0.6).options!.map((l) => ({ ...l, expiryDays: 30 })) } });
+        assert.deepEqual([...new Set(far)], [byClock], `${initialHedge}: trades per path`);
+      }
+      const atHorizon = tradesPerPath(clockOnly);
+      assert.equal(Math.max(...atHorizon), byClock, "the most any path trades");
+      assert.ok(atHorizon.filter((t) => t < byClock).length > 0, "some paths end far enough from the strike that their last rebalances change nothing");
     });
 
     it("latency moves the fill but not the expected gross P&L", async () => {
