@@ -38,6 +38,8 @@ export interface GreekLanes {
   /** |Γ|-weighted years to expiry and implied vol of the live legs: what a single-option band formula needs. */
   years: Float64Array;
   vol: Float64Array;
+  /** ln S of each lane, for `deltas` at the same prices. */
+  lnSpot: Float64Array;
 }
 
 export function greekLanes(capacity: number): GreekLanes {
@@ -48,6 +50,7 @@ export function greekLanes(capacity: number): GreekLanes {
     vega: new Float64Array(capacity),
     years: new Float64Array(capacity),
     vol: new Float64Array(capacity),
+    lnSpot: new Float64Array(capacity),
   };
 }
 
@@ -72,6 +75,8 @@ export class BookKernel {
   private readonly sqrtYears: Float64Array;
   private readonly invVolSqrtT: Float64Array;
   private readonly halfVolSqrtT: Float64Array;
+  /** σ/(2√τ): theta is −S·φ(d1) times it. */
+  private readonly decayFactor: Float64Array;
 
   private constructor(readonly groups: number) {
     const f = () => new Float64Array(groups);
@@ -88,6 +93,7 @@ export class BookKernel {
     this.sqrtYears = f();
     this.invVolSqrtT = f();
     this.halfVolSqrtT = f();
+    this.decayFactor = f();
   }
 
   /** The legs on `underlying`, grouped. Legs must have a positive implied vol (every schema that reads them says so). */
@@ -138,6 +144,7 @@ export class BookKernel {
       this.sqrtYears[g] = sqrtT;
       this.invVolSqrtT[g] = 1 / volSqrtT;
       this.halfVolSqrtT[g] = 0.5 * volSqrtT;
+      this.decayFactor[g] = this.vol[g]! / (2 * sqrtT);
       this.liveIndex[live++] = g;
       liveLegs += this.legCount[g]!;
     }
@@ -155,7 +162,9 @@ export class BookKernel {
   greeks(spotUsd: Float64Array, n: number, out: GreekLanes): void {
     for (let b = 0; b < n; b++) {
       const s = spotUsd[b]!;
+      const invS = 1 / s;
       const lnS = Math.log(s);
+      out.lnSpot[b] = lnS;
       let delta = 0;
       let gamma = 0;
       let theta = 0;
@@ -173,11 +182,11 @@ export class BookKernel {
         const down = d1 >= 0 ? tail : 1 - tail; // Φ(−d1)
         delta += this.callQty[g]! * up - this.putQty[g]! * down;
         const density = DENSITY_SCALE * e;
-        const legGamma = (density * this.invVolSqrtT[g]!) / s;
+        const legGamma = density * this.invVolSqrtT[g]! * invS;
         const net = this.callQty[g]! + this.putQty[g]!;
         gamma += net * legGamma;
         // With r = b = 0 a call and a put decay alike: −S·φ(d1)·σ/(2√τ).
-        theta -= (net * s * density * this.vol[g]!) / (2 * this.sqrtYears[g]!);
+        theta -= net * s * density * this.decayFactor[g]!;
         vega += net * s * density * this.sqrtYears[g]!;
         const w = this.absQty[g]! * legGamma;
         weight += w;
@@ -188,6 +197,7 @@ export class BookKernel {
       out.gamma[b] = gamma;
       out.theta[b] = theta;
       out.vega[b] = vega;
+      // Divided, not multiplied by a reciprocal: one leg's vol comes back exactly.
       out.years[b] = weight > 0 ? weightedYears / weight : 0;
       out.vol[b] = weight > 0 ? weightedVol / weight : 0;
     }
@@ -195,13 +205,14 @@ export class BookKernel {
 
   /**
    * Delta alone of lanes [0, n) with every leg's vol times the lane's `volScale` (Zakamouline's band centre), at the
-   * instant prepared. With a scale of 1 it is exactly `greeks`' delta: the same d1, the same tail.
+   * instant prepared, given each lane's ln S (`greeks` leaves it in GreekLanes.lnSpot). With a scale of 1 it is exactly
+   * `greeks`' delta: the same d1, the same tail.
    */
-  deltas(spotUsd: Float64Array, volScale: Float64Array, n: number, out: Float64Array): void {
+  deltas(spotUsd: Float64Array, lnSpot: Float64Array, volScale: Float64Array, n: number, out: Float64Array): void {
     for (let b = 0; b < n; b++) {
       const s = spotUsd[b]!;
       const scale = volScale[b]!;
-      const lnS = Math.log(s);
+      const lnS = lnSpot[b]!;
       let delta = 0;
       for (let j = 0; j < this.live; j++) {
         const g = this.liveIndex[j]!;

@@ -43,7 +43,7 @@ function kernelFor(legs: readonly OptionLeg[], underlying: MarketSymbol): BookKe
 }
 
 /** One lane: the live keeper values its book with the simulator's kernel (book-kernel.ts), on a batch of one. */
-const one = { spot: new Float64Array(1), scale: new Float64Array(1), delta: new Float64Array(1), greeks: greekLanes(1) };
+const one = { spot: new Float64Array(1), lnSpot: new Float64Array(1), scale: new Float64Array(1), delta: new Float64Array(1), greeks: greekLanes(1) };
 
 /**
  * Greeks of the live legs on one underlying, valued as Black-76 on the oracle price with r = 0: a Jupiter perp
@@ -61,8 +61,9 @@ export function bookGreeks(legs: readonly OptionLeg[], underlying: MarketSymbol,
 export function bookDelta(legs: readonly OptionLeg[], underlying: MarketSymbol, spotUsd: number, nowSec: number, volScale: number): number {
   const k = kernelFor(legs, underlying).at(nowSec);
   one.spot[0] = spotUsd;
+  one.lnSpot[0] = Math.log(spotUsd);
   one.scale[0] = volScale;
-  k.deltas(one.spot, one.scale, 1, one.delta);
+  k.deltas(one.spot, one.lnSpot, one.scale, 1, one.delta);
   return one.delta[0]!;
 }
 

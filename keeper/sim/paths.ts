@@ -1,4 +1,3 @@
-import { seededUniform } from "../lib/random";
 
 /** Price dynamics under the real measure; r = 0, so `muAnnual` is the drift of S itself. Rates and vols are annual. */
 export type PathModel =
@@ -12,29 +11,39 @@ export interface Grid {
   dtYears: number;
 }
 
-/** Draws for one path: uniforms and standard normals from one seeded stream. */
+/**
+ * Draws for one path: uniforms and standard normals from one seeded stream, mulberry32 as lib/random.ts seededUniform
+ * (the same numbers). The state lives in a typed array and the spare normal in a double field with a flag: a closure
+ * variable or a field holding a number that leaves the small-integer range (or a number or null) is boxed on every
+ * write, and a backtest draws a normal per step of every path.
+ */
 export class Draws {
-  private readonly u: () => number;
-  private spare: number | null = null;
+  private readonly state = new Uint32Array(1);
+  private spare = 0;
+  private hasSpare = false;
 
   constructor(seed: number) {
-    this.u = seededUniform(seed);
+    this.state[0] = seed >>> 0;
   }
 
   uniform(): number {
-    return this.u();
+    const a = (this.state[0]! + 0x6d2b79f5) >>> 0;
+    this.state[0] = a;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Box-Muller, both halves used. */
   normal(): number {
-    if (this.spare !== null) {
-      const z = this.spare;
-      this.spare = null;
-      return z;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
-    const r = Math.sqrt(-2 * Math.log(1 - this.u()));
-    const a = 2 * Math.PI * this.u();
+    const r = Math.sqrt(-2 * Math.log(1 - this.uniform()));
+    const a = 2 * Math.PI * this.uniform();
     this.spare = r * Math.sin(a);
+    this.hasSpare = true;
     return r * Math.cos(a);
   }
 
@@ -43,7 +52,7 @@ export class Draws {
     let k = 0;
     let p = Math.exp(-mean);
     let cdf = p;
-    const u = this.u();
+    const u = this.uniform();
     while (u > cdf && k < 1000) {
       k++;
       p *= mean / k;

@@ -17,22 +17,17 @@ export interface CostTotals {
   txUsd: number;
 }
 
-/** Products below this are exact in a double, with room for the quotient's correction step. */
+/** Integers below this are exact in a double, and so are the quotients and remainders of two of them. */
 const EXACT_BELOW = 2 ** 52;
 
-/** ⌈a/b⌉ for non-negative integers a < 2^52 and 0 < b < 2^52, exactly, in doubles. */
+/**
+ * ⌈a/b⌉ for integers 0 ≤ a < 2^52 and 0 < b < 2^52, exactly, in doubles. The rounded quotient cannot reach the next
+ * integer up: a/b = k − r/b (r ≥ 1) lies at least 1/b below k, more than half an ulp of k when a < 2^52; so its floor
+ * is the true floor, and the remainder says whether to round up.
+ */
 function divCeilExact(a: number, b: number): number {
-  let q = Math.floor(a / b);
-  let r = a - q * b;
-  // The quotient's rounding can be off by one either way; the remainder says which.
-  if (r < 0) {
-    q--;
-    r += b;
-  } else if (r >= b) {
-    q++;
-    r -= b;
-  }
-  return r > 0 ? q + 1 : q;
+  const q = Math.floor(a / b);
+  return a - q * b > 0 ? q + 1 : q;
 }
 
 /** A request's fee, USD×1e6: everything and the impact part. */

@@ -43,6 +43,9 @@ export class DecisionLanes {
   readonly outcome: Uint8Array;
   /** 1 where the change was cut to the maximum trade. */
   readonly cut: Uint8Array;
+  /** The lanes that trade, in order: `trading[0 .. tradeCount)`; a caller acting on trades need not visit the holds. */
+  readonly trading: Int32Array;
+  tradeCount = 0;
   // Scratch shared by the policies of one step.
   readonly volScale: Float64Array;
   readonly scaledDelta: Float64Array;
@@ -75,6 +78,7 @@ export class DecisionLanes {
     this.change = f();
     this.outcome = new Uint8Array(capacity);
     this.cut = new Uint8Array(capacity);
+    this.trading = new Int32Array(capacity);
     this.volScale = f();
     this.scaledDelta = f();
     this.wwBase = f();
@@ -231,6 +235,7 @@ export function applyRule(lanes: DecisionLanes, r: RuleParams, now: number, init
   const { center, halfWidth, hedgeTokens, lastTrade, outcome } = lanes;
   const clock = r.kind === "clock";
   const toCentre = clock || r.kind === "fixed";
+  lanes.tradeCount = 0;
   for (let b = 0; b < n; b++) {
     const q = hedgeTokens[b]!;
     const c = center[b]!;
@@ -282,4 +287,5 @@ function sizeTrade(lanes: DecisionLanes, b: number, r: RuleParams, q: number, to
   lanes.cut[b] = cut;
   lanes.toTokens[b] = q + d;
   lanes.outcome[b] = Outcome.trade;
+  lanes.trading[lanes.tradeCount++] = b;
 }

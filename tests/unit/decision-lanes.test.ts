@@ -126,9 +126,10 @@ function kernelRun(c: Case, lanes: Lane[], limits: TradeSizeLimits): DecisionLan
     x.hedgeTokens[b] = l.hedgeTokens;
     x.lastTrade[b] = l.lastTradeSec ?? NaN;
   });
+  const lnSpot = x.spotUsd.map(Math.log);
   const scaled: ScaledOptionsDeltas = {
     deltasAt(volScale, n, out) {
-      book.deltas(x.spotUsd, volScale, n, out);
+      book.deltas(x.spotUsd, lnSpot, volScale, n, out);
       for (let b = 0; b < n; b++) out[b] = RATIO * out[b]!;
     },
   };
