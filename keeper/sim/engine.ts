@@ -10,12 +10,13 @@ import { clockIntervalSteps, DEFAULT_TARGET_LEVERAGE, type Scenario, type SimPol
 import { scenarioDecisionTerms } from "./hedge-terms";
 
 /**
- * The backtest engine: for each path, value the book once per step with the keeper's exposure code, then let every
- * policy make the keeper's own decide() call on that same step (common random numbers), charging Jupiter's costs.
- * Each path's draws depend only on (seed, path index), so any split of paths across workers gives the same numbers.
- * With `targetLeverage` or `collateral` set, each policy's hedge also carries its collateral, is liquidated by
- * Jupiter's rule and kept from it by the keeper's collateral policy (hedge-collateral.ts); without them the engine
- * computes exactly what it did before they existed.
+ * The backtest engine: paths go through in blocks (path-block.ts) that value the book once per step for every path of
+ * the block with the keeper's own kernels, then let every policy decide on that same step (common random numbers)
+ * with the kernels the live decide() runs on one lane (strategy/decision-lanes.ts), charging Jupiter's costs. The
+ * decision's terms come from the function that builds the live keeper's (sim/hedge-terms.ts).
+ * Each path's draws depend only on (seed, path index), so any split of paths across workers or blocks gives the same
+ * numbers. With `targetLeverage` or `collateral` set, each policy's hedge also carries its collateral, is liquidated
+ * by Jupiter's rule and kept from it by the keeper's collateral policy (hedge-collateral.ts).
  */
 
 /** Everything a worker needs, as plain data (structured-clone safe). */
