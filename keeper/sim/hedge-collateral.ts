@@ -105,7 +105,7 @@ export class HedgeCollateral {
 
   /**
    * The hedge moves from the engine's q to `toTokens`, filled at `fillUsd`; `feeUsd` is the fee of the request on
-   * the position that stays open (addHedgeChangeCost's result).
+   * the position that stays open (addHedgeChangeCost's keptFeeUsd).
    */
   change(toTokens: number, fillUsd: number, feeUsd: number): void {
     const from = this.tokens;

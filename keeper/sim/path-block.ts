@@ -5,7 +5,7 @@ import { applyRule, computeBands, DecisionLanes, type RuleParams, type ScaledOpt
 import type { TradeCostParams } from "../strategy/costs";
 import type { PolicyConfig } from "../strategy/policy";
 import { type CollateralModel, HedgeCollateral } from "./hedge-collateral";
-import { addHedgeChangeCost, type CostTotals, type SimCosts } from "./trade-costs";
+import { addHedgeChangeCost, type ChangeCost, type SimCosts } from "./trade-costs";
 
 /** What a block needs from the scenario, prepared once per chunk by the engine. */
 export interface BlockPlan {
@@ -79,7 +79,7 @@ export class PathBlock {
   private readonly lastTradeViews: Float64Array[];
   private readonly clockDue: Float64Array;
   private readonly scaled: ScaledOptionsDeltas;
-  private readonly totals: CostTotals = { feesUsd: 0, impactUsd: 0, txUsd: 0 };
+  private readonly totals: ChangeCost = { feesUsd: 0, impactUsd: 0, txUsd: 0, keptFeeUsd: 0 };
   private readonly borrowPerStep: number;
   private n = 0;
 
@@ -220,8 +220,8 @@ export class PathBlock {
     const to = this.lanes.toTokens[b]!;
     const fill = this.fills === null ? price : this.fills[b * this.plan.steps + i]!;
     this.scanDeviation(cell, b, i);
-    const feeUsd = this.charge(cell, held, to, fill);
-    if (this.hedges !== null) this.hedges[cell]!.change(to, fill, feeUsd);
+    this.charge(cell, held, to, fill);
+    if (this.hedges !== null) this.hedges[cell]!.change(to, fill, this.totals.keptFeeUsd);
     this.settle(cell, price, this.priceSum[b]!);
     // Latency: the change fills at `fill`, not at the decision's price.
     if (fill !== price) this.hedgePnl[cell] = this.hedgePnl[cell]! + held * (fill - price) + to * (price - fill);
@@ -230,17 +230,16 @@ export class PathBlock {
     this.lastTrade[cell] = i;
   }
 
-  /** The cost of moving a cell's hedge, added in the order the running totals always added it; returns the fee. */
-  charge(cell: number, from: number, to: number, priceUsd: number): number {
+  /** The cost of moving a cell's hedge, added in the order the running totals always added it (the fee kept in `totals`). */
+  charge(cell: number, from: number, to: number, priceUsd: number): void {
     const totals = this.totals;
     totals.feesUsd = this.fees[cell]!;
     totals.impactUsd = this.impact[cell]!;
     totals.txUsd = this.tx[cell]!;
-    const feeUsd = addHedgeChangeCost(from, to, priceUsd, this.plan.costs, totals);
+    addHedgeChangeCost(from, to, priceUsd, this.plan.costs, totals);
     this.fees[cell] = totals.feesUsd;
     this.impact[cell] = totals.impactUsd;
     this.tx[cell] = totals.txUsd;
-    return feeUsd;
   }
 
   /** Books the hedge held since its anchor up to price `priceUsd` and price sum `sumUsd`, and re-anchors there. */

@@ -17,6 +17,11 @@ export interface CostTotals {
   txUsd: number;
 }
 
+/** The totals a change adds to, and the fee of its request on the position that stays open (USD). */
+export interface ChangeCost extends CostTotals {
+  keptFeeUsd: number;
+}
+
 /** Integers below this are exact in a double, and so are the quotients and remainders of two of them. */
 const EXACT_BELOW = 2 ** 52;
 
@@ -65,32 +70,34 @@ export function positionFeeUsd6(sizeUsd6: number, bps: number, impactFeeScalar: 
  * part. The imbalance surcharge is left out: it needs other traders' flow in the same minute, which a path does not
  * have, and a hedge trade alone reaches it only above the custody's threshold ($1.5M for SOL).
  */
-function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCosts, into: CostTotals): number {
-  if (sizeTokens <= 0) return 0;
+function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCosts, into: ChangeCost): void {
   const f = positionFeeUsd6(Math.round(sizeTokens * priceUsd * 1e6), bps, c.impactFeeScalar);
   const baseUsd = (f.feeUsd6 - f.impactUsd6) / 1e6;
   const impactUsd = f.impactUsd6 / 1e6;
   into.feesUsd += baseUsd;
   into.impactUsd += impactUsd;
   into.txUsd += c.txCostUsd;
-  return baseUsd + impactUsd;
+  into.keptFeeUsd = baseUsd + impactUsd;
 }
 
 /**
  * Adds the cost of moving the hedge from `fromTokens` to `toTokens` at `priceUsd`. Jupiter keeps longs and shorts
  * as separate positions, so growing |q| on one side pays the increase fee, shrinking it the decrease fee, and a
  * change that crosses zero closes one side and opens the other: two requests, two fees, two transactions.
- * Returns the fee (base + impact, USD) of the request on the position that stays open, which Jupiter takes from
- * that position's collateral or payout (the collateral model needs it); 0 when the change only closes.
+ * Leaves in `into.keptFeeUsd` the fee (base + impact, USD) of the request on the position that stays open, which
+ * Jupiter takes from that position's collateral or payout (the collateral model needs it); 0 when the change only
+ * closes. (A field, not a return value: a backtest makes millions of changes, and a returned double is boxed.)
  */
-export function addHedgeChangeCost(fromTokens: number, toTokens: number, priceUsd: number, c: SimCosts, into: CostTotals): number {
-  if (fromTokens === toTokens) return 0;
+export function addHedgeChangeCost(fromTokens: number, toTokens: number, priceUsd: number, c: SimCosts, into: ChangeCost): void {
+  into.keptFeeUsd = 0;
+  if (fromTokens === toTokens) return;
   if (fromTokens === 0 || toTokens === 0 || Math.sign(fromTokens) === Math.sign(toTokens)) {
     const grow = Math.abs(toTokens) - Math.abs(fromTokens);
     if (grow > 0) return chargeLeg(grow, priceUsd, c.increaseBps, c, into);
-    const fee = chargeLeg(-grow, priceUsd, c.decreaseBps, c, into);
-    return toTokens === 0 ? 0 : fee;
+    chargeLeg(-grow, priceUsd, c.decreaseBps, c, into);
+    if (toTokens === 0) into.keptFeeUsd = 0;
+    return;
   }
   chargeLeg(Math.abs(fromTokens), priceUsd, c.decreaseBps, c, into);
-  return chargeLeg(Math.abs(toTokens), priceUsd, c.increaseBps, c, into);
+  chargeLeg(Math.abs(toTokens), priceUsd, c.increaseBps, c, into);
 }

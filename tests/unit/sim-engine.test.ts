@@ -9,10 +9,10 @@ import { renderFrontierSvg } from "../../keeper/sim/frontier-svg";
 import { certaintyEquivalent, expectedShortfall, summarize } from "../../keeper/sim/metrics";
 import { prepareSimulation, runSimulation } from "../../keeper/sim/run-simulation";
 import { parseScenario, policyLabel, type ScenarioInput } from "../../keeper/sim/scenario";
-import { addHedgeChangeCost, type CostTotals, positionFeeUsd6 } from "../../keeper/sim/trade-costs";
+import { addHedgeChangeCost, type ChangeCost, positionFeeUsd6 } from "../../keeper/sim/trade-costs";
 
 const costs = { increaseBps: 6, decreaseBps: 4, impactFeeScalar: 0, txCostUsd: 0.01 };
-const zero = (): CostTotals => ({ feesUsd: 0, impactUsd: 0, txUsd: 0 });
+const zero = (): ChangeCost => ({ feesUsd: 0, impactUsd: 0, txUsd: 0, keptFeeUsd: NaN });
 
 function run(input: ScenarioInput) {
   const s = parseScenario(input, "test");
@@ -28,13 +28,14 @@ const straddle = (iv: number): ScenarioInput["book"] => ({
 
 describe("simulator: costs, metrics, frontiers", () => {
   describe("Jupiter's cost of a hedge change", () => {
-    const cases: Array<[string, number, number, Partial<CostTotals>]> = [
-      ["open a short of 2 at $100: increase fee", 0, -2, { feesUsd: 0.12, txUsd: 0.01 }],
-      ["grow a long from 1 to 3: increase fee on 2", 1, 3, { feesUsd: 0.12, txUsd: 0.01 }],
-      ["shrink a long from 3 to 1: decrease fee on 2", 3, 1, { feesUsd: 0.08, txUsd: 0.01 }],
-      ["close a short of 2: decrease fee", -2, 0, { feesUsd: 0.08, txUsd: 0.01 }],
-      ["cross from short 1 to long 2: close 1 and open 2, two transactions", -1, 2, { feesUsd: 0.04 + 0.12, txUsd: 0.02 }],
-      ["no change costs nothing", 1.5, 1.5, {}],
+    // keptFeeUsd: the fee of the request on the position that stays open (the collateral model takes it from there).
+    const cases: Array<[string, number, number, Partial<ChangeCost>]> = [
+      ["open a short of 2 at $100: increase fee", 0, -2, { feesUsd: 0.12, txUsd: 0.01, keptFeeUsd: 0.12 }],
+      ["grow a long from 1 to 3: increase fee on 2", 1, 3, { feesUsd: 0.12, txUsd: 0.01, keptFeeUsd: 0.12 }],
+      ["shrink a long from 3 to 1: decrease fee on 2", 3, 1, { feesUsd: 0.08, txUsd: 0.01, keptFeeUsd: 0.08 }],
+      ["close a short of 2: decrease fee, none kept", -2, 0, { feesUsd: 0.08, txUsd: 0.01, keptFeeUsd: 0 }],
+      ["cross from short 1 to long 2: close 1 and open 2, two transactions; the open's fee is kept", -1, 2, { feesUsd: 0.04 + 0.12, txUsd: 0.02, keptFeeUsd: 0.12 }],
+      ["no change costs nothing", 1.5, 1.5, { keptFeeUsd: 0 }],
     ];
     for (const [name, from, to, want] of cases) {
       it(name, () => {
@@ -42,6 +43,7 @@ describe("simulator: costs, metrics, frontiers", () => {
         addHedgeChangeCost(from, to, 100, costs, got);
         assert.ok(Math.abs(got.feesUsd - (want.feesUsd ?? 0)) < 1e-12, `fees ${got.feesUsd}`);
         assert.ok(Math.abs(got.txUsd - (want.txUsd ?? 0)) < 1e-12, `tx ${got.txUsd}`);
+        assert.ok(Math.abs(got.keptFeeUsd - want.keptFeeUsd!) < 1e-12, `kept ${got.keptFeeUsd}`);
         assert.equal(got.impactUsd, 0);
       });
     }
