@@ -125,6 +125,11 @@ export class HedgeCollateral {
       const payout = collateralOut + Math.sign(from) * cut * (fillUsd - this.entryUsd) - feeUsd - this.borrowUsd;
       this.sizeUsd -= cut * this.entryUsd;
       this.collateralUsd -= collateralOut - Math.min(0, payout);
+      // What is left rounds to no position at all (0 USD×1e6): Jupiter would have closed it.
+      if (usd6(this.sizeUsd) <= 0n) {
+        this.clear();
+        return;
+      }
     }
     this.borrowUsd = 0;
     this.tokens = toTokens;

@@ -71,7 +71,13 @@ export function positionFeeUsd6(sizeUsd6: number, bps: number, impactFeeScalar: 
  * have, and a hedge trade alone reaches it only above the custody's threshold ($1.5M for SOL).
  */
 function chargeLeg(sizeTokens: number, priceUsd: number, bps: number, c: SimCosts, into: ChangeCost): void {
-  const f = positionFeeUsd6(Math.round(sizeTokens * priceUsd * 1e6), bps, c.impactFeeScalar);
+  const sizeUsd6 = Math.round(sizeTokens * priceUsd * 1e6);
+  // Nothing a request can carry: no request, no fee, no transaction.
+  if (sizeUsd6 === 0) {
+    into.keptFeeUsd = 0;
+    return;
+  }
+  const f = positionFeeUsd6(sizeUsd6, bps, c.impactFeeScalar);
   const baseUsd = (f.feeUsd6 - f.impactUsd6) / 1e6;
   const impactUsd = f.impactUsd6 / 1e6;
   into.feesUsd += baseUsd;

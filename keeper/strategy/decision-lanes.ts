@@ -226,7 +226,8 @@ export interface RuleParams {
 /**
  * Each lane's decision from its band: band policies trade back to the nearest band edge, fixed and clock policies to
  * the centre. `initial` puts the hedge on at the centre whatever the band says (a desk's first hedge), still within
- * the size limits. A change below the minimum trade, or worth less than a request can carry, holds.
+ * the size limits. A change below the minimum trade, or worth less than a request can carry, holds; a trade that
+ * would leave a position worth less than that closes it.
  * A hold writes its outcome only; `deviation`, `change`, `cut` and `toTokens` are written where a lane gets as far as
  * sizing a trade.
  */
@@ -285,7 +286,14 @@ function sizeTrade(lanes: DecisionLanes, b: number, r: RuleParams, q: number, to
     cut = 1;
   }
   lanes.cut[b] = cut;
-  lanes.toTokens[b] = q + d;
+  let after = q + d;
+  // A position worth less than a request can carry cannot be left open: the trade closes it instead (rounding, or a
+  // cut to the maximum, can land a few ulps from zero, and a Jupiter position of 0 USD×1e6 does not exist).
+  if (after !== 0 && Math.abs(after) * lanes.spotUsd[b]! < MIN_TRADE_NOTIONAL_USD) {
+    after = 0;
+    lanes.change[b] = -q;
+  }
+  lanes.toTokens[b] = after;
   lanes.outcome[b] = Outcome.trade;
   lanes.trading[lanes.tradeCount++] = b;
 }
