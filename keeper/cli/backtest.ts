@@ -200,7 +200,7 @@ function applyFlags(base: Raw, o: BacktestCliOptions): Raw {
 
 function resolveScenario(file: string | undefined, o: BacktestCliOptions): Scenario {
   try {
-    const s = parseScenario(applyFlags(file ? readScenarioData(file) : {}, o), file ?? "the flags");
+    const s = parseScenario(applyFlags(file ? readScenarioData(file) : {}, o), file ?? "the command line");
     // A --replay path is the user's own, relative to where they stand.
     return file && o.replay === undefined ? resolveReplayPath(s, file) : s;
   } catch (e) {

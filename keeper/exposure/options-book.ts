@@ -30,15 +30,16 @@ export { SECONDS_PER_YEAR };
 
 /**
  * Compiled kernels per legs array and underlying. A legs array is treated as immutable: a reload hands out a new
- * array (app/mandate-book.ts), which compiles afresh.
+ * array (app/mandate-book.ts), which compiles afresh. An array that grew or shrank in place is recompiled; a leg edited
+ * in place is not seen, so nothing may edit one.
  */
-const kernels = new WeakMap<readonly OptionLeg[], Map<string, BookKernel>>();
+const kernels = new WeakMap<readonly OptionLeg[], { legs: number; byMarket: Map<string, BookKernel> }>();
 
 function kernelFor(legs: readonly OptionLeg[], underlying: MarketSymbol): BookKernel {
-  let byMarket = kernels.get(legs);
-  if (byMarket === undefined) kernels.set(legs, (byMarket = new Map()));
-  let k = byMarket.get(underlying);
-  if (k === undefined) byMarket.set(underlying, (k = BookKernel.compile(legs, underlying)));
+  let compiled = kernels.get(legs);
+  if (compiled === undefined || compiled.legs !== legs.length) kernels.set(legs, (compiled = { legs: legs.length, byMarket: new Map() }));
+  let k = compiled.byMarket.get(underlying);
+  if (k === undefined) compiled.byMarket.set(underlying, (k = BookKernel.compile(legs, underlying)));
   return k;
 }
 

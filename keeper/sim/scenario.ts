@@ -265,11 +265,11 @@ export function policyLabel(p: SimPolicy): string {
     case "clock":
       return p.intervalSteps !== undefined ? `clock ${p.intervalSteps} step${p.intervalSteps === 1 ? "" : "s"}` : `clock ${formatInterval(p.intervalSec!)}`;
     case "fixed":
-      return `fixed |dev|>${p.thresholdTokens}`;
+      return `fixed |dev|>${clean(p.thresholdTokens)}`;
     case "whalley-wilmott":
-      return `WW γ=${p.riskAversion}`;
+      return `WW γ=${clean(p.riskAversion)}`;
     case "zakamouline":
-      return `Zak γ=${p.riskAversion}`;
+      return `Zak γ=${clean(p.riskAversion)}`;
   }
 }
 

@@ -101,16 +101,25 @@ class HoldDecision {
 
 const HOLD_REASONS = ["", "inside band", "clock interval not elapsed", "cooldown"] as const;
 
-/** The single lane live decisions run on: decide() is the simulator's kernels with a batch of one. */
-const lane = new DecisionLanes(1);
+/** A lane and its Zakamouline adapter: what one decide() call runs on. */
+function oneLane() {
+  const lane = new DecisionLanes(1);
+  const scaled = {
+    source: null as VolScaledDelta | null,
+    deltasAt(volScale: Float64Array, _n: number, out: Float64Array): void {
+      out[0] = this.source!.deltaAt(volScale[0]!);
+    },
+  };
+  return { lane, scaled };
+}
 
-/** Zakamouline's scaled delta of the one lane, from the exposure's own evaluator. */
-const scaledOfOne = {
-  source: null as VolScaledDelta | null,
-  deltasAt(volScale: Float64Array, _n: number, out: Float64Array): void {
-    out[0] = this.source!.deltaAt(volScale[0]!);
-  },
-};
+/**
+ * The lanes live decisions run on, one per nesting depth: decide() is the simulator's kernels with a batch of one, and
+ * a Zakamouline evaluator (VolScaledDelta, a public interface) that called decide() itself must not overwrite the
+ * outer call's lane.
+ */
+const lanesByDepth = [oneLane()];
+let depth = 0;
 
 /** The rule kernel's parameters for a policy and the live limits, in seconds. */
 export function ruleParams(policy: PolicyConfig, limits: TradeSizeLimits): RuleParams {
@@ -128,7 +137,20 @@ export function ruleParams(policy: PolicyConfig, limits: TradeSizeLimits): RuleP
  * simulator and the tests. Band policies trade back to the nearest band edge; fixed and clock policies to the centre.
  */
 export function decide(i: DecisionInput): Decision {
+  if (depth === lanesByDepth.length) lanesByDepth.push(oneLane());
+  const { lane, scaled } = lanesByDepth[depth++]!;
+  try {
+    return decideOnLane(i, lane, scaled);
+  } finally {
+    depth--;
+  }
+}
+
+function decideOnLane(i: DecisionInput, lane: DecisionLanes, scaled: ReturnType<typeof oneLane>["scaled"]): Decision {
   const e = i.exposure;
+  const zak = i.policy.kind === "zakamouline" && e.volScaled !== undefined;
+  // Read before the lane is written: the evaluator may itself decide (see lanesByDepth).
+  const optionsDelta = zak ? e.volScaled!.deltaAt(1) : 0;
   lane.spotUsd[0] = i.spotUsd;
   lane.delta[0] = e.delta;
   lane.gamma[0] = e.gamma;
@@ -137,13 +159,12 @@ export function decide(i: DecisionInput): Decision {
   lane.varianceRate[0] = e.targetVarianceRate;
   lane.hedgeTokens[0] = i.hedgeTokens;
   lane.lastTrade[0] = i.lastTradeSec ?? NaN;
-  const zak = i.policy.kind === "zakamouline" && e.volScaled !== undefined;
-  lane.optionsDelta[0] = zak ? e.volScaled!.deltaAt(1) : 0;
-  scaledOfOne.source = zak ? e.volScaled! : null;
+  lane.optionsDelta[0] = optionsDelta;
+  scaled.source = zak ? e.volScaled! : null;
   lane.begin(1);
-  computeBands(lane, i.policy, i.costs, i.targetNetDelta, zak ? scaledOfOne : null);
+  computeBands(lane, i.policy, i.costs, i.targetNetDelta, zak ? scaled : null);
   applyRule(lane, ruleParams(i.policy, i.limits), i.nowSec, false);
-  scaledOfOne.source = null;
+  scaled.source = null;
 
   const band: Band = { center: lane.center[0]!, halfWidth: lane.halfWidth[0]! };
   const q = i.hedgeTokens;

@@ -283,3 +283,40 @@ describe("decision kernels: decide() on one lane = the simulator's kernels on a 
     }
   });
 });
+
+describe("decide() on one lane: nesting and books", () => {
+  const input = (spotUsd: number, volScaled: ExposureGreeks["volScaled"]) => ({
+    policy: { kind: "zakamouline", riskAversion: 1 } as PolicyConfig,
+    limits: LIMITS[1]!,
+    costs: { feeBps: 6, impactFeeScalar: 0 },
+    spotUsd,
+    exposure: { ...valueExposure({ market: "SOL", spotUsd, nowSec: NOW, legs: BOOKS["long straddle"]!, walletTokens: 0, jlpTokens: 0, offsetTokens: 0, hedgeRatio: 1, jlpDeltaVarianceRate: 0 }).greeks, ...(volScaled ? { volScaled } : {}) },
+    hedgeTokens: 0.4,
+    targetNetDelta: 0,
+    nowSec: NOW,
+    lastTradeSec: null,
+  });
+
+  it("a Zakamouline evaluator that decides itself does not disturb the outer decision", () => {
+    const plain = decide(input(101, undefined));
+    const inner = input(101, undefined).exposure.volScaled!;
+    const nested = decide(
+      input(101, {
+        deltaAt(scale: number) {
+          decide(input(57, undefined)); // another decision in the middle of this one
+          return inner.deltaAt(scale);
+        },
+      }),
+    );
+    assert.deepEqual({ band: nested.band, action: nested.action, reason: nested.reason }, { band: plain.band, action: plain.action, reason: plain.reason });
+  });
+
+  it("a legs array that grows in place is valued afresh", () => {
+    const legs = [leg("call", 100, 30, 1, 0.6)];
+    const before = bookGreeks(legs, "SOL", 100, NOW).delta;
+    legs.push(leg("put", 100, 30, 1, 0.6));
+    const after = bookGreeks(legs, "SOL", 100, NOW);
+    assert.equal(after.legs, 2);
+    assert.ok(after.delta < before - 0.4, `the put's delta is in: ${after.delta} vs ${before}`);
+  });
+});
