@@ -12,7 +12,8 @@ What it reproduces (keeper/sim/engine.ts semantics, hedging-math.md section 5 B3
     q* = targetNetDelta - hedgeRatio * (options delta + staticTokens).
   * initialHedge "target" (default): every policy first trades to q*_0 at step 0, paying its fee; "policy" starts at
     q = 0 and lets the policy decide (the engine before issue 18). A change worth under 1e-6 USD is not a trade.
-  * clock (trade to q* when ceil(intervalSec/dt) steps have passed since the last trade, or there was none), fixed
+  * clock (trade to q* when its interval has passed since the last trade, or there was none; the interval in whole
+    grid steps, intervalSteps or an intervalSec that is a whole number of steps, as keeper/sim/scenario.ts), fixed
     threshold (trade to q* when |q - q*| > h), Whalley-Wilmott (H = cbrt(1.5 lambda S Gamma^2 / gamma), trade to the
     nearest band edge) and Zakamouline 2006 (keeper/strategy/bands.ts: centre at the delta with every vol scaled by
     sqrt(1 +- K), half-width H0 + H1, nearest edge), lambda = max(increaseBps, decreaseBps)/1e4.
@@ -20,8 +21,9 @@ What it reproduces (keeper/sim/engine.ts semantics, hedging-math.md section 5 B3
     increaseBps, shrinking it decreaseBps, and crossing zero pays both; fee = ceil(round(size*S*1e6)*bps/1e4) USDx1e6.
     Borrow (borrowPercentPerHour) on |q| S every step; the hedge is closed at the last price, with its fee.
   * net = book payoff - premium + hedge P&L - fees - borrow; trades include the initial hedge.
-It refuses what B3 does not use (other price models, JLP, impact fee, tx cost, latency, trade limits, collateral)
-instead of computing something else.
+It refuses what B3 does not use (other price models, JLP, impact fee, tx cost, latency, trade limits, collateral) and
+any field it does not know, instead of computing something else; a field left out takes keeper/sim/scenario.ts's
+default (stepMinutes 5, ...), as the TS side fills it.
 
 How it is vectorised: all paths of a chunk at once, one Python iteration per time step. --chunk is 5,000 paths by
 default: big enough that numpy's per-call overhead is small, small enough that a step's arrays stay in cache (on a
@@ -154,6 +156,9 @@ def policy_label(p):
         return p["name"]
     kind = p["kind"]
     if kind == "clock":
+        if p.get("intervalSteps") is not None:
+            n = p["intervalSteps"]
+            return f"clock {n} step{'' if n == 1 else 's'}"
         sec = p["intervalSec"]
         for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
             if sec % size == 0:
@@ -164,28 +169,98 @@ def policy_label(p):
     return f"{'WW' if kind == 'whalley-wilmott' else 'Zak'} γ={p['riskAversion']:g}"
 
 
+# keeper/sim/scenario.ts's fields and the defaults it fills; a user's YAML may leave any defaulted one out.
+DEFAULTS = {"stepMinutes": 5, "paths": 20000, "seed": 1, "hedgeRatio": 1.0, "targetNetDelta": 0.0, "initialHedge": "target"}
+REQUIRED = ("spot", "days", "model", "book", "policies")
+# Read by nothing here, and changing no path's P&L: labels, the certainty equivalent's gamma, --sweep's grid.
+IGNORED = ("name", "description", "utilityRiskAversion", "sweep")
+FIELDS = {
+    "scenario": set(DEFAULTS) | set(REQUIRED) | set(IGNORED) | {"hedgeVol", "costs", "trade", "targetLeverage", "collateral"},
+    "model": {"kind", "vol", "drift"},
+    "book": {"options", "staticTokens", "jlp"},
+    "leg": {"kind", "strike", "expiryDays", "quantity", "impliedVol"},
+    "costs": {"increaseBps", "decreaseBps", "impactFeeScalar", "borrowPercentPerHour", "txCostUsd", "latencySec"},
+    "trade": {"minTradeTokens", "maxTradeTokens", "cooldownSec"},
+}
+POLICY_FIELDS = {"clock": {"intervalSec", "intervalSteps"}, "fixed": {"thresholdTokens"}, "whalley-wilmott": {"riskAversion"}, "zakamouline": {"riskAversion"}}
+
+
+def with_defaults(s):
+    """The scenario with keeper/sim/scenario.ts's defaults where it leaves a field out (the TS bench passes them filled)."""
+    return {**DEFAULTS, **s}
+
+
+def clock_steps(p, dt_sec):
+    """
+    A clock's interval in whole grid steps, as keeper/sim/scenario.ts clockIntervalSteps: intervalSteps, or an
+    intervalSec within 1e-9 (relative) of a whole number of steps; None when it is neither.
+    """
+    if p.get("intervalSteps") is not None:
+        n = p["intervalSteps"]
+        return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else None
+    sec = p.get("intervalSec")
+    if not isinstance(sec, (int, float)) or sec <= 0:
+        return None
+    k = round(sec / dt_sec)
+    return k if k >= 1 and abs(k * dt_sec - sec) <= 1e-9 * sec else None
+
+
+def unknown(kind, obj, where):
+    """Fields of `obj` this reference does not know: it would silently leave them out of what it simulates."""
+    if not isinstance(obj, dict):
+        return [f"{where.rstrip('.') or '(top level)'}: {json.dumps(obj)} is not a mapping"]
+    return [f"{where}{k}: not a field it knows" for k in sorted(set(obj) - FIELDS[kind])]
+
+
 def check_supported(s):
-    """The features this reference implements; anything else is refused with what to change."""
-    problems = []
+    """
+    The features this reference implements, on a scenario after with_defaults; anything else is refused with what
+    to change, not simulated as something else.
+    """
+    problems = unknown("scenario", s, "") + [f"{k}: required" for k in REQUIRED if k not in s]
+    problems += [f"{k}: {json.dumps(s[k])} is not a mapping" for k in ("model", "book", "costs", "trade") if k in s and not isinstance(s[k], dict)]
+    policies = s.get("policies", [None])
+    if not isinstance(policies, list) or not policies or not all(isinstance(p, dict) for p in policies):
+        problems.append("policies: list at least one policy, each a mapping with its kind")
+    if problems:
+        raise ScenarioError("not a scenario the numpy reference can read: " + "; ".join(problems) + " (see config/scenarios/README.md)")
     model = s["model"]
-    if model["kind"] != "gbm":
-        problems.append(f"model.kind {model['kind']}: only gbm")
+    problems += unknown("model", model, "model.")
+    if model.get("kind") != "gbm":
+        problems.append(f"model.kind {model.get('kind')}: only gbm")
+    book = s["book"]
+    problems += unknown("book", book, "book.")
+    for j, leg in enumerate(book.get("options", [])):
+        problems += unknown("leg", leg, f"book.options.{j}.")
     costs = s.get("costs", {})
+    problems += unknown("costs", costs, "costs.")
     for key in ("impactFeeScalar", "txCostUsd", "latencySec"):
         if costs.get(key, 0) != 0:
             problems.append(f"costs.{key} {costs[key]}: only 0")
     trade = s.get("trade", {})
+    problems += unknown("trade", trade, "trade.")
     if trade.get("minTradeTokens", 0) != 0 or trade.get("cooldownSec", 0) != 0 or trade.get("maxTradeTokens") is not None:
         problems.append(f"trade {trade}: no minimum, cooldown or maximum")
     for key in ("targetLeverage", "collateral"):
         if s.get(key) is not None:
             problems.append(f"{key}: collateral is not modelled")
-    if s["book"].get("jlp") is not None:
+    if book.get("jlp") is not None:
         problems.append("book.jlp: JLP flows are not modelled")
-    if s.get("initialHedge", "target") not in ("target", "policy"):
+    if s["initialHedge"] not in ("target", "policy"):
         problems.append(f"initialHedge {s['initialHedge']}: target or policy")
-    kinds = {"clock", "fixed", "whalley-wilmott", "zakamouline"}
-    problems += [f"policy kind {p['kind']}" for p in s["policies"] if p["kind"] not in kinds]
+    dt_sec = s["stepMinutes"] * 60
+    for j, p in enumerate(s["policies"]):
+        kind = p.get("kind")
+        if kind not in POLICY_FIELDS:
+            problems.append(f"policies.{j}: policy kind {kind}")
+            continue
+        problems += [f"policies.{j}.{k}: not a field of a {kind} policy" for k in sorted(set(p) - POLICY_FIELDS[kind] - {"kind", "name"})]
+        if kind == "clock" and (p.get("intervalSec") is None) == (p.get("intervalSteps") is None):
+            problems.append(f"policies.{j}: a clock needs exactly one of intervalSec and intervalSteps; got {json.dumps(p)}")
+        elif kind == "clock" and clock_steps(p, dt_sec) is None:
+            problems.append(f"policies.{j}: a clock's interval must be intervalSteps, a whole number >= 1, or intervalSec, a whole number of the grid's {dt_sec:g} s steps; got {json.dumps(p)}")
+        elif kind != "clock" and not all(k in p for k in POLICY_FIELDS[kind]):
+            problems.append(f"policies.{j}: a {kind} policy needs {', '.join(sorted(POLICY_FIELDS[kind]))}")
     if problems:
         raise ScenarioError("the numpy reference does not implement: " + "; ".join(problems) + " (it reproduces B3-like scenarios only)")
 
@@ -287,10 +362,10 @@ def run_chunk(s, policies, seed_key, count, progress):
     inc_bps, dec_bps = costs.get("increaseBps", 6), costs.get("decreaseBps", 6)
     lam = max(inc_bps, dec_bps) / 1e4
     borrow_per_year = costs.get("borrowPercentPerHour", 0.0) / 100 * 24 * 365
-    ratio = s.get("hedgeRatio", 1.0)
-    target = s.get("targetNetDelta", 0.0)
+    ratio = s["hedgeRatio"]
+    target = s["targetNetDelta"]
     static = s["book"].get("staticTokens", 0.0)
-    initial_target = s.get("initialHedge", "target") == "target"
+    initial_target = s["initialHedge"] == "target"
     book = Book(s, dt_sec)
     rng = np.random.default_rng(seed_key)
 
@@ -302,7 +377,7 @@ def run_chunk(s, policies, seed_key, count, progress):
     bounds = np.cumsum([0] + [sum(p["kind"] == k for p in sorted_pol) for k in kinds])
     clock, fixed, ww, zak = (slice(bounds[j], bounds[j + 1]) for j in range(4))
     band = slice(bounds[2], bounds[4])  # trade to the nearest edge, not the centre
-    clock_steps = np.array([math.ceil(p["intervalSec"] / dt_sec - 1e-9) for p in sorted_pol[clock]], dtype=float)[:, None]
+    interval = np.array([clock_steps(p, dt_sec) for p in sorted_pol[clock]], dtype=float)[:, None]
     fixed_h = np.array([p["thresholdTokens"] for p in sorted_pol[fixed]])[:, None]
     ww_factor = np.array([p["riskAversion"] ** (-1 / 3) for p in sorted_pol[ww]])[:, None]
     zak_gamma = [p["riskAversion"] for p in sorted_pol[zak]]
@@ -374,7 +449,7 @@ def run_chunk(s, policies, seed_key, count, progress):
         np.abs(dev, out=tmp)
         np.greater(tmp, half, out=trigger)
         np.subtract(i, last_trade, out=since_trade)
-        np.greater_equal(since_trade, clock_steps, out=trigger[clock])
+        np.greater_equal(since_trade, interval, out=trigger[clock])
         cells = np.flatnonzero(trigger)
         if cells.size:
             to = centre_flat[cells]
@@ -454,6 +529,9 @@ def main():
     args = ap.parse_args()
     try:
         s = load_scenario(args)
+        if not isinstance(s, dict):
+            raise ScenarioError(f"expected a mapping of scenario fields, got {json.dumps(s)}")
+        s = with_defaults(s)
         if args.initial_hedge:
             s["initialHedge"] = args.initial_hedge
         check_supported(s)
@@ -461,9 +539,9 @@ def main():
         print(f"b3_reference.py: {e}", file=sys.stderr)
         sys.exit(2)
     keep_freed_memory()
-    paths = args.paths or s.get("paths", 20000)
+    paths = args.paths or s["paths"]
     policies = s["policies"]
-    seed = s.get("seed", 1)
+    seed = s["seed"]
     started = time.perf_counter()
     parts = []
     steps = 0
@@ -475,11 +553,11 @@ def main():
     wall = time.perf_counter() - started
     rows = summarize(parts, policies, paths)
     if args.json:
-        print(json.dumps({"paths": paths, "steps": steps, "initialHedge": s.get("initialHedge", "target"), "wallSec": wall,
+        print(json.dumps({"paths": paths, "steps": steps, "initialHedge": s["initialHedge"], "wallSec": wall,
                           "numpy": np.__version__, "chunk": min(args.chunk, paths), "policies": rows}))
         return
     print(format_table(rows))
-    print(f"\n{paths} paths x {steps} steps x {len(policies)} policies, initialHedge {s.get('initialHedge', 'target')}, "
+    print(f"\n{paths} paths x {steps} steps x {len(policies)} policies, initialHedge {s['initialHedge']}, "
           f"numpy {np.__version__}, chunks of {min(args.chunk, paths)}: {wall:.1f} s wall")
 
 

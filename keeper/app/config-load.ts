@@ -6,6 +6,7 @@ import { redactUrl } from "../lib/redact";
 import { BookFileError, parseBookFile } from "../exposure/book-file";
 import type { OptionLeg } from "../exposure/options-book";
 import { type KeeperConfig, type MandateConfig, configSchema, mandateSchema } from "./config";
+import { configLegs } from "./mandate-book";
 
 /**
  * Loading a config: file (YAML or JSON), then environment overrides, then command-line overrides, then the
@@ -163,11 +164,15 @@ function validated<T extends z.ZodTypeAny>(schema: T, data: unknown, prefix: (st
   return { problems: [...numbers, ...others] };
 }
 
+/** The moment a check counts expiries from: a relative expiry ("+30d") is counted from it, as the keeper does at start. */
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
 /**
  * Rules between fields, each of which the schema checks alone. `where` prefixes each field: "mandates.0." in a
- * config, "mandate file F: " for a listed file, "" for a mandate file checked on its own.
+ * config, "mandate file F: " for a listed file, "" for a mandate file checked on its own. `nowSec` is the check's
+ * time: legs expired by then have no gamma to give a band.
  */
-function mandateProblems(m: MandateConfig, where: string): string[] {
+function mandateProblems(m: MandateConfig, where: string, nowSec: number): string[] {
   const problems: string[] = [];
   if ((m.keypairFile === undefined) === (m.keypairEnv === undefined)) {
     problems.push(`${where}keypairFile: mandate ${m.name} must set exactly one of keypairFile and keypairEnv; fix: keypairFile: ./wallet.json (mode 0600) or keypairEnv: GK_${m.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_KEY`);
@@ -184,27 +189,57 @@ function mandateProblems(m: MandateConfig, where: string): string[] {
       problems.push(`${where}targetNetDelta.${market}: ${target} is beyond limits.maxNetDeltaTokens.${market} ${limit}; fix: keep the target within ±${limit} or raise the limit`);
     }
   }
+  // Refused as a target is: the keeper never hedges that market, so the flow vol would size no band and be ignored.
+  for (const market of Object.keys(m.exposures.jlp?.deltaVolTokens ?? {})) {
+    if (!m.markets.includes(market as never)) problems.push(`${where}exposures.jlp.deltaVolTokens.${market}: ${market} is not in markets, so this flow vol sizes no band; fix: add ${market} to markets or remove the flow vol`);
+  }
+  const inline = inlineLegs(m, where, nowSec);
   const file = m.exposures.optionsFile;
   const book = file ? optionsFile(file) : { legs: [], problems: [] };
-  problems.push(...book.problems.map((p) => `${where}exposures.optionsFile: ${p}`));
+  problems.push(...inline.problems, ...book.problems.map((p) => `${where}exposures.optionsFile: ${p}`));
   // A book that cannot be read says nothing about which markets have options.
-  if (!book.problems.length) problems.push(...flowBandProblems(m, [...m.exposures.options, ...book.legs], where));
+  if (!inline.problems.length && !book.problems.length) problems.push(...jlpBandProblems(m, [...inline.legs, ...book.legs], where, nowSec));
   return problems;
 }
 
+/** The config's own legs as the keeper resolves them at start, a relative expiry ("+30d") counted from `nowSec`. */
+function inlineLegs(m: MandateConfig, where: string, nowSec: number): { legs: OptionLeg[]; problems: string[] } {
+  try {
+    return { legs: configLegs(m, nowSec), problems: [] };
+  } catch (e) {
+    // The schema checked each expiry's form counted from time 0; only a relative one beyond a date's range from now is left.
+    if (!(e instanceof BookFileError)) throw e;
+    return { legs: [], problems: e.message.split("\n").map((p) => `${where}exposures.options: ${p}`) };
+  }
+}
+
 /**
- * A JLP delta with no options beside it gives Whalley-Wilmott no gamma to size a band from: only the JLP delta's
- * flow vol does (strategy/bands.ts, the flow band). Without it the band has zero width and the keeper would trade
- * every change of the JLP delta larger than minTradeUsd, where the backtest of the same book holds inside a band.
+ * A JLP delta on a market with no option beside it (none, or all expired by the check: the keeper values an expired
+ * leg as nothing, exposure/options-book.ts) gives a band policy no gamma to size a band from. Whalley-Wilmott then has
+ * the JLP delta's flow vol (strategy/bands.ts, the flow band), if the mandate states it; Zakamouline has nothing (its
+ * fit is in the options' gamma alone, and strategy/decision-lanes.ts gives it half-width 0 without gamma, whatever
+ * deltaVolTokens says). A zero-width band trades every change of the JLP delta above minTradeUsd, where the backtest
+ * of the same book holds inside a band.
  */
-function flowBandProblems(m: MandateConfig, legs: readonly { underlying: string }[], where: string): string[] {
+function jlpBandProblems(m: MandateConfig, legs: readonly OptionLeg[], where: string, nowSec: number): string[] {
   const jlp = m.exposures.jlp;
-  if (m.policy.kind !== "whalley-wilmott" || !jlp) return [];
-  return m.markets
-    .filter((market) => jlp.deltaVolTokens?.[market] === undefined && !legs.some((l) => l.underlying === market))
+  if (!jlp || (m.policy.kind !== "whalley-wilmott" && m.policy.kind !== "zakamouline")) return [];
+  const bare = m.markets.filter((market) => !legs.some((l) => l.underlying === market && l.expirySec > nowSec));
+  const noOptions = (market: string) => {
+    const expired = legs.filter((l) => l.underlying === market).length;
+    return expired ? `no ${market} options left (its ${expired} ${market} leg${expired === 1 ? " has" : "s have"} expired by ${new Date(nowSec * 1000).toISOString()})` : `no ${market} options`;
+  };
+  if (m.policy.kind === "zakamouline") {
+    return bare.map(
+      (market) =>
+        `${where}policy: mandate ${m.name} hedges a JLP holding's ${market} delta under zakamouline with ${noOptions(market)}; Zakamouline sizes its band from the options' gamma alone (exposures.jlp.deltaVolTokens does not widen it), so the band has zero width and every change of the JLP delta above trade.minTradeUsd is traded; fix: choose policy whalley-wilmott with exposures.jlp.deltaVolTokens.${market} (its band is then sized from the pool flows), or policy fixed with thresholdTokens.${market}`,
+    );
+  }
+  return bare
+    .filter((market) => jlp.deltaVolTokens?.[market] === undefined)
     .map(
       (market) =>
-        `${where}exposures.jlp.deltaVolTokens.${market}: mandate ${m.name} hedges a JLP holding's ${market} delta under whalley-wilmott with no ${market} options, so without this flow vol its band has zero width and every change of the JLP delta above trade.minTradeUsd is traded; fix: set it to how far pool flows move the holding's ${market} delta, in ${market} per √year (the standard deviation of its daily change × √365, as a backtest's book.jlp.flowVolTokens), or choose policy fixed`,
+        `${where}exposures.jlp.deltaVolTokens.${market}: mandate ${m.name} hedges a JLP holding's ${market} delta under whalley-wilmott with ${noOptions(market)}, so without this flow vol its band has zero width and every change of the JLP delta above trade.minTradeUsd is traded; fix: set it to how far pool flows move the holding's ${market} delta, in ${market} per √year (the standard deviation of its daily change × √365, as a backtest's book.jlp.flowVolTokens), or choose policy fixed with thresholdTokens.${market}`,
     );
 }
 
@@ -246,19 +281,19 @@ function resolvePaths(m: MandateConfig, dir: string): MandateConfig {
 }
 
 /** A mandate on its own (a mandate file's content, after --set): the schema and every rule between its fields. */
-export function checkMandate(data: unknown, baseDir: string, where = ""): { mandate?: MandateConfig; problems: string[] } {
+export function checkMandate(data: unknown, baseDir: string, where = "", nowSec = nowSeconds()): { mandate?: MandateConfig; problems: string[] } {
   const r = validated(mandateSchema, data, []);
   if (!r.data) return { problems: r.problems.map((p) => where + p) };
   const m = resolvePaths(r.data, baseDir);
-  const problems = mandateProblems(m, where);
+  const problems = mandateProblems(m, where, nowSec);
   return problems.length ? { problems } : { mandate: m, problems };
 }
 
 /** A file in a config's mandateFiles; a file that cannot be read or parsed is a problem of the config, not a stop. */
-function loadMandateFile(file: string): { mandate?: MandateConfig; problems: string[] } {
+function loadMandateFile(file: string, nowSec: number): { mandate?: MandateConfig; problems: string[] } {
   const where = `mandate file ${file}: `;
   try {
-    return checkMandate(readStructured(file), path.dirname(file), where);
+    return checkMandate(readStructured(file), path.dirname(file), where, nowSec);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return { problems: e.problems.map((p) => where + p) };
@@ -283,15 +318,15 @@ export interface ConfigCheck {
  * Every problem of a config in one pass: the schema, each mandate file (read even when the config itself is
  * invalid), each mandate's rules.
  */
-export function checkConfig(data: unknown, baseDir: string): ConfigCheck {
+export function checkConfig(data: unknown, baseDir: string, nowSec = nowSeconds()): ConfigCheck {
   const r = validated(configSchema, data, []);
   const problems = [...r.problems];
   const cfg = r.data;
   const mandates = (cfg?.mandates ?? []).map((m, i) => ({ m: resolvePaths(m, baseDir), where: `mandates.${i}.` }));
-  for (const { m, where } of mandates) problems.push(...mandateProblems(m, where));
+  for (const { m, where } of mandates) problems.push(...mandateProblems(m, where, nowSec));
   for (const f of cfg?.mandateFiles ?? listedMandateFiles(data)) {
     const file = path.resolve(baseDir, f);
-    const loaded = loadMandateFile(file);
+    const loaded = loadMandateFile(file, nowSec);
     problems.push(...loaded.problems);
     if (loaded.mandate) mandates.push({ m: loaded.mandate, where: `mandate file ${file}: ` });
   }
@@ -314,9 +349,9 @@ export function checkConfig(data: unknown, baseDir: string): ConfigCheck {
   return { config: cfg, mandates: valid, problems };
 }
 
-/** Validates an object (already overridden); relative paths resolve against `baseDir`. */
-export function parseConfig(data: unknown, source: string, baseDir: string): KeeperConfig {
-  const r = checkConfig(data, baseDir);
+/** Validates an object (already overridden); relative paths resolve against `baseDir`, expiries are counted from `nowSec`. */
+export function parseConfig(data: unknown, source: string, baseDir: string, nowSec = nowSeconds()): KeeperConfig {
+  const r = checkConfig(data, baseDir, nowSec);
   if (!r.config) throw new ConfigError(source, r.problems);
   return r.config;
 }

@@ -75,6 +75,16 @@ describe("config check (issue 16): mandate files on their own, every problem in 
       assert.match(rules.err, /^ {2}targetLeverage: 9 is above limits\.maxLeverage 3; fix: /m);
     });
 
+    it("the JLP holding's band: zakamouline (no flow band) and a flow vol for a market not hedged are refused, with the fix", async () => {
+      const file = daoMandate(Keypair.generate().publicKey.toBase58(), "dao-jlp.yaml");
+      const zak = await runCli(["config", "check", file, "--set", "policy.kind=zakamouline"]);
+      assert.equal(zak.code, 2, zak.out);
+      assert.match(zak.err, /dao-jlp\.yaml is not a valid mandate file: policy: mandate dao-treasury hedges a JLP holding's SOL delta under zakamouline with no SOL options; .*deltaVolTokens does not widen it.*; fix: choose policy whalley-wilmott with exposures\.jlp\.deltaVolTokens\.SOL/);
+      const eth = await runCli(["config", "check", file, "--set", "exposures.jlp.deltaVolTokens.ETH=3"]);
+      assert.equal(eth.code, 2, eth.out);
+      assert.match(eth.err, /not a valid mandate file: exposures\.jlp\.deltaVolTokens\.ETH: ETH is not in markets, so this flow vol sizes no band; fix: add ETH to markets or remove the flow vol$/m);
+    });
+
     it("a stray rpc: in a mandate file is an unknown key of the mandate, not a config missing its mandates", async () => {
       const file = daoMandate(Keypair.generate().publicKey.toBase58(), "dao-rpc.yaml");
       fs.appendFileSync(file, "rpc: { url: https://rpc.example.com }\n");

@@ -77,9 +77,25 @@ describe("config: every malformed config is rejected with the field and the fix"
     [
       "a JLP holding under whalley-wilmott with neither options nor a flow vol on its market",
       (c) => (c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT } }),
-      /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.SOL: mandate m1 hedges a JLP holding's SOL delta under whalley-wilmott with no SOL options, so without this flow vol its band has zero width .*; fix: set it to how far pool flows move the holding's SOL delta, in SOL per √year .*or choose policy fixed$/,
+      /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.SOL: mandate m1 hedges a JLP holding's SOL delta under whalley-wilmott with no SOL options, so without this flow vol its band has zero width .*; fix: set it to how far pool flows move the holding's SOL delta, in SOL per √year .*or choose policy fixed with thresholdTokens\.SOL$/,
     ],
     ["a flow vol of zero", (c) => (c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT, deltaVolTokens: { SOL: 0 } } }), /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.SOL: .*; fix: use a value > 0$/],
+    // Review of issue 18: Zakamouline has no flow band, an expired leg gives no gamma, a flow vol needs its market hedged.
+    [
+      "a JLP holding under zakamouline with no options on its market, even with a flow vol",
+      (c) => ((c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT, deltaVolTokens: { SOL: 40 } } }), (c.mandates[0].policy = { kind: "zakamouline", riskAversion: 0.3 })),
+      /^mandates\.0\.policy: mandate m1 hedges a JLP holding's SOL delta under zakamouline with no SOL options; Zakamouline sizes its band from the options' gamma alone \(exposures\.jlp\.deltaVolTokens does not widen it\), so the band has zero width .*; fix: choose policy whalley-wilmott with exposures\.jlp\.deltaVolTokens\.SOL .*, or policy fixed with thresholdTokens\.SOL$/,
+    ],
+    [
+      "a JLP holding under whalley-wilmott whose only option on its market has expired",
+      (c) => (c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT }, options: [{ underlying: "SOL", kind: "put", strike: 150, expiry: "2020-01-01T00:00:00Z", quantity: 1, impliedVol: 0.6 }] }),
+      /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.SOL: mandate m1 hedges a JLP holding's SOL delta under whalley-wilmott with no SOL options left \(its 1 SOL leg has expired by 20\d\d-.*Z\), so without this flow vol its band has zero width/,
+    ],
+    [
+      "a flow vol for a market not in markets",
+      (c) => (c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT, deltaVolTokens: { SOL: 40, ETH: 3 } } }),
+      /^mandates\.0\.exposures\.jlp\.deltaVolTokens\.ETH: ETH is not in markets, so this flow vol sizes no band; fix: add ETH to markets or remove the flow vol$/,
+    ],
   ];
   for (const [name, edit, expected] of cases) {
     it(name, () => {
@@ -110,6 +126,45 @@ describe("config: every malformed config is rejected with the field and the fix"
     const eth = problems((c) => (twoMarkets(c), (c.mandates[0].exposures = { jlp: jlp(), options: [put] })));
     assert.deepEqual(eth.map((l) => l.slice(0, l.indexOf(":"))), ["mandates.0.exposures.jlp.deltaVolTokens.ETH"]);
     assert.deepEqual(problems((c) => (twoMarkets(c), (c.mandates[0].exposures = { jlp: jlp({ ETH: 3 }), options: [put] }))), []);
+  });
+
+  it("a JLP holding under zakamouline passes with live options on each of its markets, and only then", () => {
+    const zak = (c: any, options: unknown[]) => {
+      c.mandates[0].policy = { kind: "zakamouline", riskAversion: 0.3 };
+      c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT }, options };
+    };
+    const put = (underlying: string) => ({ underlying, kind: "put", strike: 150, expiry: "+30d", quantity: 1, impliedVol: 0.6 });
+    assert.deepEqual(problems((c) => zak(c, [put("SOL")])), []);
+    // Each market on its own: SOL's options give ETH no band.
+    const eth = problems((c) => ((c.mandates[0].markets = ["SOL", "ETH"]), zak(c, [put("SOL")])));
+    assert.deepEqual(eth.map((l) => l.slice(0, l.indexOf(" under"))), ["mandates.0.policy: mandate m1 hedges a JLP holding's ETH delta"]);
+    // Without a JLP holding the options' own gamma is the whole story: nothing to refuse.
+    assert.deepEqual(problems((c) => ((c.mandates[0].policy = { kind: "zakamouline", riskAversion: 0.3 }), (c.mandates[0].exposures = { options: [put("ETH")] }))), []);
+  });
+
+  it("options count for the JLP check only while they live at the check's time, inline, relative or in the book file", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gk-config-"));
+    try {
+      const EXPIRY = Date.parse("2030-01-01T00:00:00Z") / 1000;
+      const c = valid() as any;
+      c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT }, options: [{ underlying: "SOL", kind: "put", strike: 150, expiry: "2030-01-01T00:00:00Z", quantity: 1, impliedVol: 0.6 }] };
+      assert.equal(parseConfig(c, "test.yaml", dir, EXPIRY - 1).mandates.length, 1);
+      // The keeper's rule (exposure/options-book.ts expiredLegs): a leg at its expiry is expired.
+      assert.throws(() => parseConfig(c, "test.yaml", dir, EXPIRY), /deltaVolTokens\.SOL: .*no SOL options left \(its 1 SOL leg has expired by 2030-01-01T00:00:00\.000Z\)/);
+      // A relative expiry is counted from the check, so it has not expired at it.
+      c.mandates[0].exposures.options[0].expiry = "+1h";
+      assert.equal(parseConfig(c, "test.yaml", dir, EXPIRY + 86_400).mandates.length, 1);
+      // A book file's legs the same; an expired ETH leg and an expired SOL one, with a live SOL one beside them.
+      fs.writeFileSync(path.join(dir, "book.csv"), "underlying,kind,strike,expiry,quantity,impliedVol\nSOL,call,200,2030-01-01T00:00:00Z,10,0.7\nSOL,put,100,2029-01-01T00:00:00Z,10,0.7\n");
+      c.mandates[0].exposures = { jlp: { tokenAccount: JLP_ACCOUNT }, optionsFile: "book.csv" };
+      assert.equal(parseConfig(c, "test.yaml", dir, EXPIRY - 1).mandates.length, 1);
+      assert.throws(() => parseConfig(c, "test.yaml", dir, EXPIRY + 1), /its 2 SOL legs have expired by 2030-01-01T00:00:01\.000Z/);
+      // Whalley-Wilmott with a flow vol needs no live option.
+      c.mandates[0].exposures.jlp.deltaVolTokens = { SOL: 40 };
+      assert.equal(parseConfig(c, "test.yaml", dir, EXPIRY + 1).mandates.length, 1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("options in the mandate's book file count for the JLP check as inline ones do", () => {
