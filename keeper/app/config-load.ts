@@ -189,6 +189,14 @@ function mandateProblems(m: MandateConfig, where: string, nowSec: number): strin
       problems.push(`${where}targetNetDelta.${market}: ${target} is beyond limits.maxNetDeltaTokens.${market} ${limit}; fix: keep the target within ±${limit} or raise the limit`);
     }
   }
+  // A fixed policy without a threshold for a market it hedges would trade there on a band of zero width (every change
+  // of the delta above minTradeUsd): the keeper used to fall back to 0.
+  if (m.policy.kind === "fixed") {
+    const thresholds = m.policy.thresholdTokens as Record<string, number | undefined>;
+    for (const market of m.markets) {
+      if (thresholds[market] === undefined) problems.push(`${where}policy.thresholdTokens.${market}: mandate ${m.name} hedges ${market} under a fixed threshold but gives none for it, so its band would have zero width and every change of the ${market} delta above trade.minTradeUsd would be traded; fix: set policy.thresholdTokens.${market} (tokens of ${market} the net delta may drift before a trade)`);
+    }
+  }
   // Refused as a target is: the keeper never hedges that market, so the flow vol would size no band and be ignored.
   for (const market of Object.keys(m.exposures.jlp?.deltaVolTokens ?? {})) {
     if (!m.markets.includes(market as never)) problems.push(`${where}exposures.jlp.deltaVolTokens.${market}: ${market} is not in markets, so this flow vol sizes no band; fix: add ${market} to markets or remove the flow vol`);

@@ -122,6 +122,10 @@ describe("config: every malformed config is rejected with the field and the fix"
     assert.deepEqual(problems((c) => (c.mandates[0].exposures = { jlp: jlp({ SOL: 40 }) })), []);
     assert.deepEqual(problems((c) => (c.mandates[0].exposures = { jlp: jlp(), options: [put] })), []);
     assert.deepEqual(problems((c) => ((c.mandates[0].exposures = { jlp: jlp() }), (c.mandates[0].policy = { kind: "fixed", thresholdTokens: { SOL: 1 } }))), []);
+    // A fixed threshold missing for a market the mandate hedges was a threshold of 0: a band of zero width there.
+    const fixedMissing = problems((c) => ((c.mandates[0].markets = ["SOL", "ETH"]), (c.mandates[0].policy = { kind: "fixed", thresholdTokens: { SOL: 1 } })));
+    assert.equal(fixedMissing.length, 1, fixedMissing.join("\n"));
+    assert.match(fixedMissing[0]!, /^mandates\.0\.policy\.thresholdTokens\.ETH: mandate m1 hedges ETH under a fixed threshold but gives none for it, so its band would have zero width .*; fix: set policy\.thresholdTokens\.ETH/);
     // Each market on its own: SOL's options give ETH no band.
     const eth = problems((c) => (twoMarkets(c), (c.mandates[0].exposures = { jlp: jlp(), options: [put] })));
     assert.deepEqual(eth.map((l) => l.slice(0, l.indexOf(":"))), ["mandates.0.exposures.jlp.deltaVolTokens.ETH"]);
