@@ -4,6 +4,7 @@ import { parseBookFile, parseLeg } from "../exposure/book-file";
 import { type OptionLeg, expiredLegs, expiredLegsMessage, legKey, newlyExpiredLegs } from "../exposure/options-book";
 import type { KeeperConfig, MandateConfig } from "./config";
 import type { KeeperEvent } from "../mandate/events";
+import { jlpBandProblems } from "./jlp-band";
 
 /** A mandate's config legs, a relative expiry ("+30d") counted from `loadedSec`, the moment the keeper loads them. */
 export function configLegs(m: MandateConfig, loadedSec: number): OptionLeg[] {
@@ -69,6 +70,10 @@ export class BookSource {
     if (expired.length) {
       for (const leg of expired) this.warnedExpired.add(legKey(leg));
       this.emit({ kind: "warning", mandate: this.m.name, message: expiredLegsMessage(expired) });
+      // config check refuses a JLP hedge with no band to size; an expiry can take the band away while the keeper runs.
+      for (const problem of jlpBandProblems(this.m, legs, "", Math.floor(this.nowMs() / 1000))) {
+        this.emit({ kind: "warning", mandate: this.m.name, message: `the expiry leaves a JLP hedge without a band: ${problem}` });
+      }
     }
     return legs;
   }

@@ -134,6 +134,27 @@ describe("the keeper's book warns once per expired leg", () => {
     }
   });
 
+  it("an expiry that leaves a JLP hedge under Whalley-Wilmott without a band is said, with the fix", () => {
+    const data = config([{ underlying: "SOL", kind: "call", strike: 150, expiry: "+2h", quantity: 1, impliedVol: 0.6 }]) as any;
+    data.mandates[0].exposures.jlp = { tokenAccount: Keypair.generate().publicKey.toBase58() };
+    // config check passes: the option is live, so the band has a gamma to size it.
+    const cfg = parseConfig(data, "t.yaml", dir, T0);
+    let nowSec = T0 + 60;
+    const warnings: string[] = [];
+    const book = new BookSource(cfg.mandates[0]!, (e: KeeperEvent) => e.kind === "warning" && warnings.push(e.message), () => nowSec * 1000);
+    try {
+      assert.deepEqual(warnings, []);
+      nowSec += 3 * 3600;
+      book.legs();
+      assert.equal(warnings.length, 2, warnings.join("\n"));
+      assert.match(warnings[1]!, /^the expiry leaves a JLP hedge without a band: exposures\.jlp\.deltaVolTokens\.SOL: mandate m1 hedges a JLP holding's SOL delta under whalley-wilmott with no SOL options left .*zero width.*; fix: set it/);
+      book.legs();
+      assert.equal(warnings.length, 2, "once, with the expiry");
+    } finally {
+      book.close();
+    }
+  });
+
   it("config check's lines name the mandate and the legs; none when nothing expired", () => {
     const cfg = parseConfig(config([{ underlying: "SOL", kind: "call", strike: 150, expiry: "2027-02-01T00:00:00Z", quantity: 1, impliedVol: 0.6 }, { underlying: "SOL", kind: "call", strike: 160, expiry: "+1d", quantity: 1, impliedVol: 0.6 }]), "t.yaml", dir);
     assert.deepEqual(expiredLegWarnings(cfg, T0), [`warning: mandate m1: ${expiredLegsMessage(configLegs(cfg.mandates[0]!, T0).slice(0, 1))}`]);
