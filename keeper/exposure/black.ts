@@ -80,12 +80,3 @@ export function europeanGreeks(i: EuropeanInputs): Greeks {
     theta: decay + r * k * df * nmd2 - (r - b) * s * carryDf * nmd1,
   };
 }
-
-/** dV/dS alone: what a band centre needs, at a third of the cost of all the greeks. */
-export function europeanDelta(i: EuropeanInputs): number {
-  if (!(i.years > 0) || !(i.vol > 0)) return intrinsic(i).delta;
-  const volSqrtT = i.vol * Math.sqrt(i.years);
-  const d1 = (Math.log(i.spot / i.strike) + (i.carry + 0.5 * i.vol * i.vol) * i.years) / volSqrtT;
-  const carryDf = i.carry === i.rate ? 1 : Math.exp((i.carry - i.rate) * i.years);
-  return i.kind === "call" ? carryDf * normCdf(d1) : -carryDf * normCdf(-d1);
-}

@@ -1,12 +1,28 @@
-/** mulberry32: a small, fast PRNG, so that faults, rejections and price paths repeat exactly for a seed. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
+/**
+ * mulberry32: a small, fast PRNG, so that faults, rejections and price paths repeat exactly for a seed. The state
+ * lives in a typed array: a closure variable or field holding a number outside the small-integer range is boxed on
+ * every write, and a backtest draws once per step of every path.
+ */
+export class Mulberry32 {
+  private readonly state = new Uint32Array(1);
+
+  constructor(seed: number) {
+    this.state[0] = seed >>> 0;
+  }
+
+  /** A uniform in [0, 1). */
+  next(): number {
+    const a = (this.state[0]! + 0x6d2b79f5) >>> 0;
+    this.state[0] = a;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+}
+
+export function seededUniform(seed: number): () => number {
+  const g = new Mulberry32(seed);
+  return () => g.next();
 }
 
 /** Standard normals from seeded uniforms (Box-Muller). */

@@ -1,12 +1,13 @@
 import { europeanGreeks } from "../exposure/black";
 import { BookKernel } from "../exposure/book-kernel";
 import { type OptionLeg, SECONDS_PER_YEAR } from "../exposure/options-book";
-import type { PolicyConfig } from "../strategy/policy";
+import type { RuleParams } from "../strategy/decision-lanes";
+import { type PolicyConfig, ruleParams } from "../strategy/policy";
 import { COLLATERAL_METRICS, type CollateralMetric, type CollateralModel, MAINNET_MAX_LEVERAGE_BPS } from "./hedge-collateral";
 import { PathBlock } from "./path-block";
 import { Draws, type PathModel, simulatePath } from "./paths";
 import { pathSeed } from "../lib/random";
-import { clockIntervalSteps, DEFAULT_TARGET_LEVERAGE, type Scenario, type SimPolicy } from "./scenario";
+import { clockIntervalSteps, DEFAULT_TARGET_LEVERAGE, type Scenario, type SimPolicy, wholeSteps } from "./scenario";
 import { scenarioDecisionTerms } from "./hedge-terms";
 
 /**
@@ -103,11 +104,10 @@ function keeperPolicy(p: SimPolicy, dtSec: number): PolicyConfig {
   }
 }
 
-/** Seconds as grid steps: whole when they are one within rounding (600 s on a 300 s grid is 2, not 2.0000000000000004). */
-function stepsOf(sec: number, dtSec: number): number {
-  const steps = sec / dtSec;
-  const whole = Math.round(steps);
-  return Math.abs(steps - whole) <= 1e-9 * Math.max(1, steps) ? whole : steps;
+/** The live rule's parameters (seconds) on the grid's clock: the engine's `now` counts steps. */
+function inSteps(r: RuleParams, dtSec: number): RuleParams {
+  const steps = (sec: number) => wholeSteps(sec, dtSec) ?? sec / dtSec;
+  return { ...r, interval: steps(r.interval), cooldown: steps(r.cooldown) };
 }
 
 /** The hedge's collateral and liquidation, when the scenario sets `targetLeverage` or `collateral`. */
@@ -161,17 +161,7 @@ export function runChunk(setup: SimSetup, firstPath: number, count: number, prog
     targetNetDelta: terms[0]!.targetNetDelta,
     decisionCosts: terms[0]!.costs,
     policies: terms.map((t) => t.policy),
-    rules: terms.map((t, p) => {
-      const limits = t.limitsAt(s.spot);
-      const policy = setup.policies[p]!;
-      return {
-        kind: t.policy.kind,
-        interval: policy.kind === "clock" ? clockIntervalSteps(policy, dtSec) : 0,
-        cooldown: stepsOf(limits.cooldownSec, dtSec),
-        minTradeTokens: limits.minTradeTokens,
-        maxTradeTokens: limits.maxTradeTokens,
-      };
-    }),
+    rules: terms.map((t) => inSteps(ruleParams(t.policy, t.limitsAt(s.spot)), dtSec)),
     costs: s.costs,
     borrowPerYear: (s.costs.borrowPercentPerHour / 100) * 24 * 365,
     staticTokens: s.book.staticTokens,

@@ -1,3 +1,4 @@
+import { Mulberry32 } from "../lib/random";
 
 /** Price dynamics under the real measure; r = 0, so `muAnnual` is the drift of S itself. Rates and vols are annual. */
 export type PathModel =
@@ -12,26 +13,20 @@ export interface Grid {
 }
 
 /**
- * Draws for one path: uniforms and standard normals from one seeded stream, mulberry32 as lib/random.ts seededUniform
- * (the same numbers). The state lives in a typed array and the spare normal in a double field with a flag: a closure
- * variable or a field holding a number that leaves the small-integer range (or a number or null) is boxed on every
- * write, and a backtest draws a normal per step of every path.
+ * Draws for one path: uniforms and standard normals from one seeded stream (lib/random.ts Mulberry32). The spare
+ * normal is a double field with a flag, not a number-or-null: a field that changes kind is boxed on every write.
  */
 export class Draws {
-  private readonly state = new Uint32Array(1);
+  private readonly u: Mulberry32;
   private spare = 0;
   private hasSpare = false;
 
   constructor(seed: number) {
-    this.state[0] = seed >>> 0;
+    this.u = new Mulberry32(seed);
   }
 
   uniform(): number {
-    const a = (this.state[0]! + 0x6d2b79f5) >>> 0;
-    this.state[0] = a;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.u.next();
   }
 
   /** Box-Muller, both halves used. */
