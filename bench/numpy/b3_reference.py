@@ -15,7 +15,7 @@ What it reproduces (keeper/sim/engine.ts semantics, hedging-math.md section 5 B3
   * clock (trade to q* when its interval has passed since the last trade, or there was none; the interval in whole
     grid steps, intervalSteps or an intervalSec that is a whole number of steps, as keeper/sim/scenario.ts), fixed
     threshold (trade to q* when |q - q*| > h), Whalley-Wilmott (H = cbrt(1.5 lambda S Gamma^2 / gamma), trade to the
-    nearest band edge) and Zakamouline 2006 (keeper/strategy/bands.ts: centre at the delta with every vol scaled by
+    nearest band edge) and Zakamouline 2006 (keeper/strategy/decision-lanes.ts: centre at the delta with every vol scaled by
     sqrt(1 +- K), half-width H0 + H1, nearest edge), lambda = max(increaseBps, decreaseBps)/1e4.
   * Jupiter's fees in integers per request: longs and shorts are separate positions, so growing |q| pays
     increaseBps, shrinking it decreaseBps, and crossing zero pays both; fee = ceil(round(size*S*1e6)*bps/1e4) USDx1e6.

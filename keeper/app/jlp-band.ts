@@ -4,7 +4,7 @@ import type { MandateConfig } from "./config";
 /**
  * A JLP delta on a market with no option beside it (none, or all expired by the check: the keeper values an expired
  * leg as nothing, exposure/options-book.ts) gives a band policy no gamma to size a band from. Whalley-Wilmott then has
- * the JLP delta's flow vol (strategy/bands.ts, the flow band), if the mandate states it; Zakamouline has nothing (its
+ * the JLP delta's flow vol (strategy/decision-lanes.ts, the flow band), if the mandate states it; Zakamouline has nothing (its
  * fit is in the options' gamma alone, and strategy/decision-lanes.ts gives it half-width 0 without gamma, whatever
  * deltaVolTokens says). A zero-width band trades every change of the JLP delta above minTradeUsd, where the backtest
  * of the same book holds inside a band.

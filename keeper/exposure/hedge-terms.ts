@@ -1,6 +1,6 @@
 import type { TradeCostParams } from "../strategy/costs";
 import type { PolicyConfig, TradeSizeLimits } from "../strategy/policy";
-import type { ExposureInputs } from "./mandate-exposure";
+import type { ExposureTerms } from "./mandate-exposure";
 
 /**
  * What valueExposure() and decide() take besides the observations, built in one place from a hedging mandate, so the
@@ -39,7 +39,7 @@ export interface CustodyFees {
 
 export interface DecisionTerms {
   /** valueExposure()'s inputs that come from the terms rather than from the observations. */
-  exposure: Pick<ExposureInputs, "hedgeRatio" | "jlpDeltaVarianceRate" | "marketVol">;
+  exposure: ExposureTerms;
   policy: PolicyConfig;
   costs: TradeCostParams;
   targetNetDelta: number;

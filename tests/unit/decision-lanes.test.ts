@@ -4,7 +4,7 @@ import { BookKernel } from "../../keeper/exposure/book-kernel";
 import { valueExposure } from "../../keeper/exposure/mandate-exposure";
 import { bookDelta, bookGreeks, type OptionLeg, SECONDS_PER_YEAR } from "../../keeper/exposure/options-book";
 import { seededUniform } from "../../keeper/lib/random";
-import { driftBandHalfWidth, whalleyWilmottHalfWidth, zakamoulineBand } from "../../keeper/strategy/bands";
+import { driftBandHalfWidth, whalleyWilmottHalfWidth, zakamoulineBand } from "../helpers/band-formulas";
 import { oneWayCostFraction, type TradeCostParams } from "../../keeper/strategy/costs";
 import { applyRule, computeBands, DecisionLanes, MIN_TRADE_NOTIONAL_USD, Outcome, type ScaledOptionsDeltas } from "../../keeper/strategy/decision-lanes";
 import { decide, type Decision, type ExposureGreeks, type PolicyConfig, ruleParams, type TradeSizeLimits } from "../../keeper/strategy/policy";
@@ -12,7 +12,7 @@ import { decide, type Decision, type ExposureGreeks, type PolicyConfig, rulePara
 /**
  * The simulator decides with the kernels over a block of lanes; the live keeper's decide() runs the same kernels on one
  * lane. These tests hold the two to the same numbers, bit for bit, on random inputs for every policy and every branch
- * of the rule, and check the kernels' maths against the scalar formulas they replaced (strategy/bands.ts, Black-76 per
+ * of the rule, and check the kernels' maths against the scalar formulas they replaced (the reference band formulas (tests/helpers/band-formulas.ts), Black-76 per
  * leg in exposure/black.ts), which stay as the reference.
  */
 
@@ -190,7 +190,7 @@ describe("decision kernels: decide() on one lane = the simulator's kernels on a 
   });
 
   for (const c of CASES.filter((c) => c.policy.kind === "whalley-wilmott" || c.policy.kind === "zakamouline")) {
-    it(`${c.name}: the kernel's bands are the scalar formulas of strategy/bands.ts to 1e-12`, () => {
+    it(`${c.name}: the kernel's bands are the scalar formulas of the reference band formulas (tests/helpers/band-formulas.ts) to 1e-12`, () => {
       const lanes = lanesFor(c, 99);
       const x = kernelRun(c, lanes, LIMITS[1]!);
       const policy = c.policy as Extract<PolicyConfig, { riskAversion: number }>;

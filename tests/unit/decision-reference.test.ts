@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { runChunk } from "../../keeper/sim/engine";
 import { prepareSimulation } from "../../keeper/sim/run-simulation";
 import { parseScenario, type ScenarioInput } from "../../keeper/sim/scenario";
-import { driftBandHalfWidth, whalleyWilmottHalfWidth, zakamoulineBand } from "../../keeper/strategy/bands";
+import { driftBandHalfWidth, whalleyWilmottHalfWidth, zakamoulineBand } from "../helpers/band-formulas";
 import { oneWayCostFraction } from "../../keeper/strategy/costs";
 import { MIN_TRADE_NOTIONAL_USD } from "../../keeper/strategy/decision-lanes";
 import { decide, type DecisionInput, type PolicyConfig } from "../../keeper/strategy/policy";
@@ -10,7 +10,7 @@ import { addHedgeChangeCost } from "../../keeper/sim/trade-costs";
 
 /**
  * Written in the review of issue 18 (decision kernels over lanes) by someone who did not write them. decide() is
- * held to a scalar reference written from the formulas of strategy/bands.ts and hedging-math.md §2 (the rule as decide() had it before the kernels, plus the one new rule:
+ * held to a scalar reference written from the formulas of the reference band formulas (tests/helpers/band-formulas.ts) and hedging-math.md §2 (the rule as decide() had it before the kernels, plus the one new rule:
  * a change worth less than 1 USD×1e6 is not a trade), on random inputs that reach every policy and every branch.
  * The simulator is run on scenarios the change's own tests do not cover.
  */

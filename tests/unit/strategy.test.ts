@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { whalleyWilmottHalfWidth, zakamoulineBand, driftBandHalfWidth } from "../../keeper/strategy/bands";
+import { zakamoulineBand } from "../helpers/band-formulas";
 import { oneWayCostFraction, positionFee } from "../../keeper/strategy/costs";
 import { decide, type DecisionInput, type PolicyConfig } from "../../keeper/strategy/policy";
 import { orderFor, type OrderContext } from "../../keeper/strategy/orders";
@@ -10,25 +10,41 @@ function close(actual: number, expected: number, relTol: number, what: string) {
   assert.ok(err <= relTol, `${what}: ${actual} vs ${expected} (${err.toExponential(2)})`);
 }
 
-// The golden values carry 12 significant digits, hence 1e-10 relative.
+// The golden values carry 12 significant digits, hence 1e-10 relative. They are checked on decide(), the keeper's
+// own kernels (the formulas one value at a time, tests/helpers/band-formulas.ts, are held to the kernels elsewhere).
 describe("band golden values (hedging-math.md §2)", () => {
-  const g = { costFraction: 5e-4, spotUsd: 5000, gamma: 0.02, riskAversion: 1, years: 0.25, vol: 0.2, rate: 0 };
-  it("Whalley-Wilmott H = 0.114471424255", () => close(whalleyWilmottHalfWidth(g), 0.114471424255, 1e-10, "H"));
-  it("Zakamouline H0, H1, K and σ_m", () => {
-    const z = zakamoulineBand(g, false);
+  const golden = (policy: PolicyConfig, exposure: Partial<DecisionInput["exposure"]>) =>
+    decide({
+      policy,
+      limits: { minTradeTokens: 0, maxTradeTokens: Infinity, cooldownSec: 0 },
+      costs: { feeBps: 5, impactFeeScalar: 0 },
+      spotUsd: 5000,
+      exposure: { delta: 0, gamma: 0.02, years: 0.25, vol: 0.2, targetVarianceRate: 0, ...exposure },
+      hedgeTokens: 0,
+      targetNetDelta: 0,
+      nowSec: 0,
+      lastTradeSec: null,
+    }).band;
+  it("Whalley-Wilmott H = 0.114471424255", () => close(golden({ kind: "whalley-wilmott", riskAversion: 1 }, {}).halfWidth, 0.114471424255, 1e-10, "H"));
+  it("Zakamouline H0 + H1 and σ_m (short gamma)", () => {
+    // A scaled delta equal to the scale puts the centre at −(scale − 1): the band's σ_m/σ, read back from the centre.
+    const band = golden({ kind: "zakamouline", riskAversion: 1 }, { gamma: -0.02, volScaled: { deltaAt: (scale: number) => scale } });
+    close(band.halfWidth, 0.020953691078, 1e-10, "H0+H1");
+    close((1 - band.center) * 0.2, 0.213490474933, 1e-10, "σ_m short gamma");
+  });
+  it("the reference formulas' Zakamouline parts: H0, H1, K", () => {
+    const z = zakamoulineBand({ costFraction: 5e-4, spotUsd: 5000, gamma: 0.02, riskAversion: 1, years: 0.25, vol: 0.2, rate: 0 }, false);
     close(z.h0, 1e-5, 1e-10, "H0");
     close(z.h1, 0.020943691078, 1e-10, "H1");
-    close(z.halfWidth, 0.020953691078, 1e-10, "H0+H1");
     close(z.k, -0.139454572173, 1e-10, "K");
-    close(z.volScale * g.vol, 0.213490474933, 1e-10, "σ_m short gamma");
   });
   it("B3 at t=0: Γ = 0.0462, γ = 0.3, 6 bps at S = 100 gives ±0.086", () => {
-    const h = whalleyWilmottHalfWidth({ costFraction: 6e-4, spotUsd: 100, gamma: 0.0462, riskAversion: 0.3, years: 30 / 365 });
-    assert.equal(h.toFixed(3), "0.086");
+    assert.equal(decide(base()).band.halfWidth.toFixed(3), "0.086");
   });
   it("the general drift band reduces to Whalley-Wilmott when σ_D = ΓSσ", () => {
-    const sigmaD = g.gamma * g.spotUsd * g.vol;
-    close(driftBandHalfWidth(g, sigmaD * sigmaD), whalleyWilmottHalfWidth(g), 1e-14, "general form");
+    const sigmaD = 0.02 * 5000 * 0.2;
+    const flow = golden({ kind: "whalley-wilmott", riskAversion: 1 }, { gamma: 0, targetVarianceRate: sigmaD * sigmaD });
+    close(flow.halfWidth, 0.114471424255, 1e-10, "general form");
   });
   // Mainnet rounds the linear impact up to whole bps (costs-mainnet.test.ts has the sources): a $1,000 SOL trade
   // pays 6 + 1 bps, not 6 bps plus the continuous size/scalar of 0.0027 bps.

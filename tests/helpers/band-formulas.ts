@@ -1,5 +1,7 @@
 /**
- * No-trade band widths under proportional costs (hedging-math.md §2). All widths are half-widths in
+ * The band formulas as hedging-math.md §2 writes them, one value at a time: the reference the keeper's kernels
+ * (keeper/strategy/decision-lanes.ts, which factor them for many lanes and parameters at once) are held to in the tests.
+ * No-trade band widths under proportional costs. All widths are half-widths in
  * underlying tokens; costs are one-way fractions of notional; risk aversion γ is absolute, in 1/$.
  */
 
