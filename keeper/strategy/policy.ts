@@ -61,7 +61,7 @@ export type Decision =
   | { action: "hold"; readonly reason: string; band: Band; hedgeTokens: number }
   | { action: "trade"; readonly reason: string; band: Band; hedgeTokens: number; toTokens: number; changeTokens: number };
 
-/** Decisions format their reason only when it is read: a backtest makes millions of them and reads none. */
+/** Decisions format their reason only when it is read (a log line, an event), not when they are made. */
 class TradeDecision {
   readonly action = "trade" as const;
 
